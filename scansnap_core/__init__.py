@@ -1,0 +1,1 @@
+"""Scan & Snap core: config, data, engine, theory, runner, sweeps (no UI imports)."""

@@ -1,0 +1,280 @@
+"""Training engine for the Y/Z model (THEORY §2–§3), batched over runs.
+
+One :class:`Engine` trains R runs that share a layout and a model structure and differ
+only in η_Y, η_Z and seed (a single run is R = 1; a sweep stacks many).  Each run has its
+own ``torch.Generator`` seeded with its seed, so a run inside a sweep draws exactly the
+data and init it would draw alone.
+
+Cost of one step, with B = batch, T = sequence length, S = largest class support,
+C = decoder columns: sampling O(B·T·log S); attention O(B·S); decoder O(B·S·C).
+Under zero init all output columns that are never a next token stay identical forever
+(they receive identical gradients from identical values), so the engine stores them as
+one *tied* column with multiplicity M − K: C = K + 1 and a step is O(M) in memory and
+time.  Default init breaks that symmetry; then C = M and Y is a dense M × M matrix.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .config import ConfigError, RunConfig
+from .layout import Layout
+
+__all__ = ["Engine", "Record", "batch_key", "estimate_memory_bytes"]
+
+_ADAM_BETAS = (0.9, 0.999)
+_ADAM_EPS = 1e-8
+
+
+def batch_key(cfg: RunConfig) -> RunConfig:
+    """Runs with equal keys can share one :class:`Engine` (they differ in η_Y, η_Z, seed only)."""
+    return cfg.replace(eta_y=1.0, eta_z=1.0, seed=0)
+
+
+def _tied(cfg: RunConfig) -> bool:
+    return cfg.model.init == "zero" or cfg.model.init_scale == 0
+
+
+def estimate_memory_bytes(cfg: RunConfig, runs: int = 1) -> int:
+    """Rough peak memory of training: parameters, gradients and optimizer state of Y and Z,
+    plus the per-step batch tensors (float32)."""
+    M, K, Q = cfg.vocab_size, cfg.num_classes, cfg.data.num_query
+    cols = K + 1 if _tied(cfg) else M
+    states = 2 if cfg.train.optimizer == "adam" else (1 if cfg.train.momentum > 0 else 0)
+    params = M * cols + Q * M
+    n = K if cfg.train.mode == "expected" else cfg.train.batch_size
+    batch = n * (cols * 3 + cfg.train.seq_len * 3)
+    return 4 * runs * (params * (2 + states) + batch)
+
+
+@dataclass
+class Record:
+    """Population metrics of every run at one recorded step (numpy arrays, leading axis = run).
+
+    ``attention`` is c_n (Eqn 5) over each class support [R, K, S]; ``logits`` are the
+    attention logits z_{ψ(n), l} over the same tokens [R, K, S]; ``correct_logit`` and
+    ``correct_prob`` are o_n and α_n at the correct next token [R, K] with the population
+    f_n; ``entropy_distinct`` is the Fig. 6 metric [R]; ``loss`` the population loss [R].
+    """
+
+    step: int
+    attention: np.ndarray
+    logits: np.ndarray
+    correct_logit: np.ndarray
+    correct_prob: np.ndarray
+    entropy_distinct: np.ndarray
+    loss: np.ndarray
+
+
+class Engine:
+    """Trains R compatible runs in lock-step.  See the module docstring."""
+
+    def __init__(self, configs: RunConfig | Sequence[RunConfig], max_records: int | None = None):
+        configs = [configs] if isinstance(configs, RunConfig) else list(configs)
+        if not configs:
+            raise ConfigError("configs", configs, "at least one RunConfig")
+        key = batch_key(configs[0])
+        for cfg in configs[1:]:
+            if batch_key(cfg) != key:
+                raise ConfigError("configs", "runs with different layouts or settings",
+                                  "runs that differ only in eta_y, eta_z and seed")
+        self.configs = configs
+        self.config = configs[0]
+        self.layout = Layout(self.config.data)
+        self.max_records = max_records
+        self.record_every = self.config.train.record_every
+
+        L, R = self.layout, len(configs)
+        self.R, self.M, self.K, self.Q, self.S = R, L.M, L.K, L.Q, L.S
+        self.tied = _tied(self.config)
+        self.C = self.K + 1 if self.tied else self.M
+        self._support = torch.tensor(L.support, dtype=torch.long)
+        self._log_prob = torch.log(torch.tensor(L.support_prob, dtype=torch.float32))
+        self._distinct = torch.tensor(L.support_distinct)
+        self._psi = torch.tensor(L.psi, dtype=torch.long)
+        self._query_token = torch.tensor(L.query_token, dtype=torch.long)
+        self._target_col = torch.arange(self.K) if self.tied else torch.tensor(L.next_token, dtype=torch.long)
+        self._run_offset = torch.arange(R)
+        self._log_multiplicity = math.log(self.M - self.K)
+
+        self.generators = [torch.Generator().manual_seed(cfg.train.seed) for cfg in configs]
+        self.Y, self.Z = self._init_params()
+        self._eta = {
+            "Y": torch.tensor([c.train.eta_y for c in configs], dtype=torch.float32),
+            "Z": torch.tensor([c.train.eta_z for c in configs], dtype=torch.float32),
+        }
+        self._state: dict[str, dict[str, torch.Tensor]] = {"Y": {}, "Z": {}}
+
+        self.step_count = 0
+        self.diverged_at = np.full(R, -1)  # first step with a non-finite loss or parameter, -1 if none
+        self._loss: list[torch.Tensor] = []  # per step [R]
+        self._dz: list[torch.Tensor] = []  # per step [R]
+        self.records: list[Record] = []
+        self.record()
+
+    # ------------------------------------------------------------------ parameters
+    def _init_params(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Y [R, M, C] (row = contextual token l, column = output j, §2) and the query rows of
+        Z [R, Q, M] (row q = attention logits of query token q; other rows of Z are unused)."""
+        R, M, C, Q = self.R, self.M, self.C, self.Q
+        Y = torch.zeros(R, M, C)
+        Z = torch.zeros(R, Q, M)
+        if not self.tied:
+            bound = self.config.model.init_scale / math.sqrt(M)
+            for r, g in enumerate(self.generators):  # init only: one draw per run, from its own generator
+                Y[r].uniform_(-bound, bound, generator=g)
+                Z[r].uniform_(-bound, bound, generator=g)
+        return Y.requires_grad_(), Z.requires_grad_()
+
+    def full_Y(self, run: int = 0) -> np.ndarray:
+        """Y of one run as the full M × M matrix (tied columns expanded)."""
+        Y = self.Y.detach()[run]
+        if not self.tied:
+            return Y.numpy().copy()
+        full = Y[:, self.K].unsqueeze(1).expand(self.M, self.M).clone()
+        full[:, torch.tensor(self.layout.next_token)] = Y[:, : self.K]
+        return full.numpy()
+
+    def full_Z_rows(self, run: int = 0) -> np.ndarray:
+        """The query rows of Z [Q, M] of one run."""
+        return self.Z.detach()[run].numpy().copy()
+
+    # ------------------------------------------------------------------ forward
+    def _forward(self, classes: torch.Tensor, log_weight: torch.Tensor):
+        """Forward pass of §2 for every run at once.
+
+        classes [R, N] class ids; log_weight [R, N, S] log of the token counts (sampled) or of
+        P(l|n) (population) over each class support; −inf on absent tokens.
+        Returns (attention c [R,N,S], logits z [R,N,S], decoder logits o [R,N,C], nll [R,N]).
+        """
+        R, N = classes.shape
+        tokens = self._support[classes]  # [R, N, S]
+        query = self._psi[classes]  # [R, N]
+        run = self._run_offset.view(R, 1)
+        z_index = ((run * self.Q + query) * self.M).unsqueeze(-1) + tokens
+        z = self.Z.reshape(-1)[z_index]  # [R, N, S]
+        attention = torch.softmax(log_weight + z, dim=-1)  # = X^T b restricted to the support
+        values, keys = attention, tokens
+        if self.config.model.residual:  # v <- v + e_m (the code's residual)
+            values = torch.cat([attention, torch.ones(R, N, 1)], dim=-1)
+            keys = torch.cat([tokens, self._query_token[query].unsqueeze(-1)], dim=-1)
+        if self.config.model.normalize:
+            values = values / values.norm(dim=-1, keepdim=True)
+        rows = (keys + (run * self.M).unsqueeze(-1)).reshape(R * N, -1)
+        out = F.embedding_bag(rows, self.Y.reshape(R * self.M, self.C),
+                              per_sample_weights=values.reshape(R * N, -1), mode="sum").view(R, N, self.C)
+        if self.tied:  # the shared column stands for M − K identical output tokens
+            lse = torch.logsumexp(torch.cat([out[..., : self.K], out[..., self.K :] + self._log_multiplicity], -1), -1)
+        else:
+            lse = torch.logsumexp(out, dim=-1)
+        target = out.gather(-1, self._target_col[classes].unsqueeze(-1)).squeeze(-1)
+        return attention, z, out, lse - target
+
+    def _population_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        classes = torch.arange(self.K).expand(self.R, self.K)
+        return classes, self._log_prob.expand(self.R, self.K, self.S)
+
+    def _sample_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        t = self.config.train
+        draws = [self.layout.sample(g, t.batch_size, t.seq_len) for g in self.generators]
+        classes = torch.stack([c for c, _ in draws])
+        counts = torch.stack([n for _, n in draws])
+        return classes, torch.log(counts)
+
+    # ------------------------------------------------------------------ training
+    def step(self, n: int = 1) -> None:
+        """Run ``n`` optimizer steps for every run."""
+        for _ in range(n):
+            self._step()
+
+    def _step(self) -> None:
+        inputs = self._population_inputs() if self.config.train.mode == "expected" else self._sample_inputs()
+        _, _, _, nll = self._forward(*inputs)
+        loss = nll.mean(dim=1)  # [R]
+        grad_y, grad_z = torch.autograd.grad(loss.sum(), [self.Y, self.Z])
+        if self.tied:  # autograd summed the M − K tied columns; each column's own gradient is 1/(M−K) of it
+            grad_y[..., self.K].div_(self.M - self.K)
+        with torch.no_grad():
+            z_before = self.Z.detach().clone()
+            self._update("Y", self.Y, grad_y)
+            self._update("Z", self.Z, grad_z)
+            dz = (self.Z - z_before).flatten(1).norm(dim=1)
+        self.step_count += 1
+        self._loss.append(loss.detach())
+        self._dz.append(dz)
+        bad = ~torch.isfinite(loss.detach()) | ~torch.isfinite(dz)
+        newly = bad.numpy() & (self.diverged_at < 0)
+        self.diverged_at[newly] = self.step_count
+        if self.step_count % self.record_every == 0:
+            self.record()
+
+    def _update(self, name: str, param: torch.Tensor, grad: torch.Tensor) -> None:
+        """SGD with heavy-ball momentum or Adam (torch.optim semantics), one rate per run."""
+        t = self.config.train
+        lr = self._eta[name].view(-1, *([1] * (param.dim() - 1)))
+        state = self._state[name]
+        if t.optimizer == "adam":
+            b1, b2 = _ADAM_BETAS
+            if not state:
+                state["m"], state["v"] = torch.zeros_like(param), torch.zeros_like(param)
+            m, v = state["m"], state["v"]
+            m.mul_(b1).add_(grad, alpha=1 - b1)
+            v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+            k = self.step_count + 1
+            denom = (v.sqrt() / math.sqrt(1 - b2**k)).add_(_ADAM_EPS)
+            param.addcmul_(m / denom, lr, value=-1 / (1 - b1**k))
+        elif t.momentum > 0:
+            if not state:
+                state["buf"] = grad.clone()
+            else:
+                state["buf"].mul_(t.momentum).add_(grad)
+            param.addcmul_(state["buf"], lr, value=-1)
+        else:
+            param.addcmul_(grad, lr, value=-1)
+
+    # ------------------------------------------------------------------ metrics
+    @torch.no_grad()
+    def record(self) -> Record:
+        """Record the population metrics of the current state (step ``step_count``)."""
+        attention, z, out, nll = self._forward(*self._population_inputs())
+        correct_logit = out.gather(-1, self._target_col.expand(self.R, self.K).unsqueeze(-1)).squeeze(-1)
+        rec = Record(
+            step=self.step_count,
+            attention=attention.numpy().copy(),
+            logits=z.numpy().copy(),
+            correct_logit=correct_logit.numpy().copy(),
+            correct_prob=torch.exp(-nll).numpy().copy(),
+            entropy_distinct=_distinct_entropy(attention, self._distinct).numpy(),
+            loss=nll.mean(dim=1).numpy().copy(),
+        )
+        self.records.append(rec)
+        if self.max_records is not None and len(self.records) > self.max_records:
+            # bounded history: keep every other record (always the first and the newest)
+            self.records = self.records[:-1:2] + [self.records[-1]]
+            self.record_every *= 2
+        return rec
+
+    @property
+    def losses(self) -> np.ndarray:
+        """Training loss of steps 1..t [t, R] (each evaluated before its update)."""
+        return torch.stack(self._loss).numpy() if self._loss else np.zeros((0, self.R), np.float32)
+
+    @property
+    def dz_norms(self) -> np.ndarray:
+        """‖Z_t − Z_{t−1}‖_F for steps 1..t [t, R]."""
+        return torch.stack(self._dz).numpy() if self._dz else np.zeros((0, self.R), np.float32)
+
+
+def _distinct_entropy(attention: torch.Tensor, distinct: torch.Tensor) -> torch.Tensor:
+    """Fig. 6 metric (§7): c_n restricted to G_DT(n), renormalised, Shannon entropy (nats),
+    averaged over the classes that have distinct tokens.  attention [R, K, S] -> [R]."""
+    p = attention * distinct
+    p = p / p.sum(-1, keepdim=True)
+    h = -(torch.where(p > 0, p * torch.log(p), torch.zeros_like(p))).sum(-1)  # NaN for classes without DT
+    return torch.nanmean(h, dim=-1)

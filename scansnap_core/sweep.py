@@ -1,0 +1,109 @@
+"""Batched sweeps: many configurations × seeds in one process (THEORY §7, Fig. 6).
+
+Runs that share a layout and settings (they differ only in η_Y, η_Z and seed) are stacked
+into one :class:`~scansnap_core.engine.Engine`, so a whole Fig. 6 panel trains as one
+batched model.  Each run keeps its own generator, so its numbers equal those of the same
+configuration trained alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Callable, Iterable, Sequence
+
+import pandas as pd
+
+from .config import ConfigError, RunConfig, preset
+from .engine import Engine, batch_key
+from .results import snapping_step
+from .theory import predictions_for
+
+__all__ = ["FIG6_GRID", "fig6_configs", "run_sweep", "summarize_sweep", "MAX_SWEEP_RUNS"]
+
+#: The paper's Fig. 6 grid (§7).
+FIG6_GRID = {
+    "num_query": (1, 3, 5, 10),
+    "eta_z": (0.5, 1.0, 2.0, 3.0),
+    "ratio": (1.0, 2.0, 5.0, 10.0),
+    "seeds": tuple(range(1, 11)),
+    "steps": 100,
+}
+
+#: Largest number of runs one sweep may contain.
+MAX_SWEEP_RUNS = 10_000
+
+
+def fig6_configs(num_query: Iterable[int] = FIG6_GRID["num_query"], eta_z: Iterable[float] = FIG6_GRID["eta_z"],
+                 ratio: Iterable[float] = FIG6_GRID["ratio"], seeds: Iterable[int] = FIG6_GRID["seeds"],
+                 steps: int = FIG6_GRID["steps"], **overrides) -> list[RunConfig]:
+    """Syn-Medium configurations for a grid of query-token counts, η_Z, η_Y/η_Z and seeds.
+
+    With no arguments this is exactly the paper's Fig. 6 grid: 4 × 4 × 4 × 10 = 640 runs of
+    100 steps (default init, SGD momentum 0.9, batch 128, T = 128)."""
+    configs = []
+    for q, ez, ratio_, seed in itertools.product(num_query, eta_z, ratio, seeds):
+        base = preset("syn-medium-1").replace(num_query=q)
+        configs.append(base.replace(eta_z=ez, eta_y=ratio_ * ez, seed=seed, steps=steps, record_every=steps,
+                                    **overrides))
+    if len(configs) > MAX_SWEEP_RUNS:
+        raise ConfigError("sweep size", len(configs), f"at most {MAX_SWEEP_RUNS} runs")
+    return configs
+
+
+def run_sweep(configs: Sequence[RunConfig], progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Train every configuration to its ``steps`` and return one row per run.
+
+    Columns: num_query, K, M, eta_y, eta_z, ratio, seed, steps, entropy_distinct, final_loss,
+    snap_step (NaN if no peak yet), t0_prime, t0, diverged.  Rows keep the input order.
+    ``progress(done_runs, total_runs)`` is called after each batched group."""
+    if not configs:
+        raise ConfigError("configs", [], "at least one configuration")
+    if len(configs) > MAX_SWEEP_RUNS:
+        raise ConfigError("sweep size", len(configs), f"at most {MAX_SWEEP_RUNS} runs")
+    groups: dict[RunConfig, list[int]] = {}
+    for i, cfg in enumerate(configs):
+        groups.setdefault(batch_key(cfg), []).append(i)
+    rows: list[dict | None] = [None] * len(configs)
+    done = 0
+    for indices in groups.values():
+        members = [configs[i] for i in indices]
+        engine = Engine(members)
+        steps = members[0].train.steps
+        engine.step(steps - engine.step_count)
+        if engine.records[-1].step != engine.step_count:
+            engine.record()
+        final = engine.records[-1]
+        snaps = snapping_step(engine.dz_norms)
+        losses = engine.losses[-1]
+        for r, (i, cfg) in enumerate(zip(indices, members)):
+            t = cfg.train
+            pred = predictions_for(cfg)
+            rows[i] = {
+                "num_query": cfg.data.num_query,
+                "K": cfg.num_classes,
+                "M": cfg.vocab_size,
+                "eta_y": t.eta_y,
+                "eta_z": t.eta_z,
+                "ratio": cfg.eta_ratio,
+                "seed": t.seed,
+                "steps": t.steps,
+                "entropy_distinct": float(final.entropy_distinct[r]),
+                "final_loss": float(losses[r]),
+                "snap_step": float(snaps[r]),
+                "t0_prime": pred.t0_prime,
+                "t0": pred.t0,
+                "diverged": bool(engine.diverged_at[r] >= 0),
+            }
+        done += len(indices)
+        if progress:
+            progress(done, len(configs))
+    return pd.DataFrame(rows)
+
+
+def summarize_sweep(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± standard deviation over seeds of the final distinct-token entropy (Fig. 6 error bars)."""
+    keys = ["num_query", "eta_z", "ratio"]
+    g = table.groupby(keys)["entropy_distinct"]
+    out = g.agg(entropy_mean="mean", entropy_std="std", seeds="count").reset_index()
+    out["entropy_std"] = out["entropy_std"].fillna(0.0)
+    return out
