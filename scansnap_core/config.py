@@ -33,6 +33,8 @@ __all__ = [
     "PRESETS",
     "preset",
     "MAX_VOCAB",
+    "FIELD_HELP",
+    "FIELD_SECTION",
 ]
 
 #: Largest vocabulary a run may have.  Y is M×M floats (§2): 20,000² float32 is 1.6 GB.
@@ -292,6 +294,33 @@ class TrainConfig(_Validated):
     mode: str = "sgd"
     record_every: int = 1
 
+
+#: One-line help for every field (CLI --help and the dashboard's tooltips).
+FIELD_HELP: dict[str, str] = {
+    "num_query": "number of query tokens (groups of classes sharing a query)",
+    "next_per_query": "next tokens (classes) per query token; K = num_query x next_per_query",
+    "distinct_per_class": "distinct tokens per class (each appears in one class only)",
+    "common_global": "common tokens shared by all classes",
+    "common_per_query": "common tokens shared by the classes of one query group",
+    "distinct_min": "unnormalised weight of the least likely distinct token (linear ramp start)",
+    "distinct_max": "unnormalised weight of the most likely distinct token (linear ramp end)",
+    "common_weight": "unnormalised weight of each common token: the overlap between classes",
+    "distinct_weights": "explicit distinct-token weights per class (overrides the ramp)",
+    "normalize": "l2-normalise the attention-weighted token histogram",
+    "residual": "add the query token one-hot before normalising (the reference code's residual)",
+    "init": "initial Y and Z: 'zero' (theory) or 'default' (PyTorch nn.Linear, U(-s/sqrt(M), s/sqrt(M)))",
+    "init_scale": "scale s of the default init",
+    "eta_y": "decoder learning rate eta_Y",
+    "eta_z": "attention learning rate eta_Z",
+    "optimizer": "'sgd' (heavy-ball momentum) or 'adam'; separate optimizers for Y and Z",
+    "momentum": "SGD momentum mu (0 = plain SGD; ignored by Adam)",
+    "batch_size": "sequences per minibatch (sgd mode)",
+    "seq_len": "sequence length T: T-1 contextual tokens plus the query (sgd mode)",
+    "steps": "optimizer steps",
+    "seed": "random seed (data and init)",
+    "mode": "'sgd' (sampled minibatches) or 'expected' (deterministic T->inf class-averaged update)",
+    "record_every": "record per-class metrics every this many steps",
+}
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 #: flat field name -> section name (field names are unique across sections)

@@ -2,8 +2,8 @@
 
 One :class:`Engine` trains R runs that share a layout and a model structure and differ
 only in η_Y, η_Z and seed (a single run is R = 1; a sweep stacks many).  Each run has its
-own ``torch.Generator`` seeded with its seed, so a run inside a sweep draws exactly the
-data and init it would draw alone.
+own ``numpy.random.Generator`` seeded with its seed (init first, then one minibatch per
+step), so a run inside a sweep draws exactly the data and init it would draw alone.
 
 Cost of one step, with B = batch, T = sequence length, S = largest class support,
 C = decoder columns: sampling O(B·T·log S); attention O(B·S); decoder O(B·S·C).
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -51,6 +51,17 @@ def estimate_memory_bytes(cfg: RunConfig, runs: int = 1) -> int:
     n = K if cfg.train.mode == "expected" else cfg.train.batch_size
     batch = n * (cols * 3 + cfg.train.seq_len * 3)
     return 4 * runs * (params * (2 + states) + batch)
+
+
+class _Forward(NamedTuple):
+    attention: torch.Tensor  # c over each class support [R, N, S]
+    z: torch.Tensor  # attention logits over the support [R, N, S]
+    values: torch.Tensor  # f, the normalised histogram entries [R, N, S(+1)]
+    keys: torch.Tensor  # their token ids [R, N, S(+1)]
+    out: torch.Tensor  # decoder logits o = Yᵀf [R, N, C]
+    log_prob: torch.Tensor  # log α per column [R, N, C]
+    target_col: torch.Tensor  # column of the correct next token [R, N, 1]
+    nll: torch.Tensor  # −log α_n [R, N]
 
 
 @dataclass
@@ -101,9 +112,14 @@ class Engine:
         self._query_token = torch.tensor(L.query_token, dtype=torch.long)
         self._target_col = torch.arange(self.K) if self.tied else torch.tensor(L.next_token, dtype=torch.long)
         self._run_offset = torch.arange(R)
-        self._log_multiplicity = math.log(self.M - self.K)
+        # the tied column stands for M − K identical output columns
+        multiplicity = torch.ones(self.C)
+        if self.tied:
+            multiplicity[self.K] = self.M - self.K
+        self._col_multiplicity = multiplicity
+        self._log_multiplicity = torch.log(multiplicity)
 
-        self.generators = [torch.Generator().manual_seed(cfg.train.seed) for cfg in configs]
+        self.generators = [np.random.default_rng(cfg.train.seed) for cfg in configs]
         self.Y, self.Z = self._init_params()
         self._eta = {
             "Y": torch.tensor([c.train.eta_y for c in configs], dtype=torch.float32),
@@ -128,13 +144,13 @@ class Engine:
         if not self.tied:
             bound = self.config.model.init_scale / math.sqrt(M)
             for r, g in enumerate(self.generators):  # init only: one draw per run, from its own generator
-                Y[r].uniform_(-bound, bound, generator=g)
-                Z[r].uniform_(-bound, bound, generator=g)
-        return Y.requires_grad_(), Z.requires_grad_()
+                Y[r] = torch.from_numpy(g.random((M, C), dtype=np.float32)).mul_(2 * bound).sub_(bound)
+                Z[r] = torch.from_numpy(g.random((Q, M), dtype=np.float32)).mul_(2 * bound).sub_(bound)
+        return Y, Z.requires_grad_()  # Y's gradient is formed explicitly (see _step)
 
     def full_Y(self, run: int = 0) -> np.ndarray:
         """Y of one run as the full M × M matrix (tied columns expanded)."""
-        Y = self.Y.detach()[run]
+        Y = self.Y[run]
         if not self.tied:
             return Y.numpy().copy()
         full = Y[:, self.K].unsqueeze(1).expand(self.M, self.M).clone()
@@ -146,12 +162,11 @@ class Engine:
         return self.Z.detach()[run].numpy().copy()
 
     # ------------------------------------------------------------------ forward
-    def _forward(self, classes: torch.Tensor, log_weight: torch.Tensor):
+    def _forward(self, classes: torch.Tensor, log_weight: torch.Tensor) -> "_Forward":
         """Forward pass of §2 for every run at once.
 
         classes [R, N] class ids; log_weight [R, N, S] log of the token counts (sampled) or of
         P(l|n) (population) over each class support; −inf on absent tokens.
-        Returns (attention c [R,N,S], logits z [R,N,S], decoder logits o [R,N,C], nll [R,N]).
         """
         R, N = classes.shape
         tokens = self._support[classes]  # [R, N, S]
@@ -169,12 +184,11 @@ class Engine:
         rows = (keys + (run * self.M).unsqueeze(-1)).reshape(R * N, -1)
         out = F.embedding_bag(rows, self.Y.reshape(R * self.M, self.C),
                               per_sample_weights=values.reshape(R * N, -1), mode="sum").view(R, N, self.C)
-        if self.tied:  # the shared column stands for M − K identical output tokens
-            lse = torch.logsumexp(torch.cat([out[..., : self.K], out[..., self.K :] + self._log_multiplicity], -1), -1)
-        else:
-            lse = torch.logsumexp(out, dim=-1)
-        target = out.gather(-1, self._target_col[classes].unsqueeze(-1)).squeeze(-1)
-        return attention, z, out, lse - target
+        # log-probabilities of the output columns; the tied column is one of its M − K copies
+        log_prob = out - torch.logsumexp(out + self._log_multiplicity, dim=-1, keepdim=True)
+        target_col = self._target_col[classes].unsqueeze(-1)
+        nll = -log_prob.gather(-1, target_col).squeeze(-1)
+        return _Forward(attention, z, values, keys, out, log_prob, target_col, nll)
 
     def _population_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
         classes = torch.arange(self.K).expand(self.R, self.K)
@@ -183,8 +197,8 @@ class Engine:
     def _sample_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
         t = self.config.train
         draws = [self.layout.sample(g, t.batch_size, t.seq_len) for g in self.generators]
-        classes = torch.stack([c for c, _ in draws])
-        counts = torch.stack([n for _, n in draws])
+        classes = torch.from_numpy(np.stack([c for c, _ in draws]))
+        counts = torch.from_numpy(np.stack([n for _, n in draws]).astype(np.float32))
         return classes, torch.log(counts)
 
     # ------------------------------------------------------------------ training
@@ -194,25 +208,53 @@ class Engine:
             self._step()
 
     def _step(self) -> None:
+        """One step of gradient descent on the mean cross-entropy (= ascent on J, Lemma 1).
+
+        The decoder gradient is an outer product, ∂L/∂Y = Fᵀ G with F [N, M] the
+        normalised histograms (the LN(Xᵀb) of Lemma 1) and G = (α − e_n)/N [N, C]; it is
+        accumulated straight into the momentum buffer (one batched matmul).  The
+        attention gradient comes from autograd through the softmax and normalisation."""
         inputs = self._population_inputs() if self.config.train.mode == "expected" else self._sample_inputs()
-        _, _, _, nll = self._forward(*inputs)
-        loss = nll.mean(dim=1)  # [R]
-        grad_y, grad_z = torch.autograd.grad(loss.sum(), [self.Y, self.Z])
-        if self.tied:  # autograd summed the M − K tied columns; each column's own gradient is 1/(M−K) of it
-            grad_y[..., self.K].div_(self.M - self.K)
+        fw = self._forward(*inputs)
+        R, N = fw.nll.shape
         with torch.no_grad():
+            grad_out = fw.log_prob.detach().exp()  # α per column (the tied column: one copy's share)
+            grad_out.scatter_add_(-1, fw.target_col, torch.full(fw.target_col.shape, -1.0))
+            grad_out /= N
+        # ∂L/∂f sums over all M output columns: the tied column counts M − K times
+        (grad_z,) = torch.autograd.grad(fw.out, self.Z, grad_outputs=grad_out * self._col_multiplicity)
+        with torch.no_grad():
+            hist = torch.zeros(R, N, self.M).scatter_add_(2, fw.keys, fw.values.detach())
             z_before = self.Z.detach().clone()
-            self._update("Y", self.Y, grad_y)
+            self._update_y(hist.transpose(1, 2), grad_out)
             self._update("Z", self.Z, grad_z)
             dz = (self.Z - z_before).flatten(1).norm(dim=1)
+        loss = fw.nll.detach().mean(dim=1)  # [R]
         self.step_count += 1
-        self._loss.append(loss.detach())
+        self._loss.append(loss)
         self._dz.append(dz)
-        bad = ~torch.isfinite(loss.detach()) | ~torch.isfinite(dz)
+        bad = ~torch.isfinite(loss) | ~torch.isfinite(dz)
         newly = bad.numpy() & (self.diverged_at < 0)
         self.diverged_at[newly] = self.step_count
         if self.step_count % self.record_every == 0:
             self.record()
+
+    def _update_y(self, hist_t: torch.Tensor, grad_out: torch.Tensor) -> None:
+        """Update Y with the gradient hist_tᵀ-product ∂L/∂Y = hist_t @ grad_out [R, M, C],
+        fused into the optimizer where the optimizer allows it."""
+        t = self.config.train
+        lr = self._eta["Y"].view(-1, 1, 1)
+        state = self._state["Y"]
+        if t.optimizer == "adam":
+            self._update("Y", self.Y, torch.bmm(hist_t, grad_out))
+        elif t.momentum > 0:
+            if not state:
+                state["buf"] = torch.bmm(hist_t, grad_out)
+            else:
+                state["buf"].baddbmm_(hist_t, grad_out, beta=t.momentum)
+            self.Y.addcmul_(state["buf"], lr, value=-1)
+        else:
+            self.Y.baddbmm_(hist_t, grad_out * -lr)
 
     def _update(self, name: str, param: torch.Tensor, grad: torch.Tensor) -> None:
         """SGD with heavy-ball momentum or Adam (torch.optim semantics), one rate per run."""
@@ -242,16 +284,15 @@ class Engine:
     @torch.no_grad()
     def record(self) -> Record:
         """Record the population metrics of the current state (step ``step_count``)."""
-        attention, z, out, nll = self._forward(*self._population_inputs())
-        correct_logit = out.gather(-1, self._target_col.expand(self.R, self.K).unsqueeze(-1)).squeeze(-1)
+        fw = self._forward(*self._population_inputs())
         rec = Record(
             step=self.step_count,
-            attention=attention.numpy().copy(),
-            logits=z.numpy().copy(),
-            correct_logit=correct_logit.numpy().copy(),
-            correct_prob=torch.exp(-nll).numpy().copy(),
-            entropy_distinct=_distinct_entropy(attention, self._distinct).numpy(),
-            loss=nll.mean(dim=1).numpy().copy(),
+            attention=fw.attention.numpy().copy(),
+            logits=fw.z.numpy().copy(),
+            correct_logit=fw.out.gather(-1, fw.target_col).squeeze(-1).numpy().copy(),
+            correct_prob=torch.exp(-fw.nll).numpy().copy(),
+            entropy_distinct=_distinct_entropy(fw.attention, self._distinct).numpy(),
+            loss=fw.nll.mean(dim=1).numpy().copy(),
         )
         self.records.append(rec)
         if self.max_records is not None and len(self.records) > self.max_records:

@@ -2,7 +2,7 @@
 
 Everything works on token *indices*.  Each class n has a support supp(n) of at most
 ``S`` contextual tokens; a batch is stored as per-class-support token counts
-(``[..., B, S]``), never as a one-hot ``B × T × M`` tensor.  The attention over the
+(``[B, S]``), never as a token sequence or a one-hot ``B × T × M`` tensor.  The attention over the
 T−1 context positions only depends on these counts: softmax_t(z_{m,x_t}) summed per
 token equals softmax_l(log count_l + z_ml) (§2, forward step 2).
 """
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import torch
 
 from .config import DataConfig
 
@@ -149,25 +148,15 @@ class Layout:
         return (self.support_prob > 0) & (self.omega[self.support] > 1)
 
     # ------------------------------------------------------------------ sampling
-    @cached_property
-    def _support_cdf(self) -> torch.Tensor:
-        cdf = np.cumsum(self.support_prob, axis=1)
-        last = (self.support_prob > 0).sum(axis=1) - 1
-        # the last real slot (and the padding after it) absorbs rounding: u < 1 always lands on a real token
-        cdf[np.arange(self.S)[None, :] >= last[:, None]] = 2.0
-        return torch.tensor(cdf, dtype=torch.float32)
+    def sample(self, rng: np.random.Generator, batch: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``batch`` sequences of length ``seq_len`` = T (T−1 contextual tokens + query).
 
-    def sample(self, generator: torch.Generator, batch: int, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw ``batch`` sequences of length ``seq_len`` = T (T−1 context tokens + query).
-
-        Returns ``(classes [B] long, counts [B, S] float32)`` where ``counts[b, s]`` is how
-        often token ``support[classes[b], s]`` appears among the T−1 contextual tokens.
-        Classes are uniform (P(n) = 1/K); context tokens are i.i.d. from P(·|n).
-        Deterministic under ``generator``.  Cost O(B·T·log S), memory O(B·T + B·S).
+        Returns ``(classes [B], counts [B, S])``: ``counts[b, s]`` is how often token
+        ``support[classes[b], s]`` appears among the T−1 contextual tokens.  Classes are
+        uniform (P(n) = 1/K); contextual tokens are i.i.d. from P(·|n), so the counts are
+        exactly Multinomial(T−1, P(·|n)) and are drawn as such: cost O(B·S), independent
+        of T, and no token sequence is ever built.  Deterministic under ``rng``.
         """
-        classes = torch.randint(self.K, (batch,), generator=generator)
-        u = torch.rand(batch, seq_len - 1, generator=generator)
-        slots = torch.searchsorted(self._support_cdf[classes], u, right=True).clamp_max_(self.S - 1)
-        counts = torch.zeros(batch, self.S)
-        counts.scatter_add_(1, slots, torch.ones_like(u))
+        classes = rng.integers(self.K, size=batch)
+        counts = rng.multinomial(seq_len - 1, self.support_prob[classes])
         return classes, counts
