@@ -86,7 +86,10 @@ class Record:
 class Engine:
     """Trains R compatible runs in lock-step.  See the module docstring."""
 
-    def __init__(self, configs: RunConfig | Sequence[RunConfig], max_records: int | None = None):
+    def __init__(self, configs: RunConfig | Sequence[RunConfig], max_records: int | None = None,
+                 tie_columns: bool | None = None):
+        """``tie_columns``: store the never-target output columns once (exact only under zero
+        init; ``None`` = whenever exact).  ``max_records`` bounds the kept history."""
         configs = [configs] if isinstance(configs, RunConfig) else list(configs)
         if not configs:
             raise ConfigError("configs", configs, "at least one RunConfig")
@@ -103,7 +106,9 @@ class Engine:
 
         L, R = self.layout, len(configs)
         self.R, self.M, self.K, self.Q, self.S = R, L.M, L.K, L.Q, L.S
-        self.tied = _tied(self.config)
+        if tie_columns and not _tied(self.config):
+            raise ConfigError("tie_columns", tie_columns, "False unless init is 'zero' (tying is exact only then)")
+        self.tied = _tied(self.config) if tie_columns is None else tie_columns
         self.C = self.K + 1 if self.tied else self.M
         self._support = torch.tensor(L.support, dtype=torch.long)
         self._log_prob = torch.log(torch.tensor(L.support_prob, dtype=torch.float32))
@@ -141,7 +146,7 @@ class Engine:
         R, M, C, Q = self.R, self.M, self.C, self.Q
         Y = torch.zeros(R, M, C)
         Z = torch.zeros(R, Q, M)
-        if not self.tied:
+        if not _tied(self.config):  # default init with a positive scale
             bound = self.config.model.init_scale / math.sqrt(M)
             for r, g in enumerate(self.generators):  # init only: one draw per run, from its own generator
                 Y[r] = torch.from_numpy(g.random((M, C), dtype=np.float32)).mul_(2 * bound).sub_(bound)
@@ -202,6 +207,13 @@ class Engine:
         return classes, torch.log(counts)
 
     # ------------------------------------------------------------------ training
+    def set_learning_rates(self, eta_y: float, eta_z: float) -> None:
+        """Change η_Y and η_Z of every run from the next step on (optimizer state is kept)."""
+        self.configs = [c.replace(eta_y=eta_y, eta_z=eta_z) for c in self.configs]
+        self.config = self.configs[0]
+        self._eta["Y"].fill_(self.config.train.eta_y)
+        self._eta["Z"].fill_(self.config.train.eta_z)
+
     def step(self, n: int = 1) -> None:
         """Run ``n`` optimizer steps for every run."""
         for _ in range(n):
@@ -300,6 +312,12 @@ class Engine:
             self.records = self.records[:-1:2] + [self.records[-1]]
             self.record_every *= 2
         return rec
+
+    def ensure_final_record(self) -> Record:
+        """Record the current state unless the newest record already is it."""
+        if self.records[-1].step != self.step_count:
+            return self.record()
+        return self.records[-1]
 
     @property
     def losses(self) -> np.ndarray:

@@ -197,4 +197,5 @@ def train(cfg: RunConfig, progress: Callable[[int, int], None] | None = None, ch
         engine.step(min(chunk, total - engine.step_count))
         if progress:
             progress(engine.step_count, total)
+    engine.ensure_final_record()
     return RunResult.from_engine(engine)

@@ -70,9 +70,7 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[int, int], None]
         engine = Engine(members)
         steps = members[0].train.steps
         engine.step(steps - engine.step_count)
-        if engine.records[-1].step != engine.step_count:
-            engine.record()
-        final = engine.records[-1]
+        final = engine.ensure_final_record()
         snaps = snapping_step(engine.dz_norms)
         losses = engine.losses[-1]
         for r, (i, cfg) in enumerate(zip(indices, members)):

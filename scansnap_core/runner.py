@@ -1,0 +1,224 @@
+"""Background training, free of any UI: a thread owns an :class:`Engine`; callers poll.
+
+The worker thread never calls back into a UI.  Callers read :meth:`Runner.snapshot`, a
+copy taken under the lock, as often as they like.  Every state change goes through the
+lock, so start / pause / resume / step / stop / reset may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import RunConfig
+from .engine import Engine, Record
+
+__all__ = ["Runner", "Snapshot", "Status"]
+
+
+class Status:
+    """The states of a :class:`Runner`."""
+
+    IDLE = "idle"  # built, not started
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"  # reached cfg.train.steps
+    STOPPED = "stopped"  # stop() was called
+    DIVERGED = "diverged"  # loss or parameters became NaN/inf
+    ERROR = "error"  # the worker raised; see Snapshot.error
+    DONE = (FINISHED, STOPPED, DIVERGED, ERROR)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of a runner's state (safe to use from any thread)."""
+
+    status: str
+    message: str
+    step: int
+    total_steps: int
+    steps_per_second: float
+    losses: np.ndarray  # [steps] training loss of steps 1..step
+    dz_norms: np.ndarray  # [steps] ‖ΔZ‖ of steps 1..step
+    records: tuple[Record, ...] = field(repr=False)
+    error: str | None = None  # traceback text when status is "error"
+
+    @property
+    def latest(self) -> Record:
+        return self.records[-1]
+
+
+class Runner:
+    """Trains one run in a background thread.
+
+    ``delay`` (seconds) is slept between steps to slow a run down for watching;
+    ``max_records`` bounds the history kept (older records are thinned, see Engine).
+    """
+
+    def __init__(self, config: RunConfig, delay: float = 0.0, max_records: int = 2000, threads: int | None = 1):
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._threads = threads
+        self.delay = delay
+        self.max_records = max_records
+        self._reset_state(config)
+
+    # ------------------------------------------------------------------ state
+    def _reset_state(self, config: RunConfig) -> None:
+        self.config = config
+        self._engine = Engine(config, max_records=self.max_records)
+        self._status = Status.IDLE
+        self._message = "Ready."
+        self._error: str | None = None
+        self._pending_steps = 0  # single steps requested while paused
+        self._rate = 0.0
+        self._stop = False
+
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._status
+
+    @property
+    def engine(self) -> Engine:
+        """The engine (read it only while the runner is paused or done)."""
+        return self._engine
+
+    # ------------------------------------------------------------------ controls
+    def start(self) -> None:
+        """Start training (or resume a paused run)."""
+        with self._lock:
+            if self._status in Status.DONE:
+                return
+            self._status = Status.RUNNING
+            self._message = "Training…"
+            self._ensure_thread()
+            self._wake.notify_all()
+
+    resume = start
+
+    def pause(self) -> None:
+        with self._lock:
+            if self._status in (Status.RUNNING, Status.IDLE):
+                self._status = Status.PAUSED
+                self._message = f"Paused at step {self._engine.step_count}."
+
+    def step_once(self) -> None:
+        """Advance exactly one step (pauses a running run first)."""
+        with self._lock:
+            if self._status in Status.DONE:
+                return
+            self._status = Status.PAUSED
+            self._pending_steps += 1
+            self._ensure_thread()
+            self._wake.notify_all()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop training and join the worker thread."""
+        with self._lock:
+            self._stop = True
+            if self._status not in Status.DONE:
+                self._status = Status.STOPPED
+                self._message = f"Stopped at step {self._engine.step_count}."
+            self._wake.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        with self._lock:
+            self._thread = None
+
+    def reset(self, config: RunConfig | None = None) -> None:
+        """Stop, then start over from step 0 (with a new config if given)."""
+        self.stop()
+        with self._lock:
+            self._reset_state(config or self.config)
+
+    def set_learning_rates(self, eta_y: float | None = None, eta_z: float | None = None) -> None:
+        """Change η_Y and/or η_Z of the live run from the next step on (validated)."""
+        with self._lock:
+            changes = {k: v for k, v in (("eta_y", eta_y), ("eta_z", eta_z)) if v is not None}
+            self.config = self.config.replace(**changes)  # raises ConfigError on a bad value
+            self._engine.set_learning_rates(self.config.train.eta_y, self.config.train.eta_z)
+
+    def wait(self, timeout: float = 60.0) -> str:
+        """Block until the run is done (finished, stopped, diverged or error) or the timeout."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._status not in Status.DONE and time.monotonic() < deadline:
+                self._wake.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+            return self._status
+
+    # ------------------------------------------------------------------ reading
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            e = self._engine
+            return Snapshot(
+                status=self._status,
+                message=self._message,
+                step=e.step_count,
+                total_steps=self.config.train.steps,
+                steps_per_second=self._rate,
+                losses=e.losses[:, 0].copy(),
+                dz_norms=e.dz_norms[:, 0].copy(),
+                records=tuple(e.records),
+                error=self._error,
+            )
+
+    # ------------------------------------------------------------------ worker
+    def _ensure_thread(self) -> None:  # called with the lock held
+        if self._thread is None or not self._thread.is_alive():
+            self._stop = False
+            self._thread = threading.Thread(target=self._work, name="scansnap-runner", daemon=True)
+            self._thread.start()
+
+    def _work(self) -> None:
+        if self._threads:
+            import torch
+
+            torch.set_num_threads(self._threads)
+        window: list[tuple[float, int]] = []
+        while True:
+            with self._lock:
+                while not self._stop and self._status != Status.RUNNING and self._pending_steps == 0:
+                    self._wake.wait()
+                if self._stop or self._status in Status.DONE:
+                    return
+                engine = self._engine
+                single = self._status != Status.RUNNING
+                if single:
+                    self._pending_steps -= 1
+                try:
+                    engine.step(1)
+                except Exception as exc:  # surface every worker failure as a status, never lose it
+                    self._status = Status.ERROR
+                    self._message = f"Training failed at step {engine.step_count + 1}: {type(exc).__name__}: {exc}"
+                    self._error = traceback.format_exc()
+                    self._wake.notify_all()
+                    return
+                now = time.perf_counter()
+                window = [(t, s) for t, s in window if now - t < 2.0] + [(now, engine.step_count)]
+                if len(window) > 1 and window[-1][0] > window[0][0]:
+                    self._rate = (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
+                if engine.diverged_at[0] >= 0:
+                    self._status = Status.DIVERGED
+                    self._message = (
+                        f"Training diverged at step {engine.diverged_at[0]}: the loss or the attention logits "
+                        f"became NaN/inf. Lower eta_y ({self.config.train.eta_y:g}) or eta_z "
+                        f"({self.config.train.eta_z:g}), or the momentum ({self.config.train.momentum:g}), and Reset."
+                    )
+                elif engine.step_count >= self.config.train.steps:
+                    engine.ensure_final_record()
+                    self._status = Status.FINISHED
+                    self._message = f"Finished {engine.step_count} steps."
+                elif single and self._pending_steps == 0:
+                    self._message = f"Paused at step {engine.step_count}."
+                self._wake.notify_all()
+                if self._status in Status.DONE:
+                    return
+                if self.delay > 0 and not single:
+                    self._wake.wait(self.delay)  # a watching pace; stop()/pause() wake it at once
