@@ -30,7 +30,8 @@ def _number(kind):
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        return int(value) if kind is int and value.is_integer() else value
+        # keep integers as typed (a message then quotes "-3", not "-3.0"); ranges are checked by the config
+        return int(value) if value.is_integer() and text.strip().lstrip("+-").isdigit() else value
     return parse
 
 

@@ -75,16 +75,12 @@ class _Range:
             raise ConfigError(name, value, self.describe(name))
         if not math.isfinite(value):
             raise ConfigError(name, value, self.describe(name))
-        if self.integer:
-            if value != int(value):
-                raise ConfigError(name, value, self.describe(name))
-            value = int(value)
-        else:
-            value = float(value)
+        if self.integer and value != int(value):
+            raise ConfigError(name, value, self.describe(name))
         below = value <= self.lo if self.lo_open else value < self.lo
         if below or value > self.hi:
             raise ConfigError(name, value, self.describe(name))
-        return value
+        return int(value) if self.integer else float(value)
 
 
 def _choice(name: str, value: Any, options: tuple[str, ...]) -> str:

@@ -1,0 +1,112 @@
+"""Tidy tables, files on disk and the command line (real subprocesses, real files)."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scansnap_core.config import FIELD_HELP, RunConfig, preset
+from scansnap_core.results import cli_command, frames, snapping_step, train
+from scansnap_core.engine import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "scansnap_core", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_tables_are_tidy_and_consistent():
+    engine = Engine(preset("syn-small", steps=12, record_every=4))
+    engine.step(12)
+    t = frames(engine)
+    m = t["metrics"]
+    assert list(m["step"]) == list(range(13)) and math.isnan(m["loss"][0])
+    assert m["loss"][1] == pytest.approx(math.log(34), abs=2e-6)
+    assert m["entropy_distinct"].notna().tolist() == [s % 4 == 0 for s in range(13)]
+    att = t["attention"]
+    assert len(att) == 4 * 2 * 20  # records x classes x support tokens
+    sums = att.groupby(["step", "class"])["attention"].sum()
+    np.testing.assert_allclose(sums, 1.0, atol=1e-5)
+    chi = att[att["kind"] == "distinct"]
+    np.testing.assert_allclose(chi[chi["step"] == 0]["chi"], 1.0)
+    assert att[att["kind"] == "common"]["chi"].isna().all()
+    dec = t["decoder"]
+    assert set(dec.columns) >= {"step", "class", "correct_logit", "correct_prob"}
+    assert (dec[dec["step"] == 12]["correct_prob"].to_numpy() > dec[dec["step"] == 0]["correct_prob"].to_numpy()).all()
+
+
+def test_snapping_step_rules():
+    assert snapping_step(np.r_[np.linspace(0, 1, 31), np.linspace(1, 0, 31)[1:]]) == 31  # steps are 1-based
+    assert math.isnan(snapping_step(np.linspace(0, 1, 50)))  # still rising: not snapped yet
+    assert math.isnan(snapping_step(np.zeros(40)))  # never moved
+
+
+def test_cli_run_writes_tables_and_prints_a_summary(tmp_path):
+    out = tmp_path / "run"
+    proc = cli("run", "--preset", "syn-small", "--steps", "40", "--seed", "3", "--eta-y", "2", "--out", str(out))
+    assert "Measured snapping step" in proc.stdout and "t0′" in proc.stdout and "final training loss" in proc.stdout
+    names = {p.name for p in out.iterdir()}
+    assert {"config.json", "summary.json", "metrics.csv", "metrics.parquet", "attention.parquet",
+            "decoder.csv"} <= names
+    cfg = RunConfig.from_json((out / "config.json").read_text())
+    assert (cfg.train.steps, cfg.train.seed, cfg.train.eta_y) == (40, 3, 2.0)
+    csv, parquet = pd.read_csv(out / "metrics.csv"), pd.read_parquet(out / "metrics.parquet")
+    assert {"step", "loss"} <= set(csv.columns) and len(csv) == 41
+    np.testing.assert_allclose(csv["loss"].to_numpy(), parquet["loss"].to_numpy(), rtol=1e-6, equal_nan=True)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["final_loss"] == pytest.approx(csv["loss"].iloc[-1], rel=1e-6)
+
+
+def test_cli_command_reproduces_the_run(tmp_path):
+    cfg = preset("syn-small", steps=15, optimizer="adam", eta_y=0.3, eta_z=0.2, seed=9)
+    expected = train(cfg).metrics
+    command = cli_command(cfg, out=str(tmp_path / "again"))
+    args = command.split()[3:]  # drop "python -m scansnap_core"
+    cli(*args)
+    again = pd.read_parquet(tmp_path / "again" / "metrics.parquet")
+    # same data and updates; float32 sums may differ in order across thread counts
+    np.testing.assert_allclose(again["loss"], expected["loss"], rtol=1e-4, equal_nan=True)
+
+
+def test_cli_sweep_writes_one_row_per_run(tmp_path):
+    out = tmp_path / "sweep.csv"
+    cli("sweep", "--num-query", "1", "3", "--eta-z", "1", "--ratio", "1", "5", "--seeds", "1-2", "--steps", "20",
+        "--out", str(out))
+    table = pd.read_csv(out)
+    assert len(table) == 2 * 2 * 2
+    assert {"num_query", "eta_z", "ratio", "seed", "entropy_distinct"} <= set(table.columns)
+    assert sorted(table["ratio"].unique()) == [1.0, 5.0] and sorted(table["seed"].unique()) == [1, 2]
+
+
+def test_cli_help_documents_every_flag():
+    text = cli("run", "--help").stdout
+    for name in FIELD_HELP:
+        if name != "distinct_weights":
+            assert "--" + name.replace("_", "-") in text
+    assert "--out" in text and "--preset" in text
+    sweep = cli("sweep", "--help").stdout
+    for flag in ("--num-query", "--eta-z", "--ratio", "--seeds", "--steps", "--out"):
+        assert flag in sweep
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--eta-y", "-3", "--out", "x"], "error: eta_y = -3 is invalid: allowed 0 < eta_y <= 1000"),
+    (["run", "--preset", "nope", "--out", "x"], "error: preset = 'nope' is invalid"),
+    (["run", "--config", "/nonexistent.json", "--out", "x"], "error: config = '/nonexistent.json' is invalid"),
+    (["sweep", "--seeds", "a-b", "--out", "x.csv"], "error: seeds = 'a-b' is invalid"),
+])
+def test_cli_bad_input_is_a_one_line_error(args, message):
+    proc = cli(*args, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith(message)
+    assert "Traceback" not in proc.stderr

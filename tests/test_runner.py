@@ -1,0 +1,98 @@
+"""The UI-free background runner: controls, snapshots, failures, cleanup."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from scansnap_core.config import ConfigError, preset
+from scansnap_core.runner import Runner, Status
+
+
+def quick(**kw):
+    return preset("syn-small", batch_size=16, seq_len=24, **{"steps": 40, **kw})
+
+
+def test_runs_to_completion_and_joins():
+    runner = Runner(quick())
+    runner.start()
+    assert runner.wait(60) == Status.FINISHED
+    snap = runner.snapshot()
+    assert snap.step == 40 and len(snap.losses) == 40 and snap.latest.step == 40
+    assert snap.message == "Finished 40 steps."
+    runner.stop()
+    assert not any(t.name == "scansnap-runner" for t in threading.enumerate())
+
+
+def test_pause_single_step_resume_and_reset():
+    runner = Runner(quick(steps=10_000), delay=0.002)
+    runner.step_once()
+    runner.step_once()
+    deadline_ok = runner.wait(0.5)  # paused runs are not done
+    assert deadline_ok == Status.PAUSED
+    for _ in range(100):
+        if runner.snapshot().step == 2:
+            break
+        threading.Event().wait(0.01)
+    assert runner.snapshot().step == 2
+    runner.start()
+    threading.Event().wait(0.2)
+    runner.pause()
+    paused_at = runner.snapshot().step
+    threading.Event().wait(0.1)
+    assert runner.snapshot().step == paused_at > 2
+    runner.reset()
+    snap = runner.snapshot()
+    assert snap.step == 0 and snap.status == Status.IDLE and len(snap.records) == 1
+    runner.stop()
+
+
+def test_snapshots_are_consistent_while_training():
+    runner = Runner(quick(steps=400))
+    runner.start()
+    steps = []
+    while runner.status == Status.RUNNING:
+        snap = runner.snapshot()
+        assert len(snap.losses) == snap.step == len(snap.dz_norms)
+        steps.append(snap.step)
+    assert steps == sorted(steps)
+    runner.stop()
+
+
+def test_worker_exception_becomes_an_error_status():
+    runner = Runner(quick())
+
+    def boom(n=1):
+        raise RuntimeError("injected failure")
+
+    runner.engine.step = boom
+    runner.start()
+    assert runner.wait(10) == Status.ERROR
+    snap = runner.snapshot()
+    assert "injected failure" in snap.message and "RuntimeError" in snap.error
+    runner.reset()  # a failed run can be reset and run again
+    runner.start()
+    assert runner.wait(60) == Status.FINISHED
+
+
+def test_divergence_stops_with_a_clear_message():
+    runner = Runner(quick())
+    runner.step_once()
+    runner.wait(0.3)
+    with torch.no_grad():
+        runner.engine.Z.fill_(float("inf"))
+    runner.start()
+    assert runner.wait(10) == Status.DIVERGED
+    assert "diverged at step 2" in runner.snapshot().message and "Lower eta_y" in runner.snapshot().message
+
+
+def test_live_learning_rates_are_validated():
+    runner = Runner(quick())
+    with pytest.raises(ConfigError, match="eta_y = -2"):
+        runner.set_learning_rates(eta_y=-2)
+    runner.set_learning_rates(eta_y=3.0)
+    assert runner.config.train.eta_y == 3.0 == runner.engine.config.train.eta_y
+    runner.start()
+    assert runner.wait(60) == Status.FINISHED
+    assert np.isfinite(runner.snapshot().losses).all()
