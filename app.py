@@ -44,11 +44,21 @@ if st.button("Train", type="primary"):
     left, right = st.columns(2)
     left.plotly_chart(px.line(metrics.dropna(subset=["entropy_distinct"]), x="step", y="entropy_distinct",
                               title="Distinct-token entropy of c_n (nats)"), width="stretch")
-    right.plotly_chart(px.line(metrics, x="step", y="dz_norm", title="Attention-logit speed ‖ΔZ‖ per step"),
-                       width="stretch")
+    speed = px.line(metrics, x="step", y="dz_norm", title="Attention-logit speed ‖ΔZ‖ per step",
+                    labels={"dz_norm": "‖ΔZ‖"})
+    marks = [(result.summary["t0_prime"], "t0′", "dot"), (result.summary["t0"], "t0", "dash")]
+    if result.summary["snap_step"] is not None:
+        marks.append((result.summary["snap_step"], "measured", "solid"))
+    for x, label, dash in marks:
+        if x <= metrics["step"].max():
+            speed.add_vline(x=x, line_dash=dash, line_color="#555", annotation_text=label)
+    right.plotly_chart(speed, width="stretch")
     att = result.tables["attention"]
     final = att[(att["step"] == att["step"].max()) & (att["class"] == 0)]
-    st.plotly_chart(px.bar(final, x=final["token"].astype(str), y="attention", color="kind",
-                           title="Final attention c_n of class 0 over its support"), width="stretch")
+    bars = px.bar(final, x=final["token"].astype(str), y="attention", color="kind",
+                  title="Final attention c_n of class 0 over its support",
+                  labels={"x": "token id (common first, then distinct by increasing P(l|n))"})
+    bars.update_xaxes(type="category")
+    st.plotly_chart(bars, width="stretch")
     st.code(cli_command(cfg), language="bash")
     st.download_button("Metrics (CSV)", metrics.to_csv(index=False), file_name="metrics.csv")
