@@ -38,6 +38,7 @@ SNAP_WINDOW = 9
 def smoothed(values: np.ndarray, window: int = SNAP_WINDOW) -> np.ndarray:
     """Centred moving average along axis 0 that averages only the values present near the ends."""
     values = np.asarray(values, dtype=float)
+    window = max(1, min(window, len(values)))  # np.convolve(mode="same") returns the longer input's length
     kernel = np.ones(window)
     flat = values.reshape(len(values), -1)
     num = np.stack([np.convolve(np.nan_to_num(col), kernel, mode="same") for col in flat.T], axis=1)

@@ -49,6 +49,7 @@ def test_snapping_step_rules():
     assert snapping_step(np.r_[np.linspace(0, 1, 31), np.linspace(1, 0, 31)[1:]]) == 31  # steps are 1-based
     assert math.isnan(snapping_step(np.linspace(0, 1, 50)))  # still rising: not snapped yet
     assert math.isnan(snapping_step(np.zeros(40)))  # never moved
+    assert math.isnan(snapping_step(np.array([0.0, 0.1, 0.2])))  # shorter than the smoothing window
 
 
 def test_cli_run_writes_tables_and_prints_a_summary(tmp_path):
