@@ -19,17 +19,18 @@ import math
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .config import RunConfig
-from .engine import Engine
+from .engine import Engine, Record
 from .layout import Layout
 from .theory import predictions_for
 
-__all__ = ["SNAP_WINDOW", "snapping_step", "RunResult", "train", "cli_command", "frames"]
+__all__ = ["SNAP_WINDOW", "snapping_step", "RunData", "RunResult", "train", "cli_command", "frames",
+           "frames_from_data"]
 
 #: width (steps) of the centred moving average applied to ‖ΔZ‖ before locating its peak
 SNAP_WINDOW = 9
@@ -66,17 +67,65 @@ def snapping_step(dz_norms: np.ndarray, window: int = SNAP_WINDOW) -> np.ndarray
     return out[0] if single else out
 
 
+@dataclass(frozen=True)
+class RunData:
+    """What the figures read: a run's config, layout, recorded metrics and per-step scalars.
+
+    ``losses`` and ``dz_norms`` hold steps 1..t; ``records`` are the recorded states
+    (see :class:`~scansnap_core.engine.Record`, run axis first); ``run`` selects the run."""
+
+    config: RunConfig
+    layout: Layout
+    records: Sequence[Record]
+    losses: np.ndarray
+    dz_norms: np.ndarray
+    snap_step: float | None = None
+    run: int = 0
+
+    @classmethod
+    def from_engine(cls, engine: Engine, run: int = 0) -> "RunData":
+        return cls.build(engine.configs[run], engine.layout, engine.records, engine.losses[:, run],
+                         engine.dz_norms[:, run], run)
+
+    @classmethod
+    def build(cls, config: RunConfig, layout: Layout, records: Sequence[Record], losses: np.ndarray,
+              dz_norms: np.ndarray, run: int = 0) -> "RunData":
+        """A RunData with the measured snapping step filled in (None until ‖ΔZ‖ has peaked)."""
+        snap = snapping_step(dz_norms) if len(dz_norms) else math.nan
+        return cls(config, layout, tuple(records), np.asarray(losses), np.asarray(dz_norms),
+                   None if math.isnan(snap) else float(snap), run)
+
+    def upto(self, step: int) -> "RunData":
+        """The same run seen at ``step`` (for replay): records and scalars up to that step."""
+        records = tuple(r for r in self.records if r.step <= step) or self.records[:1]
+        return RunData(self.config, self.layout, records, self.losses[:step], self.dz_norms[:step],
+                       self.snap_step if self.snap_step is not None and self.snap_step <= step else None, self.run)
+
+    @property
+    def latest(self) -> Record:
+        return self.records[-1]
+
+    @property
+    def steps(self) -> np.ndarray:
+        return np.array([r.step for r in self.records])
+
+
 def frames(engine: Engine, run: int = 0) -> dict[str, pd.DataFrame]:
     """The tidy tables of one run of an engine (see the module docstring)."""
-    layout: Layout = engine.layout
-    n = engine.step_count
+    return frames_from_data(RunData.from_engine(engine, run))
+
+
+def frames_from_data(data: RunData) -> dict[str, pd.DataFrame]:
+    """The tidy tables of a :class:`RunData` (see the module docstring)."""
+    layout, run = data.layout, data.run
+    n = len(data.losses)
     loss = np.full(n + 1, np.nan)
     dz = np.full(n + 1, np.nan)
-    loss[1:] = engine.losses[:, run]
-    dz[1:] = engine.dz_norms[:, run]
+    loss[1:] = data.losses
+    dz[1:] = data.dz_norms
     metrics = pd.DataFrame({"step": np.arange(n + 1), "loss": loss, "dz_norm": dz})
-    records = engine.records
-    rec_steps = np.array([r.step for r in records])
+    records = data.records
+    rec_steps = data.steps
     per_record = pd.DataFrame({
         "step": rec_steps,
         "entropy_distinct": [float(r.entropy_distinct[run]) for r in records],

@@ -16,6 +16,8 @@ import numpy as np
 
 from .config import RunConfig
 from .engine import Engine, Record
+from .layout import Layout
+from .results import RunData
 
 __all__ = ["Runner", "Snapshot", "Status"]
 
@@ -45,11 +47,18 @@ class Snapshot:
     losses: np.ndarray  # [steps] training loss of steps 1..step
     dz_norms: np.ndarray  # [steps] ‖ΔZ‖ of steps 1..step
     records: tuple[Record, ...] = field(repr=False)
+    config: RunConfig = field(repr=False)
+    layout: Layout = field(repr=False)
     error: str | None = None  # traceback text when status is "error"
 
     @property
     def latest(self) -> Record:
         return self.records[-1]
+
+    @property
+    def data(self) -> RunData:
+        """The snapshot as figure/table input."""
+        return RunData.build(self.config, self.layout, self.records, self.losses, self.dz_norms)
 
 
 class Runner:
@@ -166,6 +175,8 @@ class Runner:
                 losses=e.losses[:, 0].copy(),
                 dz_norms=e.dz_norms[:, 0].copy(),
                 records=tuple(e.records),
+                config=self.config,
+                layout=e.layout,
                 error=self._error,
             )
 
