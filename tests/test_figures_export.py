@@ -1,0 +1,81 @@
+"""Figure builders (pure data -> plotly Figure) and the figure pack (real files via kaleido)."""
+
+import io
+import json
+import shutil
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scansnap_core.config import RunConfig, preset
+from scansnap_core.engine import Engine
+from scansnap_core.figures import MAX_HEATMAP_CLASSES, all_figures, attention_heatmap, logit_trajectories
+from scansnap_core.results import RunData
+
+
+@pytest.fixture(scope="module")
+def small_run() -> RunData:
+    engine = Engine(preset("syn-small", steps=60, record_every=2))
+    engine.step(60)
+    return RunData.from_engine(engine)
+
+
+def test_attention_heatmap_groups_columns_and_matches_the_record(small_run):
+    fig = attention_heatmap(small_run)
+    heat = fig.data[0]
+    z = np.array(heat.z, dtype=float)
+    assert z.shape == (2, 30)  # 2 classes x (10 common + 2 x 10 distinct)
+    assert list(fig.layout.xaxis.ticktext) == ["common", "class 1", "class 2"]
+    rec = small_run.latest.attention[0]
+    np.testing.assert_allclose(z[0, :20], rec[0], rtol=1e-6)  # class 1: common, then its distinct tokens
+    assert np.isnan(z[0, 20:]).all() and np.isnan(z[1, 10:20]).all()  # off-support cells stay empty
+    assert heat.colorscale[0][1] == "#440154"  # viridis: perceptual, colour-blind safe
+
+
+def test_logit_trajectories_colour_by_kind_and_mark_theory(small_run):
+    fig = logit_trajectories(small_run, query=0)
+    assert len(fig.data) == 20  # 10 common + 10 distinct tokens of query 1
+    kinds = {t.legendgroup for t in fig.data}
+    assert kinds == {"common", "distinct"}
+    texts = {a.text for a in fig.layout.annotations}
+    assert {"t0′", "t0", "measured snap"} <= texts
+    common = [t for t in fig.data if t.legendgroup == "common"]
+    assert all(np.asarray(t.y)[-1] < 0 for t in common)  # Theorem 2(b) visible in the figure
+
+
+def test_all_views_build_for_every_preset_size():
+    for name in ("fig3", "syn-medium-3"):
+        engine = Engine(preset(name, steps=3))
+        engine.step(3)
+        figs = all_figures(RunData.from_engine(engine))
+        assert set(figs) == {"attention", "attention_history", "logit_trajectories", "decoder",
+                             "theory_vs_experiment"}
+    big = Engine(preset("large", steps=1))
+    heat = attention_heatmap(RunData.from_engine(big))
+    assert len(heat.data[0].y) == MAX_HEATMAP_CLASSES and "first 20 of 100" in heat.layout.title.text
+
+
+def test_replay_view_cuts_the_run_at_a_step(small_run):
+    early = small_run.upto(10)
+    assert early.steps[-1] == 10 and len(early.losses) == 10
+    assert attention_heatmap(early).layout.title.text.startswith("Attention c_n at step 10")
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="no chromium: kaleido cannot render static images")
+def test_figure_pack_holds_every_view_the_tables_and_the_command(small_run):
+    from scansnap_core.export import figure_pack
+
+    blob = figure_pack(small_run, summary={"snap_step": small_run.snap_step})
+    zf = zipfile.ZipFile(io.BytesIO(blob))
+    names = set(zf.namelist())
+    for view in ("attention", "attention_history", "logit_trajectories", "decoder", "theory_vs_experiment"):
+        assert f"figures/{view}.png" in names and f"figures/{view}.svg" in names
+        assert zf.read(f"figures/{view}.png")[:8] == b"\x89PNG\r\n\x1a\n"
+        assert b"<svg" in zf.read(f"figures/{view}.svg")[:500]
+    assert RunConfig.from_json(zf.read("config.json")) == small_run.config
+    metrics = pd.read_parquet(io.BytesIO(zf.read("metrics.parquet")))
+    assert len(metrics) == 61 and {"step", "loss"} <= set(metrics.columns)
+    assert "python -m scansnap_core run --config-token" in zf.read("reproduce.sh").decode()
+    assert json.loads(zf.read("summary.json"))["snap_step"] == small_run.snap_step
