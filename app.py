@@ -1,64 +1,81 @@
-"""Scan & Snap Lab — home page.
+"""Scan & Snap Lab — the Live Lab (home page).
 
-A minimal page over `scansnap_core` until the Live Lab dashboard lands: pick a preset,
-train it, and compare the measured snapping step with the theory's t0′ and t0.
+Sidebar controls -> validated RunConfig -> a background Runner per browser session ->
+pure figure builders, refreshed live by a Streamlit fragment while training.
 """
 
-import pandas as pd
-import plotly.express as px
 import streamlit as st
 
-from scansnap_core.config import PRESETS, ConfigError, preset
-from scansnap_core.results import cli_command, train
+from scansnap_app import controls, views
+from scansnap_app.sessions import IDLE_TTL, REGISTRY, new_session_id
+from scansnap_core.config import preset
+from scansnap_core.runner import Status
 
-st.set_page_config(page_title="Scan & Snap Lab", layout="wide")
+st.set_page_config(page_title="Scan & Snap Lab", page_icon="🔭", layout="wide")
+ss = st.session_state
+session_id = ss.setdefault("session_id", new_session_id())
+
 st.title("Scan & Snap Lab")
 st.caption(
-    "How a 1-layer transformer's attention first *scans* (drops common tokens, then distinct tokens in "
-    "order of increasing co-occurrence) and then *snaps* (freezes) — Tian, Wang, Chen, Du, NeurIPS 2023."
+    "Watch a 1-layer transformer's self-attention first **scan** — drop the common tokens, then the distinct "
+    "tokens in order of increasing co-occurrence — and then **snap** into a fixed token combination "
+    "(Tian, Wang, Chen, Du, NeurIPS 2023). Set the data and learning rates on the left, press Start."
 )
 
-with st.sidebar:
-    name = st.selectbox("Preset", list(PRESETS), index=0, help="Configurations from the paper's experiments")
-    base = preset(name)
-    steps = st.number_input("Steps", min_value=1, max_value=5000, value=base.train.steps, step=10)
-    eta_y = st.number_input("η_Y (decoder learning rate)", min_value=0.0001, max_value=1000.0,
-                            value=base.train.eta_y, format="%g")
-    eta_z = st.number_input("η_Z (attention learning rate)", min_value=0.0, max_value=1000.0,
-                            value=base.train.eta_z, format="%g")
-    seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=base.train.seed)
+cfg, error = controls.sidebar()
+for notice in ss.pop(controls.NOTICES, []):
+    st.warning(f"Ignored a URL value: {notice}")
+lab = REGISTRY.lab(session_id, cfg or preset(controls.DEFAULT_PRESET))
+if error:
+    st.error(f"Invalid setting: {error}. Training keeps the last valid configuration.")
+else:
+    note = lab.sync(cfg)
+    if note:
+        st.toast(note)
+    controls.sync_url(cfg)
+if lab.pending is not None:
+    st.info("You changed settings of a run in progress. Learning rates apply live; everything else applies when "
+            "you press **Reset** (the current run is kept until then).")
+if ss.pop("_busy", False):
+    st.warning(f"Server busy: {REGISTRY.max_training} sessions are training right now. Try again in a moment.")
 
-try:
-    cfg = base.replace(steps=int(steps), eta_y=float(eta_y), eta_z=float(eta_z), seed=int(seed))
-except ConfigError as exc:
-    st.error(str(exc))
-    st.stop()
+views.run_controls(lab, session_id)
+layout = lab.runner.engine.layout
+cls = st.selectbox("Class shown in the history and theory views", list(range(layout.K)),
+                   format_func=lambda n: f"class {n + 1}", key="view_class") if layout.K > 1 else 0
+running = lab.runner.status == Status.RUNNING
 
-st.write(f"Vocabulary M = **{cfg.vocab_size}**, classes K = **{cfg.num_classes}**, η_Y/η_Z = **{cfg.eta_ratio:g}**")
-if st.button("Train", type="primary"):
-    bar = st.progress(0.0, text="Training…")
-    result = train(cfg, progress=lambda done, total: bar.progress(done / total, text=f"step {done}/{total}"))
-    bar.empty()
-    st.success(result.summary_text())
-    metrics = result.metrics
-    left, right = st.columns(2)
-    left.plotly_chart(px.line(metrics.dropna(subset=["entropy_distinct"]), x="step", y="entropy_distinct",
-                              title="Distinct-token entropy of c_n (nats)"), width="stretch")
-    speed = px.line(metrics, x="step", y="dz_norm", title="Attention-logit speed ‖ΔZ‖ per step",
-                    labels={"dz_norm": "‖ΔZ‖"})
-    marks = [(result.summary["t0_prime"], "t0′", "dot"), (result.summary["t0"], "t0", "dash")]
-    if result.summary["snap_step"] is not None:
-        marks.append((result.summary["snap_step"], "measured", "solid"))
-    for x, label, dash in marks:
-        if x <= metrics["step"].max():
-            speed.add_vline(x=x, line_dash=dash, line_color="#555", annotation_text=label)
-    right.plotly_chart(speed, width="stretch")
-    att = result.tables["attention"]
-    final = att[(att["step"] == att["step"].max()) & (att["class"] == 0)]
-    bars = px.bar(final, x=final["token"].astype(str), y="attention", color="kind",
-                  title="Final attention c_n of class 0 over its support",
-                  labels={"x": "token id (common first, then distinct by increasing P(l|n))"})
-    bars.update_xaxes(type="category")
-    st.plotly_chart(bars, width="stretch")
-    st.code(cli_command(cfg), language="bash")
-    st.download_button("Metrics (CSV)", metrics.to_csv(index=False), file_name="metrics.csv")
+
+@st.fragment(run_every=views.REFRESH_SECONDS if running else None)
+def live() -> None:
+    lab.touch()
+    snap = lab.runner.snapshot()
+    if running and snap.status != Status.RUNNING:
+        st.rerun()  # the run just paused or ended: leave live mode (replay and export appear)
+    data = snap.data
+    st.progress(min(1.0, snap.step / snap.total_steps),
+                text=f"step {snap.step:,} of {snap.total_steps:,} · {snap.steps_per_second:,.0f} steps/s · "
+                     f"{snap.status}")
+    views.status_line(snap)
+    views.kpis(snap, data)
+    st.caption(views.phase_caption(snap, data))
+    if not running and len(data.records) > 1:
+        steps = [int(s) for s in data.steps]
+        replay = st.select_slider("Replay: step shown in every view", options=steps, value=steps[-1], key="replay")
+        data = data.upto(replay)
+    views.views(data, min(cls, layout.K - 1))
+
+
+@st.fragment(run_every=max(5.0, IDLE_TTL / 4))
+def heartbeat() -> None:
+    """Keeps this session's trainer alive while the tab is open, even when nothing refreshes."""
+    lab.touch()
+
+
+live()
+heartbeat()
+snapshot = lab.runner.snapshot()
+if not running and snapshot.step > 0:
+    with st.expander("Export: figure pack and reproducing command", expanded=False):
+        data = snapshot.data
+        views.export_panel(data, views.summary_of(data), snapshot.config)

@@ -35,6 +35,7 @@ __all__ = [
     "MAX_VOCAB",
     "FIELD_HELP",
     "FIELD_SECTION",
+    "parse_field",
 ]
 
 #: Largest vocabulary a run may have.  Y is M×M floats (§2): 20,000² float32 is 1.6 GB.
@@ -391,9 +392,9 @@ class RunConfig:
         return cls.from_dict(values)
 
     # ------------------------------------------------------------------ URL forms
-    def to_query_params(self) -> dict[str, str]:
-        """Flat ``{field: text}`` of the fields that differ from the defaults (URL query)."""
-        default = RunConfig().flat()
+    def to_query_params(self, base: "RunConfig | None" = None) -> dict[str, str]:
+        """Flat ``{field: text}`` of the fields that differ from ``base`` (default config), for a URL."""
+        default = (base or RunConfig()).flat()
         return {k: _to_text(v) for k, v in self.flat().items() if v != default[k]}
 
     @classmethod
@@ -405,7 +406,7 @@ class RunConfig:
         for name, text in params.items():
             if name not in FIELD_SECTION:
                 raise ConfigError(name, text, "known fields: " + ", ".join(sorted(FIELD_SECTION)))
-            values[name] = _from_text(name, text, current[name])
+            values[name] = parse_field(name, text, current[name])
         return base.replace(**values)
 
     def to_token(self) -> str:
@@ -443,8 +444,9 @@ def _to_text(value: Any) -> str:
     return str(value)
 
 
-def _from_text(name: str, text: Any, current: Any) -> Any:
-    """Parse one query-parameter value according to the type of the field it sets."""
+def parse_field(name: str, text: Any, current: Any) -> Any:
+    """Parse one query-parameter value according to the type of the field it sets (``current``
+    is the field's present value, which gives its type)."""
     if not isinstance(text, str):
         return text
     t = text.strip()

@@ -117,15 +117,21 @@ class Runner:
                 self._status = Status.PAUSED
                 self._message = f"Paused at step {self._engine.step_count}."
 
-    def step_once(self) -> None:
-        """Advance exactly one step (pauses a running run first)."""
+    def step_once(self, wait: float = 0.0) -> None:
+        """Advance exactly one step (pauses a running run first); with ``wait`` > 0, block up to
+        that many seconds until the step is done."""
         with self._lock:
             if self._status in Status.DONE:
                 return
             self._status = Status.PAUSED
             self._pending_steps += 1
+            target = self._engine.step_count + self._pending_steps
             self._ensure_thread()
             self._wake.notify_all()
+            deadline = time.monotonic() + wait
+            while (self._engine.step_count < target and self._status not in Status.DONE
+                   and time.monotonic() < deadline):
+                self._wake.wait(max(0.0, deadline - time.monotonic()))
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop training and join the worker thread."""

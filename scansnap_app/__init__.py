@@ -1,0 +1,1 @@
+"""Streamlit-side helpers of the dashboard: controls, per-session trainers, live views."""

@@ -1,0 +1,207 @@
+"""Sidebar controls ↔ :class:`RunConfig`, kept in the URL.
+
+Every control has the config field's name as its widget key.  The URL holds the preset and
+the fields that differ from it, so a pasted URL restores the same configuration and seed;
+invalid URL values fall back to the preset's value with a notice naming field, value and
+allowed range.  Presets and uploaded config files fill every control.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from scansnap_core.config import FIELD_HELP, PRESETS, ConfigError, RunConfig, parse_field, preset
+from scansnap_core.engine import estimate_memory_bytes
+from scansnap_core.layout import Layout
+
+PRESET_LABELS = {
+    "syn-small": "Syn-Small (Fig. 4)",
+    "syn-medium-1": "Syn-Medium, 1 query token (Fig. 6)",
+    "syn-medium-3": "Syn-Medium, 3 query tokens (Fig. 6)",
+    "syn-medium-5": "Syn-Medium, 5 query tokens (Fig. 6)",
+    "syn-medium-10": "Syn-Medium, 10 query tokens (Fig. 6)",
+    "fig3": "Fig. 3 setting (K = 10, M = 1002)",
+    "large": "Large (K = 100, M = 10,002)",
+}
+DEFAULT_PRESET = "syn-small"
+#: learning-rate choices: a 1-2-3-5 log grid that contains every rate the paper uses
+RATES = tuple(float(f"{m}e{e}") for e in range(-3, 3) for m in (1, 2, 3, 5)) + (1000.0,)
+BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+_STATE_READY = "_controls_ready"
+NOTICES = "_url_notices"
+
+
+# --------------------------------------------------------------------------- state
+def apply(cfg: RunConfig, preset_name: str) -> None:
+    """Put a configuration into the controls (before the widgets are drawn, or in a callback)."""
+    ss = st.session_state
+    ss["preset"] = preset_name
+    for name, value in cfg.flat().items():
+        ss[name] = value
+    ss["edit_weights"] = cfg.data.distinct_weights is not None
+
+
+def init_from_url() -> None:
+    """On a session's first run: fill the controls from the URL (or the default preset)."""
+    ss = st.session_state
+    if ss.get(_STATE_READY):
+        return
+    params = {k: st.query_params.get(k) for k in st.query_params}
+    notices = []
+    name = params.pop("preset", DEFAULT_PRESET)
+    if name not in PRESETS:
+        notices.append(f"preset = {name!r} is not a preset (allowed: {', '.join(PRESETS)}); using {DEFAULT_PRESET}")
+        name = DEFAULT_PRESET
+    base = cfg = preset(name)
+    current = base.flat()
+    for field, text in params.items():
+        try:
+            cfg = cfg.replace(**{field: parse_field(field, text, current.get(field))})
+        except ConfigError as err:
+            notices.append(f"{err} — using {current.get(field, 'the default')!r} instead")
+    apply(cfg, name)
+    ss[NOTICES] = notices
+    ss[_STATE_READY] = True
+
+
+def _on_preset() -> None:
+    name = st.session_state["preset"]
+    apply(preset(name), name)
+
+
+def current_config() -> RunConfig:
+    """The configuration the controls show (raises ConfigError for an invalid combination)."""
+    ss = st.session_state
+    values = {name: ss[name] for name in RunConfig().flat() if name in ss}
+    if not ss.get("edit_weights"):
+        values["distinct_weights"] = None
+    return preset(ss["preset"]).replace(**values)
+
+
+def sync_url(cfg: RunConfig) -> None:
+    """Write the preset and the fields that differ from it into the URL."""
+    name = st.session_state["preset"]
+    wanted = {"preset": name, **cfg.to_query_params(base=preset(name))}
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
+
+
+# --------------------------------------------------------------------------- widgets
+def _rate_options(value: float) -> list[float]:
+    return sorted(set(RATES) | {float(value)})
+
+
+def _number(name: str, label: str, lo, hi, step=None, fmt=None, container=st) -> None:
+    container.number_input(label, min_value=lo, max_value=hi, step=step, format=fmt, key=name, help=FIELD_HELP[name])
+
+
+def sidebar() -> tuple[RunConfig | None, str | None]:
+    """Draw the grouped controls; return (config, None) or (None, error message)."""
+    init_from_url()
+    ss = st.session_state
+    sb = st.sidebar
+    sb.selectbox("Preset", list(PRESETS), format_func=PRESET_LABELS.get, key="preset", on_change=_on_preset,
+                 help="Choosing a preset fills every control with the paper's setting")
+    upload = sb.file_uploader("Load a config JSON", type=["json"], key="upload",
+                              help="A config.json written by this app or `python -m scansnap_core run`")
+    if upload is not None and ss.get("_uploaded") != upload.file_id:
+        ss["_uploaded"] = upload.file_id
+        try:
+            cfg = RunConfig.from_json(upload.getvalue())
+        except ConfigError as err:
+            sb.error(f"{upload.name}: {err}")
+        else:
+            apply(cfg, ss["preset"])
+            st.rerun()
+
+    with sb.expander("Vocabulary", expanded=True):
+        _number("num_query", "Query tokens", 1, 1000, container=st)
+        _number("next_per_query", "Next tokens per query", 1, 1000)
+        _number("distinct_per_class", "Distinct tokens per class", 0, 5000)
+        _number("common_global", "Common tokens (all classes)", 0, 5000)
+        _number("common_per_query", "Common tokens per query group", 0, 5000)
+        try:
+            M = current_config().vocab_size
+            st.caption(f"Vocabulary size **M = {M:,}**, classes **K = {ss['num_query'] * ss['next_per_query']}**")
+        except ConfigError:
+            pass
+
+    with sb.expander("Conditional probabilities P(l|n)", expanded=False):
+        _number("distinct_min", "Distinct ramp: least likely weight", 0.0, 1e6, fmt="%g")
+        _number("distinct_max", "Distinct ramp: most likely weight", 0.0, 1e6, fmt="%g")
+        _number("common_weight", "Common-token weight (overlap)", 0.0, 1e6, fmt="%g")
+        st.toggle("Edit distinct weights per class", key="edit_weights",
+                  help="Full control: one row of unnormalised distinct-token weights per class")
+        if ss.get("edit_weights"):
+            _weights_editor()
+        _preview()
+
+    with sb.expander("Learning rates", expanded=True):
+        for name, label in (("eta_y", "η_Y (decoder)"), ("eta_z", "η_Z (attention)")):
+            st.select_slider(label, options=_rate_options(ss[name]), key=name, help=FIELD_HELP[name] +
+                             " (log scale); applies live while training")
+        ratio = ss["eta_y"] / ss["eta_z"] if ss["eta_z"] else float("inf")
+        st.caption(f"η_Y / η_Z = **{ratio:g}**")
+
+    with sb.expander("Training", expanded=False):
+        st.radio("Optimizer", ["sgd", "adam"], key="optimizer", horizontal=True, help=FIELD_HELP["optimizer"])
+        if ss["optimizer"] == "sgd":
+            _number("momentum", "Momentum μ", 0.0, 0.999, step=0.1, fmt="%g")
+        st.radio("Mode", ["sgd", "expected"], key="mode", horizontal=True, help=FIELD_HELP["mode"],
+                 format_func={"sgd": "sampled SGD", "expected": "expected (T→∞)"}.get)
+        if ss["mode"] == "sgd":
+            st.select_slider("Batch size", options=sorted(set(BATCHES) | {ss["batch_size"]}), key="batch_size",
+                             help=FIELD_HELP["batch_size"])
+            _number("seq_len", "Sequence length T", 2, 8192)
+        _number("steps", "Steps", 1, 1_000_000, step=50)
+        _number("seed", "Seed", 0, 2**31 - 1)
+        _number("record_every", "Record every (steps)", 1, 100_000)
+
+    with sb.expander("Model", expanded=False):
+        st.radio("Init", ["zero", "default"], key="init", horizontal=True, help=FIELD_HELP["init"])
+        if ss["init"] == "default":
+            _number("init_scale", "Init scale", 0.0, 100.0, step=0.5, fmt="%g")
+        st.toggle("ℓ2 normalisation", key="normalize", help=FIELD_HELP["normalize"])
+        st.toggle("Residual (query token)", key="residual", help=FIELD_HELP["residual"])
+
+    try:
+        cfg = current_config()
+    except ConfigError as err:
+        return None, str(err)
+    mem = estimate_memory_bytes(cfg)
+    sb.caption(f"Estimated memory for this run: {mem / 2**20:,.0f} MB")
+    return cfg, None
+
+
+def _weights_editor() -> None:
+    ss = st.session_state
+    k, d = ss["num_query"] * ss["next_per_query"], ss["distinct_per_class"]
+    current = ss.get("distinct_weights")
+    if current is None or len(current) != k or any(len(r) != d for r in current):
+        try:
+            ramp = current_config().replace(distinct_weights=None).data.distinct_ramp()
+        except ConfigError:
+            return
+        current = tuple(tuple(ramp) for _ in range(k))
+    frame = pd.DataFrame(np.array(current, dtype=float).reshape(k, d),
+                         index=[f"class {n + 1}" for n in range(k)], columns=[f"d{j + 1}" for j in range(d)])
+    edited = st.data_editor(frame, key="weights_editor", use_container_width=True)
+    ss["distinct_weights"] = tuple(tuple(float(w) for w in row) for row in edited.to_numpy())
+
+
+def _preview() -> None:
+    """A small chart of P(l|n) for class 1 over its support."""
+    try:
+        layout = Layout(current_config().data)
+    except ConfigError:
+        return
+    valid = layout.support_prob[0] > 0
+    kinds = np.where(layout.support_distinct[0][valid], "distinct", "common")
+    fig = go.Figure(go.Bar(y=layout.support_prob[0][valid],
+                           marker_color=np.where(kinds == "common", "#D55E00", "#0072B2")))
+    fig.update_layout(height=160, margin=dict(l=10, r=10, t=30, b=10), title="P(l | class 1)",
+                      xaxis=dict(showticklabels=False), template="plotly_white")
+    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})

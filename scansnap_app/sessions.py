@@ -1,0 +1,123 @@
+"""One trainer per browser session, a server-wide cap, and a watchdog for closed tabs.
+
+Streamlit runs one process with a script thread per session.  Each session gets a
+:class:`Lab` (its runner plus pending settings) kept in a process-wide registry keyed by a
+per-session id stored in ``st.session_state``.  The live fragment calls :meth:`Lab.touch`
+on every refresh; a watchdog thread stops trainers whose page has been silent for longer
+than ``SCANSNAP_IDLE_TTL`` seconds (a closed tab), and ``SCANSNAP_MAX_TRAINING`` caps how
+many sessions may train at once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from scansnap_core.config import RunConfig
+from scansnap_core.runner import Runner, Status
+
+MAX_TRAINING = int(os.environ.get("SCANSNAP_MAX_TRAINING", "4"))
+IDLE_TTL = float(os.environ.get("SCANSNAP_IDLE_TTL", "120"))
+_WATCH_EVERY = 5.0
+
+#: seconds slept between steps for each speed setting (for watching a run unfold)
+SPEEDS = {"full speed": 0.0, "fast": 0.01, "medium": 0.05, "slow": 0.2}
+#: records kept per run (older ones are thinned evenly)
+MAX_RECORDS = 1500
+
+
+@dataclass
+class Lab:
+    """A browser session's training state."""
+
+    runner: Runner
+    pending: RunConfig | None = None  # settings changed after the run started; applied on Reset
+    last_seen: float = field(default_factory=time.monotonic)
+
+    def touch(self) -> None:
+        self.last_seen = time.monotonic()
+
+    def sync(self, cfg: RunConfig) -> str | None:
+        """Bring the run in line with the controls.  Before the first step any change simply
+        rebuilds the run; during a run the learning rates apply live and other changes wait
+        for Reset.  Returns a note for the user, or None."""
+        runner = self.runner
+        current = runner.config
+        if cfg == current:
+            self.pending = None
+            return None
+        snap = runner.snapshot()
+        if snap.step == 0 and snap.status in (Status.IDLE, Status.PAUSED):
+            runner.reset(cfg)
+            self.pending = None
+            return None
+        if cfg.replace(eta_y=current.train.eta_y, eta_z=current.train.eta_z) == current:
+            runner.set_learning_rates(cfg.train.eta_y, cfg.train.eta_z)
+            self.pending = None
+            return (f"Learning rates applied live from step {snap.step + 1}: η_Y = {cfg.train.eta_y:g}, "
+                    f"η_Z = {cfg.train.eta_z:g}.")
+        self.pending = cfg
+        return None
+
+
+class Registry:
+    """Process-wide map of session id → :class:`Lab`, with the cap and the watchdog."""
+
+    def __init__(self, max_training: int = MAX_TRAINING, idle_ttl: float = IDLE_TTL):
+        self.max_training = max_training
+        self.idle_ttl = idle_ttl
+        self._labs: dict[str, Lab] = {}
+        self._lock = threading.Lock()
+        self._watchdog: threading.Thread | None = None
+
+    def lab(self, session_id: str, cfg: RunConfig) -> Lab:
+        with self._lock:
+            lab = self._labs.get(session_id)
+            if lab is None:
+                lab = self._labs[session_id] = Lab(Runner(cfg, max_records=MAX_RECORDS))
+            self._ensure_watchdog()
+        lab.touch()
+        return lab
+
+    def training_elsewhere(self, session_id: str) -> int:
+        """How many other sessions are training right now."""
+        with self._lock:
+            return sum(1 for sid, lab in self._labs.items()
+                       if sid != session_id and lab.runner.status == Status.RUNNING)
+
+    def may_start(self, session_id: str) -> bool:
+        return self.training_elsewhere(session_id) < self.max_training
+
+    def reap(self, now: float | None = None) -> list[str]:
+        """Stop and forget the labs whose page has been silent longer than the TTL."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            stale = [sid for sid, lab in self._labs.items() if now - lab.last_seen > self.idle_ttl]
+            labs = [self._labs.pop(sid) for sid in stale]
+        for lab in labs:
+            lab.runner.stop()
+        return stale
+
+    def active_sessions(self) -> int:
+        with self._lock:
+            return len(self._labs)
+
+    def _ensure_watchdog(self) -> None:  # called with the lock held
+        if self._watchdog is None or not self._watchdog.is_alive():
+            self._watchdog = threading.Thread(target=self._watch, name="scansnap-watchdog", daemon=True)
+            self._watchdog.start()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(_WATCH_EVERY)
+            self.reap()
+
+
+REGISTRY = Registry()
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex

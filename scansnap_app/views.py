@@ -1,0 +1,160 @@
+"""The Live Lab's main area: run controls, KPIs, live views, replay and export."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import streamlit as st
+
+from scansnap_core import figures
+from scansnap_core.config import RunConfig
+from scansnap_core.results import RunData, cli_command
+from scansnap_core.runner import Snapshot, Status
+from scansnap_core.theory import predictions_for
+
+from .sessions import REGISTRY, SPEEDS, Lab
+
+#: seconds between live refreshes while training
+REFRESH_SECONDS = 0.25
+#: rows kept in live heatmaps and line charts (records are thinned evenly beyond this)
+LIVE_RECORDS = 240
+
+
+def _export_config(name: str) -> dict:
+    """Plotly modebar: SVG at 2x with a meaningful file name."""
+    return {"toImageButtonOptions": {"format": "svg", "scale": 2, "filename": f"scansnap-{name}"},
+            "displaylogo": False}
+
+
+def run_controls(lab: Lab, session_id: str) -> None:
+    """Start/Pause, Step, Reset and the speed, large and obvious (outside the live fragment)."""
+    snap = lab.runner.snapshot()
+    running = snap.status == Status.RUNNING
+    c1, c2, c3, c4 = st.columns([1.2, 1, 1, 2.2])
+    done = snap.status in Status.DONE
+    c1.button("⏸ Pause" if running else ("▶ Resume" if snap.step else "▶ Start"), type="primary",
+              width="stretch", disabled=done, on_click=_toggle, args=(lab, session_id), key="start")
+    c2.button("⏭ Step", width="stretch", disabled=done, on_click=_step, args=(lab, session_id), key="step")
+    c3.button("↺ Reset", width="stretch", on_click=_reset, args=(lab,), key="reset")
+    c4.select_slider("Speed", options=list(SPEEDS), key="speed", on_change=_speed, args=(lab,),
+                     help="Slow the run down to watch scanning and snapping unfold")
+    lab.runner.delay = SPEEDS[st.session_state.get("speed", "full speed")]
+
+
+def _may_start(session_id: str) -> bool:
+    if REGISTRY.may_start(session_id):
+        return True
+    st.session_state["_busy"] = True
+    return False
+
+
+def _toggle(lab: Lab, session_id: str) -> None:
+    if lab.runner.status == Status.RUNNING:
+        lab.runner.pause()
+    elif _may_start(session_id):
+        lab.runner.start()
+
+
+def _step(lab: Lab, session_id: str) -> None:
+    if _may_start(session_id):
+        lab.runner.step_once(wait=2.0)
+
+
+def _reset(lab: Lab) -> None:
+    lab.runner.reset(lab.pending or lab.runner.config)
+    lab.pending = None
+
+
+def _speed(lab: Lab) -> None:
+    lab.runner.delay = SPEEDS[st.session_state["speed"]]
+
+
+def phase_caption(snap: Snapshot, data: RunData) -> str:
+    """One plain-language line about what the attention is doing now."""
+    pred = predictions_for(snap.config)
+    if snap.step == 0:
+        return "Ready: attention starts uniform over each class's tokens (zero init) or near it (default init)."
+    if data.snap_step is not None:
+        where = ("between t0′ and t0, as the theory predicts" if pred.t0_prime <= data.snap_step <= pred.t0
+                 else f"(theory: scanning until t0′ ≈ {pred.t0_prime:.1f}, snapped from t0 ≈ {pred.t0:.1f})")
+        return (f"Snapped at step ~{data.snap_step:.0f} {where}: the attention logits now move ever more slowly "
+                "and the token combination is frozen.")
+    if snap.step < pred.t0_prime:
+        return (f"Scanning: common tokens are losing attention and distinct tokens gain it, rarest last "
+                f"(theory: scanning lasts until t0′ ≈ {pred.t0_prime:.1f} steps).")
+    return (f"Late scanning: attention is still speeding up or just past its peak; snapping is predicted from "
+            f"t0 ≈ {pred.t0:.1f} steps.")
+
+
+def kpis(snap: Snapshot, data: RunData) -> None:
+    pred = predictions_for(snap.config)
+    c = st.columns(4)
+    c[0].metric("Step", f"{snap.step:,} / {snap.total_steps:,}")
+    c[1].metric("Loss", f"{snap.losses[-1]:.4g}" if len(snap.losses) else "—")
+    c[2].metric("Distinct-token entropy", f"{float(snap.latest.entropy_distinct[0]):.4f} nats")
+    snap_text = "not yet" if data.snap_step is None else f"{data.snap_step:.0f}"
+    c[3].metric("Snapping step: measured / t0′–t0", f"{snap_text} / {pred.t0_prime:.0f}–{pred.t0:.0f}")
+
+
+def _thin(data: RunData, keep: int = LIVE_RECORDS) -> RunData:
+    if len(data.records) <= keep:
+        return data
+    idx = np.unique(np.linspace(0, len(data.records) - 1, keep).round().astype(int))
+    return RunData(data.config, data.layout, tuple(data.records[i] for i in idx), data.losses, data.dz_norms,
+                   data.snap_step, data.run)
+
+
+def views(data: RunData, cls: int) -> None:
+    """The five views, all from the same data (live or replayed)."""
+    query = int(data.layout.psi[cls])
+    shown = _thin(data)
+    left, right = st.columns(2)
+    left.plotly_chart(figures.attention_heatmap(shown), width="stretch", config=_export_config("attention"),
+                      key="v_attention")
+    right.plotly_chart(figures.logit_trajectories(shown, query), width="stretch",
+                       config=_export_config("logits"), key="v_logits")
+    left, right = st.columns(2)
+    left.plotly_chart(figures.attention_history(shown, cls), width="stretch",
+                      config=_export_config("attention-history"), key="v_history")
+    right.plotly_chart(figures.theory_vs_experiment(shown, cls), width="stretch",
+                       config=_export_config("theory-vs-experiment"), key="v_theory")
+    st.plotly_chart(figures.decoder_panel(shown), width="stretch", config=_export_config("decoder"),
+                    key="v_decoder")
+
+
+def status_line(snap: Snapshot) -> None:
+    if snap.status == Status.ERROR:
+        st.error(snap.message + " Press Reset to start over.")
+    elif snap.status == Status.DIVERGED:
+        st.error(snap.message)
+    elif snap.status == Status.FINISHED:
+        st.success(snap.message + " Use the replay slider below to revisit any step.")
+
+
+def export_panel(data: RunData, summary: dict, cfg: RunConfig) -> None:
+    """Figure pack (zip) download and the reproducing command."""
+    from scansnap_core.export import figure_pack  # kaleido is loaded only when exporting
+
+    c1, c2 = st.columns([1, 3])
+    if c1.button("Prepare figure pack", key="prepare_pack",
+                 help="PNG (2x) and SVG of every view, metrics as CSV and Parquet, config JSON, CLI command"):
+        with st.spinner("Rendering figures…"):
+            try:
+                st.session_state["_pack"] = (data.latest.step, figure_pack(data, summary))
+            except Exception as err:  # rendering depends on a system browser; say what failed
+                st.session_state.pop("_pack", None)
+                st.error(f"Could not render the figures ({type(err).__name__}: {err}). "
+                         "Static export needs Chromium installed on the server.")
+    pack = st.session_state.get("_pack")
+    if pack is not None:
+        c1.download_button("⬇ Download figure pack", pack[1], file_name=f"scansnap-step{pack[0]}.zip",
+                           mime="application/zip", key="download_pack", type="primary")
+    c2.code(cli_command(cfg), language="bash")
+
+
+def summary_of(data: RunData) -> dict:
+    pred = predictions_for(data.config)
+    return {"step": int(data.latest.step), "loss": float(data.losses[-1]) if len(data.losses) else math.nan,
+            "entropy_distinct": float(data.latest.entropy_distinct[data.run]), "snap_step": data.snap_step,
+            "t0_prime": pred.t0_prime, "t0": pred.t0, "momentum_corrected": pred.momentum_corrected}
