@@ -40,9 +40,6 @@ if ss.pop("_busy", False):
     st.warning(f"Server busy: {REGISTRY.max_training} sessions are training right now. Try again in a moment.")
 
 views.run_controls(lab, session_id)
-layout = lab.runner.engine.layout
-cls = st.selectbox("Class shown in the history and theory views", list(range(layout.K)),
-                   format_func=lambda n: f"class {n + 1}", key="view_class") if layout.K > 1 else 0
 running = lab.runner.status == Status.RUNNING
 
 
@@ -63,7 +60,7 @@ def live() -> None:
         steps = [int(s) for s in data.steps]
         replay = st.select_slider("Replay: step shown in every view", options=steps, value=steps[-1], key="replay")
         data = data.upto(replay)
-    views.views(data, min(cls, layout.K - 1))
+    views.views(data)
 
 
 @st.fragment(run_every=max(5.0, IDLE_TTL / 4))

@@ -33,10 +33,12 @@ def run_controls(lab: Lab, session_id: str) -> None:
     running = snap.status == Status.RUNNING
     c1, c2, c3, c4 = st.columns([1.2, 1, 1, 2.2])
     done = snap.status in Status.DONE
-    c1.button("⏸ Pause" if running else ("▶ Resume" if snap.step else "▶ Start"), type="primary",
+    c1.button("Pause" if running else ("Resume" if snap.step else "Start"), type="primary",
+              icon=":material/pause:" if running else ":material/play_arrow:",
               width="stretch", disabled=done, on_click=_toggle, args=(lab, session_id), key="start")
-    c2.button("⏭ Step", width="stretch", disabled=done, on_click=_step, args=(lab, session_id), key="step")
-    c3.button("↺ Reset", width="stretch", on_click=_reset, args=(lab,), key="reset")
+    c2.button("Step", icon=":material/skip_next:", width="stretch", disabled=done, on_click=_step,
+              args=(lab, session_id), key="step")
+    c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=_reset, args=(lab,), key="reset")
     c4.select_slider("Speed", options=list(SPEEDS), key="speed", on_change=_speed, args=(lab,),
                      help="Slow the run down to watch scanning and snapping unfold")
     lab.runner.delay = SPEEDS[st.session_state.get("speed", "full speed")]
@@ -105,22 +107,42 @@ def _thin(data: RunData, keep: int = LIVE_RECORDS) -> RunData:
                    data.snap_step, data.run)
 
 
-def views(data: RunData, cls: int) -> None:
-    """The five views, all from the same data (live or replayed)."""
-    query = int(data.layout.psi[cls])
+def views(data: RunData) -> None:
+    """The views, all from the same data (live or replayed): the attention heatmap and the logit
+    trajectories, then one secondary view picked by the user."""
     shown = _thin(data)
+    cls = min(int(st.session_state.get("view_class") or 0), data.layout.K - 1)
+    query = int(data.layout.psi[cls])
     left, right = st.columns(2)
     left.plotly_chart(figures.attention_heatmap(shown), width="stretch", config=_export_config("attention"),
                       key="v_attention")
     right.plotly_chart(figures.logit_trajectories(shown, query), width="stretch",
                        config=_export_config("logits"), key="v_logits")
-    left, right = st.columns(2)
-    left.plotly_chart(figures.attention_history(shown, cls), width="stretch",
-                      config=_export_config("attention-history"), key="v_history")
-    right.plotly_chart(figures.theory_vs_experiment(shown, cls), width="stretch",
-                       config=_export_config("theory-vs-experiment"), key="v_theory")
-    st.plotly_chart(figures.decoder_panel(shown), width="stretch", config=_export_config("decoder"),
-                    key="v_decoder")
+    cls = secondary_picker(data.layout.K)
+    # one secondary view at a time: drawing every view on each refresh would halve the refresh rate
+    choice = st.session_state.get("secondary_view") or SECONDARY[0]
+    if choice == "Attention history":
+        fig, name = figures.attention_history(shown, cls), "attention-history"
+    elif choice == "Theory vs experiment":
+        fig, name = figures.theory_vs_experiment(shown, cls), "theory-vs-experiment"
+    else:
+        fig, name = figures.decoder_panel(shown), "decoder"
+    st.plotly_chart(fig, width="stretch", config=_export_config(name), key="v_secondary")
+
+
+SECONDARY = ("Attention history", "Theory vs experiment", "Decoder")
+
+
+def secondary_picker(num_classes: int) -> int:
+    """Which secondary view, and for which class (outside the live fragment)."""
+    c1, c2 = st.columns([3, 1])
+    c1.segmented_control("Second row", SECONDARY, default=SECONDARY[0], key="secondary_view",
+                         help="The history heatmap (the paper's Fig. 4), the growth factor beside the theory's "
+                              "bounds, or the decoder's correct-token logit, probability and loss")
+    if num_classes <= 1:
+        return 0
+    return c2.selectbox("Class", list(range(num_classes)), format_func=lambda n: f"class {n + 1}",
+                        key="view_class", help="Class shown in the history and theory views")
 
 
 def status_line(snap: Snapshot) -> None:
