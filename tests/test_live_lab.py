@@ -1,0 +1,145 @@
+"""Live Lab page (AppTest, no browser): controls -> config, presets, URL round trip, bad input,
+sessions registry."""
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from scansnap_app import sessions
+from scansnap_core.config import preset
+from scansnap_core.runner import Status
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry(monkeypatch):
+    """Every AppTest shares one session id: give each test its own registry."""
+    registry = sessions.Registry(max_training=4, idle_ttl=120)
+    monkeypatch.setattr(sessions, "REGISTRY", registry)
+    import scansnap_app.views as views
+
+    monkeypatch.setattr(views, "REGISTRY", registry)
+    yield registry
+    for lab in list(registry._labs.values()):
+        lab.runner.stop()
+
+
+def page(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    if query:
+        at.query_params.update(query)
+    return at.run()
+
+
+def lab_of(registry):
+    (lab,) = registry._labs.values()
+    return lab
+
+
+def test_default_page_shows_syn_small_ready_to_start(fresh_registry):
+    at = page()
+    assert not at.exception and not at.error
+    assert at.session_state["preset"] == "syn-small"
+    assert lab_of(fresh_registry).runner.config == preset("syn-small")
+    assert at.button(key="start").label == "Start"
+    assert any("M = 34" in c.value for c in at.caption)
+
+
+def test_preset_fills_every_control_and_the_url(fresh_registry):
+    at = page()
+    at.selectbox(key="preset").set_value("fig3").run()
+    cfg = preset("fig3")
+    for name, value in cfg.flat().items():
+        if name in at.session_state:
+            assert at.session_state[name] == value, name
+    assert lab_of(fresh_registry).runner.config == cfg
+    assert dict(at.query_params) == {"preset": "fig3"}  # nothing differs from the preset
+
+
+def test_controls_map_to_the_config_and_the_url_round_trips(fresh_registry):
+    at = page()
+    at.select_slider(key="eta_y").set_value(5.0).run()
+    at.number_input(key="seed").set_value(7).run()
+    cfg = lab_of(fresh_registry).runner.config
+    assert (cfg.train.eta_y, cfg.train.seed) == (5.0, 7)
+    url = dict(at.query_params)
+    assert url == {"preset": "syn-small", "eta_y": "5.0", "seed": "7"}
+    fresh = page(url)  # a new browser pasting the URL
+    assert fresh.session_state["eta_y"] == 5.0 and fresh.session_state["seed"] == 7
+    assert not fresh.warning
+
+
+def test_invalid_url_values_fall_back_with_a_notice(fresh_registry):
+    at = page({"preset": "fig3", "eta_y": "-4", "seed": "abc", "steps": "250"})
+    assert not at.exception
+    texts = " ".join(w.value for w in at.warning)
+    assert "eta_y = -4.0 is invalid: allowed 0 < eta_y <= 1000" in texts
+    assert "seed = 'abc' is invalid" in texts
+    cfg = lab_of(fresh_registry).runner.config
+    assert cfg == preset("fig3", steps=250)  # the valid value kept, the bad ones at the preset's values
+
+
+def test_unknown_preset_in_url_is_reported():
+    at = page({"preset": "nope"})
+    assert any("preset = 'nope' is not a preset" in w.value for w in at.warning)
+    assert at.session_state["preset"] == "syn-small"
+
+
+def test_invalid_combination_shows_the_field_and_keeps_the_run(fresh_registry):
+    at = page()
+    at.number_input(key="distinct_max").set_value(0.01).run()  # below distinct_min = 0.1
+    assert not at.exception
+    assert any("distinct_max = 0.01 is invalid: allowed distinct_max >= distinct_min = 0.1" in e.value
+               for e in at.error)
+    assert lab_of(fresh_registry).runner.config == preset("syn-small")
+
+
+def test_start_trains_and_finishes_then_offers_replay(fresh_registry):
+    at = page()
+    at.number_input(key="steps").set_value(40).run()
+    at.button(key="start").click().run()
+    runner = lab_of(fresh_registry).runner
+    assert runner.wait(60) == Status.FINISHED
+    at.run()
+    assert not at.exception
+    assert at.metric[0].value == "40 / 40"
+    replay = at.select_slider(key="replay")
+    assert replay.value == 40
+    replay.set_value(10).run()
+    assert not at.exception
+
+
+def test_learning_rates_apply_live_other_changes_wait_for_reset(fresh_registry):
+    at = page()
+    at.number_input(key="steps").set_value(10_000).run()
+    at.button(key="step").click().run()
+    lab = lab_of(fresh_registry)
+    assert lab.runner.snapshot().step == 1
+    at.select_slider(key="eta_z").set_value(2.0).run()
+    assert lab.runner.config.train.eta_z == 2.0 and lab.pending is None
+    at.number_input(key="seed").set_value(99).run()
+    assert lab.pending is not None and lab.runner.config.train.seed == 2
+    assert any("applies when you press" in i.value for i in at.info)
+    at.button(key="reset").click().run()
+    assert lab.runner.config.train.seed == 99 and lab.runner.snapshot().step == 0
+
+
+def test_server_cap_says_busy(fresh_registry):
+    fresh_registry.max_training = 0
+    at = page()
+    at.button(key="start").click().run()
+    assert any("Server busy" in w.value for w in at.warning)
+    assert lab_of(fresh_registry).runner.status == Status.IDLE
+
+
+def test_watchdog_reaps_silent_sessions():
+    registry = sessions.Registry(max_training=2, idle_ttl=5)
+    lab = registry.lab("a", preset("syn-small", steps=100_000))
+    lab.runner.start()
+    registry.lab("b", preset("syn-small"))
+    assert registry.reap(now=time.monotonic() + 1) == []
+    assert sorted(registry.reap(now=time.monotonic() + 10)) == ["a", "b"]
+    assert lab.runner.status == Status.STOPPED and registry.active_sessions() == 0
