@@ -9,8 +9,8 @@ from pathlib import Path
 
 from .config import FIELD_HELP, PRESET_ALIASES, PRESETS, ConfigError, RunConfig, preset
 from .results import train
-from .sweep import FIG6_GRID, fig6_configs, run_sweep, summarize_sweep
-from .theory import predicted_times
+from .sweep import FIG6_GRID, MAX_SWEEP_RUNS, fig6_configs, run_sweep, summarize_sweep
+from .theory import predictions_for
 
 _BOOL_FIELDS = ("normalize", "residual")
 _CHOICE_FIELDS = {"init": ("zero", "default"), "optimizer": ("sgd", "adam"), "mode": ("sgd", "expected")}
@@ -35,6 +35,12 @@ def _number(kind):
     return parse
 
 
+def _positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m scansnap_core",
                                 description="Scan & Snap: train the 1-layer Y/Z transformer of Tian et al. (2023).")
@@ -49,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--config", type=Path, help="starting configuration from a config.json file")
     src.add_argument("--config-token", help="starting configuration from a compact token (RunConfig.to_token)")
     run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
-    run.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    run.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: torch's choice)")
     for name in _INT_FIELDS + _FLOAT_FIELDS:
         run.add_argument(_flag(name), dest=name, type=_number(int if name in _INT_FIELDS else float),
                          help=FIELD_HELP[name])
@@ -71,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--seeds", nargs="+", default=["1-10"], help="seeds, as numbers or ranges like 1-10; default 1-10")
     sw.add_argument("--steps", type=int, default=FIG6_GRID["steps"], help="steps per run; default 100")
     sw.add_argument("--out", type=Path, required=True, help="output table: .csv or .parquet")
-    sw.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    sw.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: torch's choice)")
 
     th = sub.add_parser("theory", help="print the predicted scanning/snapping times",
                         description="Print t0' = K ln M/eta_Y, t0 = 2(1+omega1) K ln M/eta_Y and 2K ln M/eta_Y.")
@@ -82,20 +88,34 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _seeds(items: list[str]) -> list[int]:
-    out: list[int] = []
+    ranges = []
     for item in items:
         lo, sep, hi = item.partition("-")
         try:
-            out.extend(range(int(lo), int(hi) + 1) if sep else [int(lo)])
+            ranges.append(range(int(lo), int(hi) + 1) if sep else range(int(lo), int(lo) + 1))
         except ValueError:
             raise ConfigError("seeds", item, "integers or ranges like 1-10") from None
-    return out
+    if sum(len(r) for r in ranges) > MAX_SWEEP_RUNS:  # counted before any list is built
+        raise ConfigError("seeds", " ".join(items), f"at most {MAX_SWEEP_RUNS} seeds")
+    return [seed for r in ranges for seed in r]
+
+
+def _writable(path: Path, directory: bool) -> None:
+    """Fail before training, not after, if the output cannot be written."""
+    target = path if directory else path.parent
+    if (directory and path.exists() and not path.is_dir()) or (not directory and path.is_dir()):
+        raise ConfigError("out", str(path), "a folder path" if directory else "a file path, not a folder")
+    for parent in [target, *target.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError("out", str(path), f"a path whose parent {parent} is a folder")
+            break
 
 
 def _run_config(args) -> RunConfig:
     if args.config is not None:
         try:
-            text = args.config.read_text()
+            text = args.config.read_bytes()
         except OSError as exc:
             raise ConfigError("config", str(args.config), f"a readable JSON file ({exc.strerror})") from None
         cfg = RunConfig.from_json(text)
@@ -116,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             cfg = _run_config(args)
+            _writable(args.out, directory=True)
             result = train(cfg)
             result.save(args.out)
             print(result.summary_text())
@@ -123,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "sweep":
             configs = fig6_configs(num_query=args.num_query, eta_z=args.eta_z, ratio=args.ratio,
                                    seeds=_seeds(args.seeds), steps=args.steps)
+            _writable(args.out, directory=False)
             start = time.perf_counter()
             table = run_sweep(configs, progress=lambda d, n: print(f"  {d}/{n} runs done", file=sys.stderr))
             elapsed = time.perf_counter() - start
@@ -138,11 +160,14 @@ def main(argv: list[str] | None = None) -> int:
             ey = args.eta_y if args.eta_y is not None else cfg.train.eta_y
             ez = args.eta_z if args.eta_z is not None else cfg.train.eta_z
             cfg = cfg.replace(eta_y=ey, eta_z=ez)
-            p = predicted_times(cfg.num_classes, cfg.vocab_size, cfg.train.eta_y, cfg.train.eta_z)
+            p = predictions_for(cfg)
+            rates = "momentum-corrected rates eta/(1-mu)" if p.momentum_corrected else "the raw rates"
             print(f"K = {cfg.num_classes}, M = {cfg.vocab_size}, eta_Y = {ey:g}, eta_Z = {ez:g}: "
-                  f"t0' = {p.t0_prime:.2f}, t0 = {p.t0:.2f}, 2K ln M/eta_Y = {p.t0_approx:.2f} steps "
-                  "(plain-SGD rates)")
+                  f"t0' = {p.t0_prime:.2f}, t0 = {p.t0:.2f}, 2K ln M/eta_Y = {p.t0_approx:.2f} steps ({rates})")
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0

@@ -20,9 +20,12 @@ import base64
 import dataclasses
 import json
 import math
+import numbers
 import zlib
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
+
+import numpy as np
 
 __all__ = [
     "ConfigError",
@@ -69,13 +72,19 @@ class _Range:
     def describe(self, name: str) -> str:
         kind = "integer " if self.integer else ""
         lo_op = "<" if self.lo_open else "<="
+        if self.integer:
+            return f"{kind}{int(self.lo)} {lo_op} {name} <= {int(self.hi)}"
         return f"{kind}{self.lo:g} {lo_op} {name} <= {self.hi:g}"
 
     def check(self, name: str, value: Any) -> float | int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             raise ConfigError(name, value, self.describe(name))
-        if not math.isfinite(value):
-            raise ConfigError(name, value, self.describe(name))
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer too large for a float
+            finite = False
+        if not finite:
+            raise ConfigError(name, _short(value), self.describe(name))
         if self.integer and value != int(value):
             raise ConfigError(name, value, self.describe(name))
         below = value <= self.lo if self.lo_open else value < self.lo
@@ -419,12 +428,19 @@ class RunConfig:
     def from_token(cls, token: str) -> "RunConfig":
         try:
             padded = token + "=" * (-len(token) % 4)
-            values = json.loads(zlib.decompress(base64.urlsafe_b64decode(padded.encode()), bufsize=1 << 16))
+            inflate = zlib.decompressobj()
+            raw = inflate.decompress(base64.urlsafe_b64decode(padded.encode()), _MAX_TOKEN_BYTES)
+            if inflate.unconsumed_tail:  # refuse a token that inflates past any real config
+                raise ValueError("token too large")
+            values = json.loads(raw)
         except Exception:  # any decoding failure is a bad token, reported as such
             raise ConfigError("config token", _short(token), "a string made by RunConfig.to_token()") from None
         if not isinstance(values, dict):
             raise ConfigError("config token", _short(token), "a string made by RunConfig.to_token()")
         return cls().replace(**values)
+
+
+_MAX_TOKEN_BYTES = 1 << 20
 
 
 def _short(value: Any, limit: int = 60) -> Any:
@@ -438,7 +454,7 @@ def _to_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):  # distinct_weights: rows ';'-separated, weights ','-separated
-        return ";".join(",".join(f"{w:g}" for w in row) for row in value)
+        return ";".join(",".join(repr(float(w)) for w in row) for row in value)
     if isinstance(value, float):
         return repr(value)
     return str(value)

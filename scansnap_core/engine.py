@@ -5,12 +5,12 @@ only in η_Y, η_Z and seed (a single run is R = 1; a sweep stacks many).  Each 
 own ``numpy.random.Generator`` seeded with its seed (init first, then one minibatch per
 step), so a run inside a sweep draws exactly the data and init it would draw alone.
 
-Cost of one step, with B = batch, T = sequence length, S = largest class support,
-C = decoder columns: sampling O(B·T·log S); attention O(B·S); decoder O(B·S·C).
+Cost of one step, with B = batch, S = largest class support, C = decoder columns:
+sampling O(B·S) (multinomial counts, independent of T); attention O(B·S); decoder forward
+O(B·S·C); decoder update one batched matmul O(B·M·C).
 Under zero init all output columns that are never a next token stay identical forever
 (they receive identical gradients from identical values), so the engine stores them as
-one *tied* column with multiplicity M − K: C = K + 1 and a step is O(M) in memory and
-time.  Default init breaks that symmetry; then C = M and Y is a dense M × M matrix.
+one *tied* column with multiplicity M − K: C = K + 1, so memory is O(M·K) instead of O(M²).  Default init breaks that symmetry; then C = M and Y is a dense M × M matrix.
 """
 
 from __future__ import annotations
@@ -134,8 +134,9 @@ class Engine:
 
         self.step_count = 0
         self.diverged_at = np.full(R, -1)  # first step with a non-finite loss or parameter, -1 if none
-        self._loss: list[torch.Tensor] = []  # per step [R]
-        self._dz: list[torch.Tensor] = []  # per step [R]
+        # per-step scalars [steps, R], grown by doubling (a step appends in O(1), reads are slices)
+        self._loss = np.zeros((max(16, self.config.train.steps), R), np.float32)
+        self._dz = np.zeros_like(self._loss)
         self.records: list[Record] = []
         self.record()
 
@@ -242,9 +243,12 @@ class Engine:
             self._update("Z", self.Z, grad_z)
             dz = (self.Z - z_before).flatten(1).norm(dim=1)
         loss = fw.nll.detach().mean(dim=1)  # [R]
+        if self.step_count == len(self._loss):
+            self._loss = np.concatenate([self._loss, np.zeros_like(self._loss)])
+            self._dz = np.concatenate([self._dz, np.zeros_like(self._dz)])
+        self._loss[self.step_count] = loss.numpy()
+        self._dz[self.step_count] = dz.numpy()
         self.step_count += 1
-        self._loss.append(loss)
-        self._dz.append(dz)
         bad = ~torch.isfinite(loss) | ~torch.isfinite(dz)
         newly = bad.numpy() & (self.diverged_at < 0)
         self.diverged_at[newly] = self.step_count
@@ -322,18 +326,19 @@ class Engine:
     @property
     def losses(self) -> np.ndarray:
         """Training loss of steps 1..t [t, R] (each evaluated before its update)."""
-        return torch.stack(self._loss).numpy() if self._loss else np.zeros((0, self.R), np.float32)
+        return self._loss[: self.step_count]
 
     @property
     def dz_norms(self) -> np.ndarray:
         """‖Z_t − Z_{t−1}‖_F for steps 1..t [t, R]."""
-        return torch.stack(self._dz).numpy() if self._dz else np.zeros((0, self.R), np.float32)
+        return self._dz[: self.step_count]
 
 
 def _distinct_entropy(attention: torch.Tensor, distinct: torch.Tensor) -> torch.Tensor:
     """Fig. 6 metric (§7): c_n restricted to G_DT(n), renormalised, Shannon entropy (nats),
     averaged over the classes that have distinct tokens.  attention [R, K, S] -> [R]."""
-    p = attention * distinct
-    p = p / p.sum(-1, keepdim=True)
-    h = -(torch.where(p > 0, p * torch.log(p), torch.zeros_like(p))).sum(-1)  # NaN for classes without DT
+    mass = (attention * distinct).sum(-1, keepdim=True)
+    p = attention * distinct / mass
+    h = -(torch.where(p > 0, p * torch.log(p), torch.zeros_like(p))).sum(-1)
+    h = torch.where(mass.squeeze(-1) > 0, h, torch.nan)  # undefined for a class without distinct tokens
     return torch.nanmean(h, dim=-1)

@@ -56,6 +56,7 @@ def snapping_step(dz_norms: np.ndarray, window: int = SNAP_WINDOW) -> np.ndarray
     dz = np.asarray(dz_norms, dtype=float)
     single = dz.ndim == 1
     dz = dz.reshape(len(dz), -1)
+    finite = np.isfinite(dz).all(axis=0)  # a diverged run has no meaningful peak
     if len(dz) == 0:
         out = np.full(dz.shape[1], np.nan)
     else:
@@ -63,7 +64,7 @@ def snapping_step(dz_norms: np.ndarray, window: int = SNAP_WINDOW) -> np.ndarray
         peak = smooth.argmax(axis=0)
         still_rising = peak >= len(dz) - 1 - window // 2
         flat = ~(smooth.max(axis=0) > 0) | ~np.isfinite(smooth).all(axis=0)
-        out = np.where(still_rising | flat, np.nan, peak + 1.0)
+        out = np.where(still_rising | flat | ~finite, np.nan, peak + 1.0)
     return out[0] if single else out
 
 

@@ -79,8 +79,8 @@ class Runner:
 
     # ------------------------------------------------------------------ state
     def _reset_state(self, config: RunConfig) -> None:
+        self._engine = Engine(config, max_records=self.max_records)  # first: a failure leaves the old state
         self.config = config
-        self._engine = Engine(config, max_records=self.max_records)
         self._status = Status.IDLE
         self._message = "Ready."
         self._error: str | None = None
@@ -105,6 +105,7 @@ class Runner:
             if self._status in Status.DONE:
                 return
             self._status = Status.RUNNING
+            self._pending_steps = 0  # single steps asked for while paused are moot once running
             self._message = "Training…"
             self._ensure_thread()
             self._wake.notify_all()
@@ -210,32 +211,37 @@ class Runner:
                 if single:
                     self._pending_steps -= 1
                 try:
-                    engine.step(1)
+                    self._advance(engine, single, window)
                 except Exception as exc:  # surface every worker failure as a status, never lose it
                     self._status = Status.ERROR
                     self._message = f"Training failed at step {engine.step_count + 1}: {type(exc).__name__}: {exc}"
                     self._error = traceback.format_exc()
                     self._wake.notify_all()
                     return
-                now = time.perf_counter()
-                window = [(t, s) for t, s in window if now - t < 2.0] + [(now, engine.step_count)]
-                if len(window) > 1 and window[-1][0] > window[0][0]:
-                    self._rate = (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
-                if engine.diverged_at[0] >= 0:
-                    self._status = Status.DIVERGED
-                    self._message = (
-                        f"Training diverged at step {engine.diverged_at[0]}: the loss or the attention logits "
-                        f"became NaN/inf. Lower eta_y ({self.config.train.eta_y:g}) or eta_z "
-                        f"({self.config.train.eta_z:g}), or the momentum ({self.config.train.momentum:g}), and Reset."
-                    )
-                elif engine.step_count >= self.config.train.steps:
-                    engine.ensure_final_record()
-                    self._status = Status.FINISHED
-                    self._message = f"Finished {engine.step_count} steps."
-                elif single and self._pending_steps == 0:
-                    self._message = f"Paused at step {engine.step_count}."
                 self._wake.notify_all()
                 if self._status in Status.DONE:
                     return
                 if self.delay > 0 and not single:
                     self._wake.wait(self.delay)  # a watching pace; stop()/pause() wake it at once
+
+    def _advance(self, engine: Engine, single: bool, window: list[tuple[float, int]]) -> None:
+        """One step and its bookkeeping (called by the worker with the lock held)."""
+        engine.step(1)
+        now = time.perf_counter()
+        window[:] = [(t, s) for t, s in window if now - t < 2.0] + [(now, engine.step_count)]
+        if len(window) > 1 and window[-1][0] > window[0][0]:
+            self._rate = (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
+        t = self.config.train
+        if engine.diverged_at[0] >= 0:
+            self._status = Status.DIVERGED
+            self._message = (
+                f"Training diverged at step {engine.diverged_at[0]}: the loss or the attention logits became "
+                f"NaN/inf. Lower eta_y ({t.eta_y:g}) or eta_z ({t.eta_z:g}), or the momentum ({t.momentum:g}), "
+                "and Reset."
+            )
+        elif engine.step_count >= t.steps:
+            engine.ensure_final_record()
+            self._status = Status.FINISHED
+            self._message = f"Finished {engine.step_count} steps."
+        elif single and self._pending_steps == 0:
+            self._message = f"Paused at step {engine.step_count}."

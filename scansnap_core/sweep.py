@@ -82,7 +82,7 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[int, int], None]
                 "M": cfg.vocab_size,
                 "eta_y": t.eta_y,
                 "eta_z": t.eta_z,
-                "ratio": cfg.eta_ratio,
+                "ratio": round(cfg.eta_ratio, 9),  # the grid's ratio, without float noise
                 "seed": t.seed,
                 "steps": t.steps,
                 "entropy_distinct": float(final.entropy_distinct[r]),

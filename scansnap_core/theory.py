@@ -41,6 +41,8 @@ def omega1(M: float) -> float:
     """ω₁ of Lemma 8: the root of M^ω = (1+ω)·(M−1)/M·ln M (0.455, 0.403, 0.320, 0.267 for
     M = 34, 100, 10³, 10⁴).  Bisection on ω·ln M − ln(1+ω) − ln((M−1)/M·ln M)."""
     target = math.log((M - 1) / M * math.log(M))
+    if -target > 0:  # no positive root (tiny M): the correction δ′ is taken as 0
+        return 0.0
     lo, hi = 0.0, 10.0
     for _ in range(100):
         mid = 0.5 * (lo + hi)

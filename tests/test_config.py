@@ -38,7 +38,7 @@ def test_presets_carry_the_papers_training_settings():
         ("eta_z", float("nan"), "eta_z = nan is invalid: allowed 0 <= eta_z <= 1000"),
         ("batch_size", 2.5, "batch_size = 2.5 is invalid: allowed integer 1 <= batch_size <= 8192"),
         ("seq_len", 1, "seq_len = 1 is invalid: allowed integer 2 <= seq_len <= 8192"),
-        ("steps", "ten", "steps = 'ten' is invalid: allowed integer 1 <= steps <= 1e+06"),
+        ("steps", "ten", "steps = 'ten' is invalid: allowed integer 1 <= steps <= 1000000"),
         ("optimizer", "rmsprop", "optimizer = 'rmsprop' is invalid: allowed one of 'sgd', 'adam'"),
         ("normalize", "yes", "normalize = 'yes' is invalid: allowed true or false"),
         ("momentum", 1.0, "momentum = 1.0 is invalid: allowed 0 <= momentum <= 0.999"),
@@ -138,3 +138,16 @@ def test_train_config_alone_validates():
         TrainConfig(record_every=0)
     assert math.isclose(RunConfig().eta_ratio, 1.0)
     assert json.loads(RunConfig().to_json())["train"]["mode"] == "sgd"
+
+
+def test_review_regressions_in_validation():
+    with pytest.raises(ConfigError, match="steps = .* is invalid"):
+        RunConfig.from_json('{"train": {"steps": 1' + "0" * 400 + "}}")  # too large for a float
+    assert preset("syn-small").replace(seed=np.int64(3), eta_y=np.float32(0.5)).train.seed == 3
+    exact = preset("syn-small").replace(distinct_per_class=2, distinct_weights=((0.123456789, 1), (1, 2)))
+    assert RunConfig.from_query_params(exact.to_query_params()) == exact
+    import base64
+    import zlib
+    bomb = base64.urlsafe_b64encode(zlib.compress(b"[" + b" " * 50_000_000 + b"]", 9)).decode()
+    with pytest.raises(ConfigError, match="config token"):
+        RunConfig.from_token(bomb)

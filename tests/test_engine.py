@@ -212,3 +212,17 @@ def test_bounded_history_thins_records_and_keeps_first_and_last():
     assert engine.records[-1].step == 100
     assert steps == sorted(steps)
     assert len(engine.losses) == 100  # per-step scalars are all kept
+
+
+def test_distinct_entropy_ignores_classes_without_distinct_tokens():
+    cfg = preset("syn-small").replace(distinct_per_class=3, distinct_weights=((1, 2, 3), (0, 0, 0)))
+    engine = Engine(cfg)
+    p = np.array([1, 2, 3]) / 6
+    assert engine.records[0].entropy_distinct[0] == pytest.approx(-(p * np.log(p)).sum(), rel=1e-5)
+    none = Engine(preset("syn-small", distinct_per_class=0))
+    assert np.isnan(none.records[0].entropy_distinct[0])  # undefined, not "perfectly sparse"
+
+
+def test_snapping_step_is_undefined_after_divergence():
+    dz = np.r_[np.linspace(0, 1, 20), np.linspace(1, 0.5, 20), [np.nan] * 5]
+    assert np.isnan(snapping_step(dz))

@@ -96,3 +96,18 @@ def test_live_learning_rates_are_validated():
     runner.start()
     assert runner.wait(60) == Status.FINISHED
     assert np.isfinite(runner.snapshot().losses).all()
+
+
+def test_single_steps_requested_while_paused_do_not_run_after_a_later_pause():
+    runner = Runner(quick(steps=100_000), delay=0.001)
+    runner.pause()
+    for _ in range(5):
+        runner.step_once(wait=0.0)
+    runner.start()
+    threading.Event().wait(0.1)
+    runner.pause()
+    threading.Event().wait(0.1)
+    at_pause = runner.snapshot().step
+    threading.Event().wait(0.3)
+    assert runner.snapshot().step == at_pause
+    runner.stop()
