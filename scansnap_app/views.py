@@ -16,7 +16,7 @@ from scansnap_core.theory import predictions_for
 from .sessions import REGISTRY, SPEEDS, Lab
 
 #: seconds between live refreshes while training
-REFRESH_SECONDS = 0.25
+REFRESH_SECONDS = 0.2
 #: rows kept in live heatmaps and line charts (records are thinned evenly beyond this)
 LIVE_RECORDS = 240
 

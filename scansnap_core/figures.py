@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+import plotly.io as pio
 
 from .engine import Record
 from .layout import Layout
@@ -30,7 +30,11 @@ MAX_HEATMAP_CLASSES = 20
 #: at most this many logit trajectories are drawn (evenly spread over P(l|n))
 MAX_TRAJECTORIES = 60
 
-_LAYOUT = dict(template="plotly_white", font=dict(size=14), margin=dict(l=60, r=20, t=60, b=50))
+_LAYOUT = dict(font=dict(size=14), margin=dict(l=60, r=20, t=60, b=50))
+_TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
+VIRIDIS = [[0.0, "#440154"], [0.25, "#3b528b"], [0.5, "#21918c"], [0.75, "#5ec962"], [1.0, "#fde725"]]
+#: validate figure specs on construction (slow; the tests switch it on)
+VALIDATE = False
 
 
 def _support_columns(layout: Layout, classes: Sequence[int]):
@@ -57,14 +61,23 @@ def _token_matrix(layout: Layout, values: np.ndarray, classes: Sequence[int], to
     return out
 
 
-def _group_ticks(fig: go.Figure, groups: list[str], row: int | None = None) -> None:
-    """Label column groups (common | class 1 | …) at their centres and separate them."""
+def _figure(traces: list[dict], layout: dict) -> go.Figure:
+    """One Figure from plain trace and layout dicts.  Validation is off (it costs ~50–150 ms per
+    figure, too slow for several live refreshes a second); the tests build every figure with
+    ``VALIDATE = True`` to keep the specs honest."""
+    full = {**_LAYOUT, "template": _TEMPLATE, **layout}
+    return go.Figure(data=traces, layout=full, _validate=VALIDATE)
+
+
+def _group_axis(groups: list[str]) -> tuple[dict, list[dict]]:
+    """x-axis ticks labelling column groups (common | class 1 | …) at their centres, and white
+    separator lines between the groups."""
     edges = [0] + [i for i in range(1, len(groups)) if groups[i] != groups[i - 1]] + [len(groups)]
     centres = [(a + b - 1) / 2 for a, b in zip(edges[:-1], edges[1:])]
-    kw = dict(row=row, col=1) if row else {}
-    fig.update_xaxes(tickmode="array", tickvals=centres, ticktext=[groups[e] for e in edges[:-1]], **kw)
-    for e in edges[1:-1]:
-        fig.add_vline(x=e - 0.5, line_color="white", line_width=2, **kw)
+    axis = dict(tickmode="array", tickvals=centres, ticktext=[groups[e] for e in edges[:-1]], showgrid=False)
+    lines = [dict(type="line", xref="x", yref="paper", x0=e - 0.5, x1=e - 0.5, y0=0, y1=1,
+                  line=dict(color="white", width=2)) for e in edges[1:-1]]
+    return axis, lines
 
 
 def attention_heatmap(data: RunData, record: Record | None = None) -> go.Figure:
@@ -76,16 +89,15 @@ def attention_heatmap(data: RunData, record: Record | None = None) -> go.Figure:
     tokens, groups = _support_columns(layout, classes)
     z = _token_matrix(layout, record.attention[data.run], classes, tokens)
     prob = _token_matrix(layout, layout.support_prob, classes, tokens)
-    fig = go.Figure(go.Heatmap(
-        z=z, x=list(range(len(tokens))), y=[f"class {n + 1}" for n in classes], colorscale="Viridis",
-        zmin=0, colorbar=dict(title="c_n"), customdata=np.stack([np.broadcast_to(tokens, z.shape), prob], -1),
-        hovertemplate="%{y}, token %{customdata[0]}<br>P(l|n) = %{customdata[1]:.4f}<br>c = %{z:.4f}<extra></extra>",
-    ))
+    axis, lines = _group_axis(groups)
     more = f" (first {len(classes)} of {layout.K} classes)" if layout.K > len(classes) else ""
-    fig.update_layout(title=f"Attention c_n at step {record.step}{more}", **_LAYOUT)
-    fig.update_yaxes(autorange="reversed")
-    _group_ticks(fig, groups)
-    return fig
+    heat = dict(type="heatmap", z=z, y=[f"class {n + 1}" for n in classes], colorscale=VIRIDIS, zmin=0,
+                colorbar=dict(title=dict(text="c_n")),
+                customdata=np.stack([np.broadcast_to(tokens, z.shape), prob], -1),
+                hovertemplate="%{y}, token %{customdata[0]}<br>P(l|n) = %{customdata[1]:.4f}<br>"
+                              "c = %{z:.4f}<extra></extra>")
+    return _figure([heat], dict(title=dict(text=f"Attention c_n at step {record.step}{more}"), xaxis=axis,
+                                yaxis=dict(autorange="reversed"), shapes=lines))
 
 
 def attention_history(data: RunData, cls: int = 0) -> go.Figure:
@@ -96,76 +108,73 @@ def attention_history(data: RunData, cls: int = 0) -> go.Figure:
     tokens = layout.support[cls][valid]
     z = np.stack([r.attention[data.run][cls][valid] for r in data.records])
     kinds = np.where(layout.support_distinct[cls][valid], "distinct", "common")
-    fig = go.Figure(go.Heatmap(
-        z=z, x=list(range(len(tokens))), y=data.steps, colorscale="Viridis", zmin=0, colorbar=dict(title="c_n"),
-        customdata=np.broadcast_to(np.stack([tokens, kinds], -1), z.shape + (2,)),
-        hovertemplate="step %{y}, token %{customdata[0]} (%{customdata[1]})<br>c = %{z:.4f}<extra></extra>",
-    ))
-    fig.update_layout(title=f"Attention history of class {cls + 1} (rows: steps)", yaxis_title="step", **_LAYOUT)
-    fig.update_yaxes(autorange="reversed")
-    _group_ticks(fig, list(kinds))
-    return fig
+    axis, lines = _group_axis(list(kinds))
+    heat = dict(type="heatmap", z=z, y=data.steps, colorscale=VIRIDIS, zmin=0,
+                colorbar=dict(title=dict(text="c_n")),
+                customdata=np.broadcast_to(np.stack([tokens, kinds], -1), z.shape + (2,)),
+                hovertemplate="step %{y}, token %{customdata[0]} (%{customdata[1]})<br>c = %{z:.4f}<extra></extra>")
+    return _figure([heat], dict(title=dict(text=f"Attention history of class {cls + 1} (rows: steps)"),
+                                xaxis=axis, yaxis=dict(autorange="reversed", title=dict(text="step")),
+                                shapes=lines))
 
 
-def _phase_marks(fig: go.Figure, data: RunData, x_max: float, rows: Sequence[int | None] = (None,)) -> None:
-    """Shade scanning (t < t0′) and snapping (t ≥ t0); dotted t0′, dashed t0, solid measured step."""
+def _phase_marks(data: RunData, x_max: float, xref: str = "x") -> tuple[list[dict], list[dict]]:
+    """Shapes and labels: scanning (t < t0′) and snapping (t ≥ t0) shaded; dotted t0′, dashed t0,
+    solid measured snapping step."""
     pred = predictions_for(data.config)
-    for row in rows:
-        kw = dict(row=row, col=1) if row else {}
-        if pred.t0_prime > 0:
-            fig.add_vrect(x0=0, x1=min(pred.t0_prime, x_max), fillcolor=DISTINCT_COLOR, opacity=0.06, line_width=0,
-                          **kw)
-        if pred.t0 < x_max:
-            fig.add_vrect(x0=pred.t0, x1=x_max, fillcolor=COMMON_COLOR, opacity=0.06, line_width=0, **kw)
-        marks = [(pred.t0_prime, "t0′", "dot", "top left"), (pred.t0, "t0", "dash", "top right")]
-        if data.snap_step is not None:
-            marks.append((data.snap_step, "measured snap", "solid", "bottom right"))
-        for x, label, dash, where in marks:
-            if x <= x_max:
-                fig.add_vline(x=x, line_dash=dash, line_color="#333", line_width=1.5,
-                              annotation_text=label if row in (None, rows[0]) else None,
-                              annotation_position=where, **kw)
+    shapes, notes = [], []
+    band = dict(type="rect", xref=xref, yref="paper", y0=0, y1=1, line=dict(width=0), layer="below", opacity=0.06)
+    if pred.t0_prime > 0:
+        shapes.append({**band, "x0": 0, "x1": min(pred.t0_prime, x_max), "fillcolor": DISTINCT_COLOR})
+    if pred.t0 < x_max:
+        shapes.append({**band, "x0": pred.t0, "x1": x_max, "fillcolor": COMMON_COLOR})
+    marks = [(pred.t0_prime, "t0′", "dot", 1.0, "right"), (pred.t0, "t0", "dash", 1.0, "left")]
+    if data.snap_step is not None:
+        marks.append((data.snap_step, "measured snap", "solid", 0.02, "left"))
+    for x, label, dash, y, side in marks:
+        if x <= x_max:
+            shapes.append(dict(type="line", xref=xref, yref="paper", x0=x, x1=x, y0=0, y1=1,
+                               line=dict(color="#333", width=1.5, dash=dash)))
+            notes.append(dict(text=label, x=x, y=y, xref=xref, yref="paper", showarrow=False,
+                              xanchor="right" if side == "right" else "left", yanchor="top" if y > 0.5 else "bottom",
+                              font=dict(size=12, color="#333")))
+    return shapes, notes
 
 
 def logit_trajectories(data: RunData, query: int = 0) -> go.Figure:
     """z_ml(t) for the tokens of one query row: common tokens in vermillion, distinct tokens in
     blue, darker for larger P(l|n); phases and t0′ / t0 / measured snapping step marked."""
     layout = data.layout
-    classes = np.flatnonzero(layout.psi == query)
+    mask = (layout.psi == query)[:, None] & (layout.support_prob > 0)
+    cls, slot = np.nonzero(mask)
+    tokens = layout.support[cls, slot]
+    _, first = np.unique(tokens, return_index=True)  # a token shared by classes is drawn once
+    cls, slot, tokens = cls[first], slot[first], tokens[first]
+    distinct = layout.support_distinct[cls, slot]
+    prob = layout.support_prob[cls, slot]
+    order_d = np.flatnonzero(distinct)[np.argsort(prob[distinct], kind="stable")]
+    if len(order_d) > MAX_TRAJECTORIES:
+        order_d = order_d[np.unique(np.linspace(0, len(order_d) - 1, MAX_TRAJECTORIES).round().astype(int))]
+    shown = np.r_[np.flatnonzero(~distinct), order_d]
     steps = data.steps
-    fig = go.Figure()
-    seen: set[int] = set()
-    lines = []
-    for n in classes:
-        for s in np.flatnonzero(layout.support_prob[n] > 0):
-            token = int(layout.support[n, s])
-            if token in seen:
-                continue
-            seen.add(token)
-            lines.append((token, n, s, bool(layout.support_distinct[n, s]), float(layout.support_prob[n, s])))
-    distinct = [ln for ln in lines if ln[3]]
-    if len(distinct) > MAX_TRAJECTORIES:
-        keep = set(np.linspace(0, len(distinct) - 1, MAX_TRAJECTORIES).round().astype(int))
-        distinct = [ln for i, ln in enumerate(sorted(distinct, key=lambda x: x[4])) if i in keep]
-    shown = [ln for ln in lines if not ln[3]] + distinct
-    pmax = max((ln[4] for ln in distinct), default=1.0)
     history = np.stack([r.logits[data.run] for r in data.records])  # [records, K, S]
-    legend_done = {"common": False, "distinct": False}
-    for token, n, s, is_distinct, p in shown:
-        kind = "distinct" if is_distinct else "common"
-        color = _shade(DISTINCT_COLOR, 0.25 + 0.75 * p / pmax) if is_distinct else COMMON_COLOR
-        fig.add_trace(go.Scatter(
-            x=steps, y=history[:, n, s], mode="lines", line=dict(color=color, width=1.6),
-            name=f"{kind} tokens", legendgroup=kind, showlegend=not legend_done[kind],
-            hovertemplate=f"token {token} ({kind}, class {n + 1}, P={p:.4f})<br>step %{{x}}: z = %{{y:.4f}}<extra></extra>",
-        ))
-        legend_done[kind] = True
-    _phase_marks(fig, data, float(max(steps[-1], 1)))
-    note = f" ({len(distinct)} of {sum(ln[3] for ln in lines)} distinct tokens)" if len(distinct) < sum(
-        ln[3] for ln in lines) else ""
-    fig.update_layout(title=f"Attention logits z_ml of query {query + 1}{note}", xaxis_title="step",
-                      yaxis_title="z_ml", **_LAYOUT)
-    return fig
+    pmax = prob[order_d].max() if len(order_d) else 1.0
+    traces, seen = [], set()
+    for i in shown:
+        kind = "distinct" if distinct[i] else "common"
+        color = _shade(DISTINCT_COLOR, 0.25 + 0.75 * prob[i] / pmax) if distinct[i] else COMMON_COLOR
+        traces.append(dict(type="scatter", x=steps, y=history[:, cls[i], slot[i]], mode="lines",
+                           line=dict(color=color, width=1.6), name=f"{kind} tokens", legendgroup=kind,
+                           showlegend=kind not in seen,
+                           hovertemplate=f"token {tokens[i]} ({kind}, class {cls[i] + 1}, P={prob[i]:.4f})<br>"
+                                         "step %{x}: z = %{y:.4f}<extra></extra>"))
+        seen.add(kind)
+    shapes, notes = _phase_marks(data, float(max(steps[-1], 1)))
+    n_distinct = int(distinct.sum())
+    note = f" ({len(order_d)} of {n_distinct} distinct tokens)" if len(order_d) < n_distinct else ""
+    return _figure(traces, dict(title=dict(text=f"Attention logits z_ml of query {query + 1}{note}"),
+                                xaxis=dict(title=dict(text="step")), yaxis=dict(title=dict(text="z_ml")),
+                                shapes=shapes, annotations=notes))
 
 
 def _shade(hex_color: str, strength: float) -> str:
@@ -177,30 +186,35 @@ def _shade(hex_color: str, strength: float) -> str:
 
 def decoder_panel(data: RunData) -> go.Figure:
     """Decoder side: the correct-token logit o_n and probability α_n per class, and the
-    training loss on a log axis."""
+    training loss on a log axis (three panels)."""
     steps = data.steps
     logit = np.stack([r.correct_logit[data.run] for r in data.records])
     prob = np.stack([r.correct_prob[data.run] for r in data.records])
-    fig = make_subplots(rows=1, cols=3, subplot_titles=("correct-token logit o_n", "probability α_n",
-                                                        "training loss (log axis)"), horizontal_spacing=0.08)
     K = data.layout.K
+    traces = []
     for n in range(min(K, len(PALETTE))):
-        color = PALETTE[n % len(PALETTE)]
-        fig.add_trace(go.Scatter(x=steps, y=logit[:, n], mode="lines", line=dict(color=color), name=f"class {n + 1}",
-                                 legendgroup=str(n)), row=1, col=1)
-        fig.add_trace(go.Scatter(x=steps, y=prob[:, n], mode="lines", line=dict(color=color), showlegend=False,
-                                 legendgroup=str(n)), row=1, col=2)
+        line = dict(color=PALETTE[n])
+        traces.append(dict(type="scatter", x=steps, y=logit[:, n], mode="lines", line=line, name=f"class {n + 1}",
+                           legendgroup=str(n), xaxis="x", yaxis="y"))
+        traces.append(dict(type="scatter", x=steps, y=prob[:, n], mode="lines", line=line, showlegend=False,
+                           legendgroup=str(n), xaxis="x2", yaxis="y2"))
     if K > len(PALETTE):
-        fig.add_trace(go.Scatter(x=steps, y=prob.mean(axis=1), mode="lines", line=dict(color="#000", dash="dash"),
-                                 name=f"mean of {K} classes"), row=1, col=2)
+        traces.append(dict(type="scatter", x=steps, y=prob.mean(axis=1), mode="lines",
+                           line=dict(color="#000", dash="dash"), name=f"mean of {K} classes", xaxis="x2", yaxis="y2"))
     loss = np.asarray(data.losses, dtype=float)
-    fig.add_trace(go.Scatter(x=np.arange(1, len(loss) + 1), y=np.where(loss > 0, loss, np.nan), mode="lines",
-                             line=dict(color="#333"), name="loss"), row=1, col=3)
-    fig.update_yaxes(type="log", row=1, col=3)
-    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
-    fig.update_xaxes(title_text="step")
-    fig.update_layout(title="Decoder", **_LAYOUT)
-    return fig
+    traces.append(dict(type="scatter", x=np.arange(1, len(loss) + 1), y=np.where(loss > 0, loss, np.nan),
+                       mode="lines", line=dict(color="#333"), name="loss", xaxis="x3", yaxis="y3"))
+    domains = ([0, 0.27], [0.365, 0.635], [0.73, 1])
+    titles = ("correct-token logit o_n", "probability α_n", "training loss (log axis)")
+    layout = dict(title=dict(text="Decoder"),
+                  annotations=[dict(text=t, x=sum(d) / 2, y=1.0, xref="paper", yref="paper", showarrow=False,
+                                    xanchor="center", yanchor="bottom", font=dict(size=14))
+                               for t, d in zip(titles, domains)])
+    for i, (domain, extra) in enumerate(zip(domains, ({}, {"range": [0, 1.02]}, {"type": "log"})), start=1):
+        suffix = "" if i == 1 else str(i)
+        layout[f"xaxis{suffix}"] = dict(domain=domain, anchor=f"y{suffix}", title=dict(text="step"))
+        layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", **extra)
+    return _figure(traces, layout)
 
 
 def theory_vs_experiment(data: RunData, cls: int = 0) -> go.Figure:
@@ -210,7 +224,7 @@ def theory_vs_experiment(data: RunData, cls: int = 0) -> go.Figure:
     layout = data.layout
     distinct = np.flatnonzero(layout.support_distinct[cls])
     steps = data.steps
-    fig = go.Figure()
+    traces, shapes, notes = [], [], []
     if len(distinct):
         s = distinct[np.argmax(layout.support_prob[cls, distinct])]
         z = np.array([r.logits[data.run][cls, s] for r in data.records])
@@ -221,18 +235,19 @@ def theory_vs_experiment(data: RunData, cls: int = 0) -> go.Figure:
         f0 = data.records[0].attention[data.run][cls]
         f0 = f0 / np.linalg.norm(f0)
         lower, upper = chi_bounds(B, float(f0[s] ** 2))
-        fig.add_trace(go.Scatter(x=t, y=upper, mode="lines", line=dict(color="#555", dash="dash"),
-                                 name="theory upper e^{2B}"))
-        fig.add_trace(go.Scatter(x=t, y=lower, mode="lines", line=dict(color="#555", dash="dot"),
-                                 fill="tonexty", fillcolor="rgba(85,85,85,0.08)", name="theory lower e^{2f²(0)B}"))
-        fig.add_trace(go.Scatter(x=steps, y=chi, mode="lines+markers", marker=dict(size=4),
-                                 line=dict(color=DISTINCT_COLOR, width=2.5),
-                                 name=f"measured χ, token {int(layout.support[cls, s])}"))
-        _phase_marks(fig, data, float(t[-1]))
-    fig.update_layout(title=f"Theory vs experiment: growth factor of class {cls + 1}'s dominant distinct token",
-                      xaxis_title="step", yaxis_title="χ(t) (log axis)", **_LAYOUT)
-    fig.update_yaxes(type="log")
-    return fig
+        traces = [
+            dict(type="scatter", x=t, y=upper, mode="lines", line=dict(color="#555", dash="dash"),
+                 name="theory upper e^{2B}"),
+            dict(type="scatter", x=t, y=lower, mode="lines", line=dict(color="#555", dash="dot"), fill="tonexty",
+                 fillcolor="rgba(85,85,85,0.08)", name="theory lower e^{2f²(0)B}"),
+            dict(type="scatter", x=steps, y=chi, mode="lines+markers", marker=dict(size=4),
+                 line=dict(color=DISTINCT_COLOR, width=2.5), name=f"measured χ, token {int(layout.support[cls, s])}"),
+        ]
+        shapes, notes = _phase_marks(data, float(t[-1]))
+    return _figure(traces, dict(
+        title=dict(text=f"Theory vs experiment: growth factor of class {cls + 1}'s dominant distinct token"),
+        xaxis=dict(title=dict(text="step")), yaxis=dict(title=dict(text="χ(t) (log axis)"), type="log"),
+        shapes=shapes, annotations=notes))
 
 
 def all_figures(data: RunData, cls: int = 0) -> dict[str, go.Figure]:

@@ -15,6 +15,14 @@ from scansnap_core.figures import MAX_HEATMAP_CLASSES, all_figures, attention_he
 from scansnap_core.results import RunData
 
 
+@pytest.fixture(autouse=True)
+def validated_figures(monkeypatch):
+    """Build every figure with plotly's validation on: the specs must be valid."""
+    import scansnap_core.figures as figures
+
+    monkeypatch.setattr(figures, "VALIDATE", True)
+
+
 @pytest.fixture(scope="module")
 def small_run() -> RunData:
     engine = Engine(preset("syn-small", steps=60, record_every=2))
@@ -40,6 +48,7 @@ def test_logit_trajectories_colour_by_kind_and_mark_theory(small_run):
     kinds = {t.legendgroup for t in fig.data}
     assert kinds == {"common", "distinct"}
     texts = {a.text for a in fig.layout.annotations}
+    assert len([sh for sh in fig.layout.shapes if sh.type == "line"]) == 3
     assert {"t0′", "t0", "measured snap"} <= texts
     common = [t for t in fig.data if t.legendgroup == "common"]
     assert all(np.asarray(t.y)[-1] < 0 for t in common)  # Theorem 2(b) visible in the figure
