@@ -44,7 +44,8 @@ running = lab.runner.status == Status.RUNNING
 
 
 @st.fragment(run_every=views.REFRESH_SECONDS if running else None)
-def live() -> None:
+def live_status() -> None:
+    """Progress, KPIs and the phase caption: cheap, so they refresh several times a second."""
     lab.touch()
     snap = lab.runner.snapshot()
     if running and snap.status != Status.RUNNING:
@@ -56,6 +57,12 @@ def live() -> None:
     views.status_line(snap)
     views.kpis(snap, data)
     st.caption(views.phase_caption(snap, data))
+
+
+@st.fragment(run_every=views.CHART_REFRESH_SECONDS if running else None)
+def live_views() -> None:
+    """The charts: redrawn less often (a browser re-mounts each chart on every update)."""
+    data = lab.runner.snapshot().data
     if not running and len(data.records) > 1:
         steps = [int(s) for s in data.steps]
         replay = st.select_slider("Replay: step shown in every view", options=steps, value=steps[-1], key="replay")
@@ -69,7 +76,8 @@ def heartbeat() -> None:
     lab.touch()
 
 
-live()
+live_status()
+live_views()
 heartbeat()
 snapshot = lab.runner.snapshot()
 if not running and snapshot.step > 0:

@@ -15,8 +15,10 @@ from scansnap_core.theory import predictions_for
 
 from .sessions import REGISTRY, SPEEDS, Lab
 
-#: seconds between live refreshes while training
+#: seconds between live refreshes of the progress bar and KPIs while training
 REFRESH_SECONDS = 0.2
+#: seconds between chart refreshes while training (each update re-mounts the charts in the browser)
+CHART_REFRESH_SECONDS = 1.0
 #: rows kept in live heatmaps and line charts (records are thinned evenly beyond this)
 LIVE_RECORDS = 240
 

@@ -7,32 +7,29 @@ import sys
 import time
 from pathlib import Path
 
-from .config import FIELD_HELP, PRESET_ALIASES, PRESETS, ConfigError, RunConfig, preset
+from .config import (FIELD_CHOICES, FIELD_HELP, FIELD_SECTION, PRESET_ALIASES, PRESETS, ConfigError, RunConfig,
+                     field_kind, preset)
 from .results import train
 from .sweep import FIG6_GRID, MAX_SWEEP_RUNS, fig6_configs, run_sweep, summarize_sweep
 from .theory import predictions_for
 
-_BOOL_FIELDS = ("normalize", "residual")
-_CHOICE_FIELDS = {"init": ("zero", "default"), "optimizer": ("sgd", "adam"), "mode": ("sgd", "expected")}
-_INT_FIELDS = ("num_query", "next_per_query", "distinct_per_class", "common_global", "common_per_query",
-               "batch_size", "seq_len", "steps", "seed", "record_every")
-_FLOAT_FIELDS = ("distinct_min", "distinct_max", "common_weight", "init_scale", "eta_y", "eta_z", "momentum")
+_KIND = {name: field_kind(name) for name in FIELD_SECTION if field_kind(name) != "weights"}
+_BOOL_FIELDS = tuple(n for n, k in _KIND.items() if k == "bool")
+_NUMBER_FIELDS = tuple(n for n, k in _KIND.items() if k in ("int", "float"))
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _number(kind):
-    """argparse type that accepts any number text; range checks happen in the config."""
-    def parse(text: str):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        # keep integers as typed (a message then quotes "-3", not "-3.0"); ranges are checked by the config
-        return int(value) if value.is_integer() and text.strip().lstrip("+-").isdigit() else value
-    return parse
+def _number(text: str) -> int | float:
+    """argparse type that accepts any number text; types and ranges are checked by the config."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    # keep integers as typed (a message then quotes "-3", not "-3.0")
+    return int(value) if value.is_integer() and text.strip().lstrip("+-").isdigit() else value
 
 
 def _positive_int(text: str) -> int:
@@ -56,10 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--config-token", help="starting configuration from a compact token (RunConfig.to_token)")
     run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     run.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: torch's choice)")
-    for name in _INT_FIELDS + _FLOAT_FIELDS:
-        run.add_argument(_flag(name), dest=name, type=_number(int if name in _INT_FIELDS else float),
-                         help=FIELD_HELP[name])
-    for name, options in _CHOICE_FIELDS.items():
+    for name in _NUMBER_FIELDS:
+        run.add_argument(_flag(name), dest=name, type=_number, help=FIELD_HELP[name])
+    for name, options in FIELD_CHOICES.items():
         run.add_argument(_flag(name), dest=name, choices=options, help=FIELD_HELP[name])
     for name in _BOOL_FIELDS:
         run.add_argument(_flag(name), dest=name, action=argparse.BooleanOptionalAction, help=FIELD_HELP[name])
@@ -123,7 +119,7 @@ def _run_config(args) -> RunConfig:
         cfg = RunConfig.from_token(args.config_token)
     else:
         cfg = preset(args.preset)
-    fields = _INT_FIELDS + _FLOAT_FIELDS + tuple(_CHOICE_FIELDS) + _BOOL_FIELDS
+    fields = _NUMBER_FIELDS + tuple(FIELD_CHOICES) + _BOOL_FIELDS
     overrides = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
     return cfg.replace(**overrides) if overrides else cfg
 

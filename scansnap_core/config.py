@@ -39,6 +39,8 @@ __all__ = [
     "FIELD_HELP",
     "FIELD_SECTION",
     "parse_field",
+    "field_kind",
+    "FIELD_CHOICES",
 ]
 
 #: Largest vocabulary a run may have.  Y is M×M floats (§2): 20,000² float32 is 1.6 GB.
@@ -128,11 +130,21 @@ _RANGES: dict[str, _Range] = {
     "record_every": _Range(1, 100_000, integer=True),
 }
 
-_CHOICES: dict[str, tuple[str, ...]] = {
+#: allowed values of the text fields
+FIELD_CHOICES: dict[str, tuple[str, ...]] = {
     "init": ("zero", "default"),
     "optimizer": ("sgd", "adam"),
     "mode": ("sgd", "expected"),
 }
+
+
+def field_kind(name: str) -> str:
+    """'int', 'float', 'choice', 'bool' or 'weights': how a flat field is typed (for CLIs and forms)."""
+    if name in _RANGES:
+        return "int" if _RANGES[name].integer else "float"
+    if name in FIELD_CHOICES:
+        return "choice"
+    return "weights" if name == "distinct_weights" else "bool"
 
 
 def _validate_fields(obj: Any) -> dict[str, Any]:
@@ -142,8 +154,8 @@ def _validate_fields(obj: Any) -> dict[str, Any]:
         value = getattr(obj, f.name)
         if f.name in _RANGES:
             out[f.name] = _RANGES[f.name].check(f.name, value)
-        elif f.name in _CHOICES:
-            out[f.name] = _choice(f.name, value, _CHOICES[f.name])
+        elif f.name in FIELD_CHOICES:
+            out[f.name] = _choice(f.name, value, FIELD_CHOICES[f.name])
         elif f.type in ("bool", bool):
             out[f.name] = _flag(f.name, value)
         else:

@@ -240,9 +240,13 @@ def summarize(engine: Engine, run: int = 0) -> dict:
     }
 
 
+#: records kept by :func:`train` (older ones are thinned evenly; per-step loss and ‖ΔZ‖ are all kept)
+TRAIN_MAX_RECORDS = 5000
+
+
 def train(cfg: RunConfig, progress: Callable[[int, int], None] | None = None, chunk: int = 10) -> RunResult:
     """Train one run to ``cfg.train.steps`` (stopping early if it diverges) and return its result."""
-    engine = Engine(cfg)
+    engine = Engine(cfg, max_records=TRAIN_MAX_RECORDS)
     total = cfg.train.steps
     while engine.step_count < total and engine.diverged_at[0] < 0:
         engine.step(min(chunk, total - engine.step_count))

@@ -1,0 +1,100 @@
+"""Live Lab responsiveness in a real browser: time from pressing Start to the first chart
+update, and live refreshes per second while training.
+
+Starts `streamlit run app.py` on a free port, drives Debian's Chromium with Playwright, and
+prints Markdown.  A refresh is counted each time the "Step" KPI shown in the page changes
+(sampled every 20 ms inside the page, so the page's own rendering load is what limits it).
+
+    python benchmarks/bench_ui.py [--seconds 10] [--presets syn-small fig3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+COUNTER = """() => { window.__n = 0; window.__last = '';
+  window.__iv = setInterval(() => { const m = document.querySelector('[data-testid=stMetricValue]');
+    const s = m ? m.innerText : ''; if (s !== window.__last) { window.__n++; window.__last = s; } }, 20); }"""
+FIRST_UPDATE = ("() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
+                ".some(e => /^[1-9][0-9,]* \\//.test(e.innerText))")
+
+
+def serve() -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("streamlit did not start")
+
+
+def measure(browser, url: str, preset: str, seconds: float) -> tuple[float, float, str]:
+    page = browser.new_page(viewport={"width": 1500, "height": 1400})
+    page.goto(f"{url}/?preset={preset}&steps=1000000")
+    page.get_by_role("button", name="Start").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    start = time.perf_counter()
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_function(FIRST_UPDATE, timeout=60_000, polling=20)
+    first = time.perf_counter() - start
+    page.wait_for_timeout(2000)
+    page.evaluate(COUNTER)
+    t = time.perf_counter()
+    page.wait_for_timeout(seconds * 1000)
+    rate = page.evaluate("() => window.__n") / (time.perf_counter() - t)
+    progress = page.get_by_test_id("stProgress").inner_text().strip()
+    page.get_by_role("button", name="Pause").click()
+    page.close()
+    return first, rate, progress
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=10.0, help="how long to count refreshes")
+    p.add_argument("--presets", nargs="+", default=["syn-small", "fig3"])
+    args = p.parse_args()
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("needs Debian's chromium (apt-get install chromium)")
+    proc, url = serve()
+    print("# Live Lab responsiveness\n")
+    print(f"- {platform.platform()}; os.cpu_count() = {os.cpu_count()}; server, trainer and headless Chromium "
+          "share these cores\n")
+    print("| preset | Start → first chart update (s) | live refreshes per second | progress line at the end |")
+    print("|---|---|---|---|")
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+            for preset in args.presets:
+                first, rate, progress = measure(browser, url, preset, args.seconds)
+                print(f"| {preset} | {first:.2f} | {rate:.1f} | {progress} |", flush=True)
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
