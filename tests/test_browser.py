@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "docs" / "screenshots"
@@ -90,20 +91,20 @@ def test_start_streams_views_then_pause_and_replay(server, browser):
     page.wait_for_timeout(1500)
     step2 = int(step_shown(page).split("/")[0].replace(",", ""))
     assert step2 > step1 > 0
-    assert page.locator(".js-plotly-plot").count() >= 3
+    expect(page.locator(".js-plotly-plot").nth(2)).to_be_visible(timeout=30_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "live-training.png"), full_page=True)
     page.get_by_role("button", name="Pause").click()
-    page.get_by_role("button", name="Resume").wait_for(timeout=10_000)
+    page.get_by_role("button", name="Resume").wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)  # let the last live refresh land
     paused = step_shown(page)
-    page.wait_for_timeout(800)
+    page.wait_for_timeout(1500)
     assert step_shown(page) == paused
     page.get_by_text("Replay: step shown in every view").wait_for()
     slider = page.get_by_role("slider").last
     slider.focus()
     page.keyboard.press("Home")
-    page.wait_for_timeout(1500)
-    assert page.get_by_text("Attention c_n at step 0").count() >= 1
+    expect(page.get_by_text("Attention c_n at step 0").first).to_be_visible(timeout=30_000)
     page.screenshot(path=str(SHOTS / "replay.png"), full_page=True)
     assert not errors
     print(f"\nTime from Start to the first chart update: {first_update:.2f} s")
@@ -113,7 +114,7 @@ def test_second_tab_is_isolated(server, browser):
     a, _ = open_page(browser, server + "/?steps=50000")
     b, _ = open_page(browser, server + "/?steps=50000")
     a.get_by_role("button", name="Start").click()
-    a.get_by_role("button", name="Pause").wait_for(timeout=10_000)
+    a.get_by_role("button", name="Pause").wait_for(timeout=30_000)
     a.wait_for_timeout(1500)
     assert step_shown(b).startswith("0 /")
     assert b.get_by_role("button", name="Start").is_visible()
@@ -122,10 +123,10 @@ def test_second_tab_is_isolated(server, browser):
 
 def test_shared_url_restores_the_controls(server, browser):
     page, _ = open_page(browser, server + "/?preset=fig3&eta_y=2.0&seed=5")
-    assert page.get_by_text("M = 1,002").count() == 1  # the fig3 layout, from the URL's preset
+    expect(page.get_by_text("M = 1,002")).to_have_count(1)  # the fig3 layout, from the URL's preset
     page.get_by_text("Training", exact=True).click()
-    assert page.get_by_role("spinbutton", name="Seed").input_value() == "5"
-    assert page.get_by_text("η_Y / η_Z = 4").count() == 1
+    expect(page.get_by_role("spinbutton", name="Seed")).to_have_value("5")
+    expect(page.get_by_text("η_Y / η_Z = 4")).to_have_count(1)
     page.screenshot(path=str(SHOTS / "shared-url.png"))
 
 
