@@ -172,7 +172,8 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
     except ConfigError as err:
         return None, str(err)
     mem = estimate_memory_bytes(cfg)
-    sb.caption(f"Estimated memory for this run: {mem / 2**20:,.0f} MB")
+    size = f"{mem / 2**20:,.0f} MB" if mem >= 2**20 else f"{max(1, mem // 1024):,} KB"
+    sb.caption(f"Estimated training memory for this run: {size}")
     return cfg, None
 
 

@@ -35,7 +35,7 @@ def run_controls(lab: Lab, session_id: str) -> None:
     running = snap.status == Status.RUNNING
     c1, c2, c3, c4 = st.columns([1.2, 1, 1, 2.2])
     done = snap.status in Status.DONE
-    c1.button("Pause" if running else ("Resume" if snap.step else "Start"), type="primary",
+    c1.button("Pause" if running else ("Finished" if done else "Resume" if snap.step else "Start"), type="primary",
               icon=":material/pause:" if running else ":material/play_arrow:",
               width="stretch", disabled=done, on_click=_toggle, args=(lab, session_id), key="start")
     c2.button("Step", icon=":material/skip_next:", width="stretch", disabled=done, on_click=_step,
