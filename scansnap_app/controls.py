@@ -72,6 +72,22 @@ def _on_preset() -> None:
     apply(preset(name), name)
 
 
+def _on_upload() -> None:
+    """Apply an uploaded config file to every control (a callback: runs before the widgets)."""
+    ss = st.session_state
+    upload = ss.get("upload")
+    ss["_upload_error"] = None
+    if upload is None:
+        return
+    try:
+        cfg = RunConfig.from_json(upload.getvalue())
+    except ConfigError as err:
+        ss["_upload_error"] = f"{upload.name}: {err}"
+        return
+    name = next((n for n in PRESETS if preset(n).data == cfg.data), ss["preset"])  # the matching layout's preset
+    apply(cfg, name)
+
+
 def current_config() -> RunConfig:
     """The configuration the controls show (raises ConfigError for an invalid combination)."""
     ss = st.session_state
@@ -105,17 +121,10 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
     sb = st.sidebar
     sb.selectbox("Preset", list(PRESETS), format_func=PRESET_LABELS.get, key="preset", on_change=_on_preset,
                  help="Choosing a preset fills every control with the paper's setting")
-    upload = sb.file_uploader("Load a config JSON", type=["json"], key="upload",
-                              help="A config.json written by this app or `python -m scansnap_core run`")
-    if upload is not None and ss.get("_uploaded") != upload.file_id:
-        ss["_uploaded"] = upload.file_id
-        try:
-            cfg = RunConfig.from_json(upload.getvalue())
-        except ConfigError as err:
-            sb.error(f"{upload.name}: {err}")
-        else:
-            apply(cfg, ss["preset"])
-            st.rerun()
+    sb.file_uploader("Load a config JSON", type=["json"], key="upload", on_change=_on_upload,
+                     help="A config.json written by this app or `python -m scansnap_core run`")
+    if ss.get("_upload_error"):
+        sb.error(ss["_upload_error"])
 
     with sb.expander("Vocabulary", expanded=True):
         _number("num_query", "Query tokens", 1, 1000, container=st)

@@ -147,3 +147,21 @@ def test_figure_pack_download(server, browser, tmp_path):
             "reproduce.sh"} <= names
     config = zipfile.ZipFile(path).read("config.json")
     assert b'"steps": 30' in config
+
+
+def test_uploading_a_config_restores_it_and_a_bad_file_gets_a_message(server, browser, tmp_path):
+    from scansnap_core.config import preset
+
+    page, errors = open_page(browser, server + "/")
+    upload = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"train": {"eta_y": -2}}')
+    upload.set_input_files(str(bad))
+    expect(page.get_by_text("bad.json: eta_y = -2 is invalid: allowed 0 < eta_y")).to_be_visible(
+        timeout=30_000)
+    good = tmp_path / "good.json"
+    good.write_text(preset("syn-small", seed=42, steps=77).to_json())
+    upload.set_input_files(str(good))
+    expect(page.get_by_text("0 / 77")).to_be_visible(timeout=30_000)
+    assert "seed=42" in page.url and "steps=77" in page.url
+    assert not errors
