@@ -323,6 +323,14 @@ class Engine:
             return self.record()
         return self.records[-1]
 
+    def per_step(self, steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of (losses, ‖ΔZ‖) of steps 1..``steps`` (default: all so far), both [steps, R].
+        Safe to call from another thread while this engine trains: rows are written before
+        ``step_count`` moves past them."""
+        n = self.step_count if steps is None else steps
+        loss, dz = self._loss, self._dz  # grab both arrays first: a step may replace them with larger ones
+        return loss[:n].copy(), dz[:n].copy()
+
     @property
     def losses(self) -> np.ndarray:
         """Training loss of steps 1..t [t, R] (each evaluated before its update)."""

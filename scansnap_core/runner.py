@@ -1,8 +1,9 @@
 """Background training, free of any UI: a thread owns an :class:`Engine`; callers poll.
 
 The worker thread never calls back into a UI.  Callers read :meth:`Runner.snapshot`, a
-copy taken under the lock, as often as they like.  Every state change goes through the
-lock, so start / pause / resume / step / stop / reset may be called from any thread.
+consistent copy, as often as they like; it never waits for a training step.  Every state
+change goes through the lock, so start / pause / resume / step / stop / reset may be called
+from any thread.
 """
 
 from __future__ import annotations
@@ -173,15 +174,17 @@ class Runner:
     def snapshot(self) -> Snapshot:
         with self._lock:
             e = self._engine
+            step = e.step_count  # the worker may be stepping: read everything up to this step
+            losses, dz = e.per_step(step)
             return Snapshot(
                 status=self._status,
                 message=self._message,
-                step=e.step_count,
+                step=step,
                 total_steps=self.config.train.steps,
                 steps_per_second=self._rate,
-                losses=e.losses[:, 0].copy(),
-                dz_norms=e.dz_norms[:, 0].copy(),
-                records=tuple(e.records),
+                losses=losses[:, 0],
+                dz_norms=dz[:, 0],
+                records=tuple(r for r in tuple(e.records) if r.step <= step),
                 config=self.config,
                 layout=e.layout,
                 error=self._error,
@@ -195,6 +198,9 @@ class Runner:
             self._thread.start()
 
     def _work(self) -> None:
+        """The worker owns the engine while it runs: it steps *outside* the lock, so snapshots and
+        controls never wait for a step (the engine's per-step buffers are append-only, which
+        makes reading them from another thread safe), and does the bookkeeping under it."""
         if self._threads:
             import torch
 
@@ -210,29 +216,33 @@ class Runner:
                 single = self._status != Status.RUNNING
                 if single:
                     self._pending_steps -= 1
-                try:
-                    self._advance(engine, single, window)
-                except Exception as exc:  # surface every worker failure as a status, never lose it
+            try:
+                engine.step(1)
+                with self._lock:
+                    self._after_step(engine, single, window)
+            except Exception as exc:  # surface every worker failure as a status, never lose it
+                with self._lock:
                     self._status = Status.ERROR
                     self._message = f"Training failed at step {engine.step_count + 1}: {type(exc).__name__}: {exc}"
                     self._error = traceback.format_exc()
                     self._wake.notify_all()
-                    return
-                self._wake.notify_all()
-                if self._status in Status.DONE:
+                return
+            with self._lock:
+                if self._status in Status.DONE or self._stop:
                     return
                 if self.delay > 0 and not single:
                     self._wake.wait(self.delay)  # a watching pace; stop()/pause() wake it at once
 
-    def _advance(self, engine: Engine, single: bool, window: list[tuple[float, int]]) -> None:
-        """One step and its bookkeeping (called by the worker with the lock held)."""
-        engine.step(1)
+    def _after_step(self, engine: Engine, single: bool, window: list[tuple[float, int]]) -> None:
+        """Rate, divergence and completion after a step (called with the lock held)."""
         now = time.perf_counter()
         window[:] = [(t, s) for t, s in window if now - t < 2.0] + [(now, engine.step_count)]
         if len(window) > 1 and window[-1][0] > window[0][0]:
             self._rate = (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
         t = self.config.train
-        if engine.diverged_at[0] >= 0:
+        if self._status in Status.DONE:  # stopped while the step ran
+            pass
+        elif engine.diverged_at[0] >= 0:
             self._status = Status.DIVERGED
             self._message = (
                 f"Training diverged at step {engine.diverged_at[0]}: the loss or the attention logits became "
@@ -245,3 +255,4 @@ class Runner:
             self._message = f"Finished {engine.step_count} steps."
         elif single and self._pending_steps == 0:
             self._message = f"Paused at step {engine.step_count}."
+        self._wake.notify_all()

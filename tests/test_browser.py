@@ -1,7 +1,7 @@
 """The Live Lab in a real Chromium against a real `streamlit run` (Playwright).
 
 Skips, with the reason shown, only where no chromium is installed; `.ci/run` installs it.
-Screenshots of the main views are written to docs/screenshots/.
+Screenshots of the main views are written to docs/screenshots/browser-tests/ (untracked).
 """
 
 import os
@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = ROOT / "docs" / "screenshots" / "browser-tests"  # refreshed on every run; not tracked
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed: browser tests need /usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
