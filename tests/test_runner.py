@@ -55,7 +55,9 @@ def test_snapshots_are_consistent_while_training():
     while runner.status == Status.RUNNING:
         snap = runner.snapshot()
         assert len(snap.losses) == snap.step == len(snap.dz_norms)
+        assert all(r.step <= snap.step for r in snap.records)
         steps.append(snap.step)
+        threading.Event().wait(0.001)  # a poller, like the page; a busy spin would starve the worker's lock
     assert steps == sorted(steps)
     runner.stop()
 
