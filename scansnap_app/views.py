@@ -37,7 +37,8 @@ def run_controls(lab: Lab, session_id: str) -> None:
     done = snap.status in Status.DONE
     c1.button("Pause" if running else ("Finished" if done else "Resume" if snap.step else "Start"), type="primary",
               icon=":material/pause:" if running else ":material/play_arrow:",
-              width="stretch", disabled=done, on_click=_toggle, args=(lab, session_id), key="start")
+              width="stretch", disabled=done, on_click=_start_or_pause, key="start",
+              args=(lab, session_id, "pause" if running else "start"))
     c2.button("Step", icon=":material/skip_next:", width="stretch", disabled=done, on_click=_step,
               args=(lab, session_id), key="step")
     c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=_reset, args=(lab,), key="reset")
@@ -53,8 +54,10 @@ def _may_start(session_id: str) -> bool:
     return False
 
 
-def _toggle(lab: Lab, session_id: str) -> None:
-    if lab.runner.status == Status.RUNNING:
+def _start_or_pause(lab: Lab, session_id: str, action: str) -> None:
+    """Do what the button said when it was drawn (not a toggle: a late or repeated click can
+    never flip the run the wrong way)."""
+    if action == "pause":
         lab.runner.pause()
     elif _may_start(session_id):
         lab.runner.start()

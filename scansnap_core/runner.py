@@ -86,6 +86,7 @@ class Runner:
         self._message = "Ready."
         self._error: str | None = None
         self._pending_steps = 0  # single steps requested while paused
+        self._stepping = False  # the worker is inside engine.step (outside the lock)
         self._rate = 0.0
         self._stop = False
 
@@ -113,10 +114,14 @@ class Runner:
 
     resume = start
 
-    def pause(self) -> None:
+    def pause(self, timeout: float = 10.0) -> None:
+        """Pause; returns once a step in flight has finished, so the step count then stays put."""
         with self._lock:
             if self._status in (Status.RUNNING, Status.IDLE):
                 self._status = Status.PAUSED
+                deadline = time.monotonic() + timeout
+                while self._stepping and time.monotonic() < deadline:
+                    self._wake.wait(max(0.0, deadline - time.monotonic()))
                 self._message = f"Paused at step {self._engine.step_count}."
 
     def step_once(self, wait: float = 0.0) -> None:
@@ -216,12 +221,15 @@ class Runner:
                 single = self._status != Status.RUNNING
                 if single:
                     self._pending_steps -= 1
+                self._stepping = True
             try:
                 engine.step(1)
                 with self._lock:
+                    self._stepping = False
                     self._after_step(engine, single, window)
             except Exception as exc:  # surface every worker failure as a status, never lose it
                 with self._lock:
+                    self._stepping = False
                     self._status = Status.ERROR
                     self._message = f"Training failed at step {engine.step_count + 1}: {type(exc).__name__}: {exc}"
                     self._error = traceback.format_exc()
