@@ -9,6 +9,7 @@ import streamlit as st
 from scansnap_app import controls, views
 from scansnap_app.sessions import IDLE_TTL, REGISTRY, new_session_id
 from scansnap_core.config import preset
+from scansnap_core.results import summarize
 from scansnap_core.runner import Status
 
 st.set_page_config(page_title="Scan & Snap Lab", page_icon="🔭", layout="wide")
@@ -83,4 +84,4 @@ snapshot = lab.runner.snapshot()
 if not running and snapshot.step > 0:
     with st.expander("Export: figure pack and reproducing command", expanded=False):
         data = snapshot.data
-        views.export_panel(data, views.summary_of(data), snapshot.config)
+        views.export_panel(data, summarize(data), snapshot.config)

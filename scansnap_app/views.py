@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import streamlit as st
 
@@ -178,10 +176,3 @@ def export_panel(data: RunData, summary: dict, cfg: RunConfig) -> None:
         c1.download_button("⬇ Download figure pack", pack[1], file_name=f"scansnap-step{pack[0]}.zip",
                            mime="application/zip", key="download_pack", type="primary")
     c2.code(cli_command(cfg), language="bash")
-
-
-def summary_of(data: RunData) -> dict:
-    pred = predictions_for(data.config)
-    return {"step": int(data.latest.step), "loss": float(data.losses[-1]) if len(data.losses) else math.nan,
-            "entropy_distinct": float(data.latest.entropy_distinct[data.run]), "snap_step": data.snap_step,
-            "t0_prime": pred.t0_prime, "t0": pred.t0, "momentum_corrected": pred.momentum_corrected}

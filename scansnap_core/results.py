@@ -134,7 +134,7 @@ def frames_from_data(data: RunData) -> dict[str, pd.DataFrame]:
     })
     metrics = metrics.merge(per_record, on="step", how="left")
 
-    K, S = layout.K, layout.S
+    K = layout.K
     valid = layout.support_prob > 0  # [K, S]
     cls, slot = np.nonzero(valid)
     tokens = layout.support[cls, slot]
@@ -181,7 +181,7 @@ class RunResult:
     def from_engine(cls, engine: Engine, run: int = 0) -> "RunResult":
         cfg = engine.configs[run]
         tables = frames(engine, run)
-        return cls(cfg, tables, summarize(engine, run))
+        return cls(cfg, tables, summarize(RunData.from_engine(engine, run)))
 
     @property
     def metrics(self) -> pd.DataFrame:
@@ -214,29 +214,30 @@ class RunResult:
         )
 
 
-def summarize(engine: Engine, run: int = 0) -> dict:
-    cfg, layout = engine.configs[run], engine.layout
+def summarize(data: RunData) -> dict:
+    """Headline numbers of a run (final loss and entropy, measured vs predicted snapping step)."""
+    cfg, layout = data.config, data.layout
     t = cfg.train
     pred = predictions_for(cfg)
-    snap = snapping_step(engine.dz_norms[:, run]) if engine.step_count else math.nan
-    losses = engine.losses[:, run]
+    losses = np.asarray(data.losses, dtype=float)
+    bad = np.flatnonzero(~(np.isfinite(losses) & np.isfinite(np.asarray(data.dz_norms, dtype=float))))
     n_distinct = layout.support_distinct.sum(axis=1)
     return {
         "layout": f"{layout.Q} query token(s) × {cfg.data.next_per_query} next token(s)",
-        "steps": engine.step_count,
+        "steps": len(losses),
         "M": layout.M,
         "K": layout.K,
         "eta_y": t.eta_y,
         "eta_z": t.eta_z,
         "final_loss": float(losses[-1]) if len(losses) else math.nan,
-        "entropy_distinct": float(engine.records[-1].entropy_distinct[run]),
+        "entropy_distinct": float(data.latest.entropy_distinct[data.run]),
         "entropy_uniform": float(np.mean(np.log(n_distinct[n_distinct > 0]))) if (n_distinct > 0).any() else math.nan,
-        "snap_step": None if math.isnan(snap) else int(snap),
+        "snap_step": None if data.snap_step is None else int(data.snap_step),
         "t0_prime": pred.t0_prime,
         "t0": pred.t0,
         "t0_approx": pred.t0_approx,
         "momentum_corrected": pred.momentum_corrected,
-        "diverged_at": int(engine.diverged_at[run]) if engine.diverged_at[run] >= 0 else None,
+        "diverged_at": int(bad[0]) + 1 if len(bad) else None,
     }
 
 
