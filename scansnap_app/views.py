@@ -33,16 +33,27 @@ def run_controls(lab: Lab, session_id: str) -> None:
     running = snap.status == Status.RUNNING
     c1, c2, c3, c4 = st.columns([1.2, 1, 1, 2.2])
     done = snap.status in Status.DONE
+    # Streamlit may deliver one click twice (once to a live fragment's rerun, again to the full
+    # rerun). The keys change after every action, so a late copy finds its button gone.
+    gen = st.session_state.setdefault(_GENERATION, 0)
     c1.button("Pause" if running else ("Finished" if done else "Resume" if snap.step else "Start"), type="primary",
               icon=":material/pause:" if running else ":material/play_arrow:",
-              width="stretch", disabled=done, on_click=_start_or_pause, key="start",
+              width="stretch", disabled=done, on_click=_start_or_pause, key=f"start-{gen}",
               args=(lab, session_id, "pause" if running else "start"))
     c2.button("Step", icon=":material/skip_next:", width="stretch", disabled=done, on_click=_step,
-              args=(lab, session_id), key="step")
-    c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=_reset, args=(lab,), key="reset")
+              args=(lab, session_id), key=f"step-{gen}")
+    c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=_reset, args=(lab,),
+              key=f"reset-{gen}")
     c4.select_slider("Speed", options=list(SPEEDS), key="speed", on_change=_speed, args=(lab,),
                      help="Slow the run down to watch scanning and snapping unfold")
     lab.runner.delay = SPEEDS[st.session_state.get("speed", "full speed")]
+
+
+_GENERATION = "_run_controls_generation"
+
+
+def _acted() -> None:
+    st.session_state[_GENERATION] = st.session_state.get(_GENERATION, 0) + 1
 
 
 def _may_start(session_id: str) -> bool:
@@ -55,6 +66,7 @@ def _may_start(session_id: str) -> bool:
 def _start_or_pause(lab: Lab, session_id: str, action: str) -> None:
     """Do what the button said when it was drawn (not a toggle: a late or repeated click can
     never flip the run the wrong way)."""
+    _acted()
     if action == "pause":
         lab.runner.pause()
     elif _may_start(session_id):
@@ -62,11 +74,13 @@ def _start_or_pause(lab: Lab, session_id: str, action: str) -> None:
 
 
 def _step(lab: Lab, session_id: str) -> None:
+    _acted()
     if _may_start(session_id):
         lab.runner.step_once(wait=2.0)
 
 
 def _reset(lab: Lab) -> None:
+    _acted()
     lab.runner.reset(lab.pending or lab.runner.config)
     lab.pending = None
 

@@ -39,12 +39,18 @@ def lab_of(registry):
     return lab
 
 
+def control(at: AppTest, name: str):
+    """The run-control button `name` ("start", "step" or "reset"); its key carries a generation."""
+    (button,) = [b for b in at.button if (b.key or "").startswith(name + "-")]
+    return button
+
+
 def test_default_page_shows_syn_small_ready_to_start(fresh_registry):
     at = page()
     assert not at.exception and not at.error
     assert at.session_state["preset"] == "syn-small"
     assert lab_of(fresh_registry).runner.config == preset("syn-small")
-    assert at.button(key="start").label == "Start"
+    assert control(at, "start").label == "Start"
     assert any("M = 34" in c.value for c in at.caption)
 
 
@@ -100,7 +106,7 @@ def test_invalid_combination_shows_the_field_and_keeps_the_run(fresh_registry):
 def test_start_trains_and_finishes_then_offers_replay(fresh_registry):
     at = page()
     at.number_input(key="steps").set_value(40).run()
-    at.button(key="start").click().run()
+    control(at, "start").click().run()
     runner = lab_of(fresh_registry).runner
     assert runner.wait(60) == Status.FINISHED
     at.run()
@@ -115,7 +121,7 @@ def test_start_trains_and_finishes_then_offers_replay(fresh_registry):
 def test_learning_rates_apply_live_other_changes_wait_for_reset(fresh_registry):
     at = page()
     at.number_input(key="steps").set_value(10_000).run()
-    at.button(key="step").click().run()
+    control(at, "step").click().run()
     lab = lab_of(fresh_registry)
     assert lab.runner.snapshot().step == 1
     at.select_slider(key="eta_z").set_value(2.0).run()
@@ -123,14 +129,29 @@ def test_learning_rates_apply_live_other_changes_wait_for_reset(fresh_registry):
     at.number_input(key="seed").set_value(99).run()
     assert lab.pending is not None and lab.runner.config.train.seed == 2
     assert any("applies when you press" in i.value for i in at.info)
-    at.button(key="reset").click().run()
+    control(at, "reset").click().run()
     assert lab.runner.config.train.seed == 99 and lab.runner.snapshot().step == 0
+
+
+def test_each_action_renames_the_controls_so_a_late_duplicate_click_finds_nothing(fresh_registry):
+    """Streamlit can deliver one click twice; after Start the old button keys no longer exist."""
+    at = page()
+    at.number_input(key="steps").set_value(100_000).run()
+    before = {b.key for b in at.button}
+    control(at, "start").click().run()
+    after = {b.key for b in at.button}
+    assert {"start-0", "step-0", "reset-0"} <= before
+    assert not {"start-0", "step-0", "reset-0"} & after and {"start-1", "step-1", "reset-1"} <= after
+    assert lab_of(fresh_registry).runner.status == Status.RUNNING
+    assert control(at, "start").label == "Pause"
+    control(at, "start").click().run()
+    assert lab_of(fresh_registry).runner.status == Status.PAUSED and control(at, "start").label == "Resume"
 
 
 def test_server_cap_says_busy(fresh_registry):
     fresh_registry.max_training = 0
     at = page()
-    at.button(key="start").click().run()
+    control(at, "start").click().run()
     assert any("Server busy" in w.value for w in at.warning)
     assert lab_of(fresh_registry).runner.status == Status.IDLE
 
