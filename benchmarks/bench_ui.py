@@ -1,5 +1,6 @@
 """Live Lab responsiveness in a real browser: time from pressing Start to the first chart
-update, and live refreshes per second while training.
+update, live KPI refreshes per second while training, and how often the (in-place) charts
+were redrawn and what one redraw cost the page.
 
 Starts `streamlit run app.py` on a free port, drives Debian's Chromium with Playwright, and
 prints Markdown.  A refresh is counted each time the "Step" KPI shown in the page changes
@@ -21,6 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,13 +63,16 @@ def measure(browser, url: str, preset: str, seconds: float) -> tuple[float, floa
     first = time.perf_counter() - start
     page.wait_for_timeout(2000)
     page.evaluate(COUNTER)
+    page.evaluate("() => { window.__scansnapCharts.draws = []; }")
     t = time.perf_counter()
     page.wait_for_timeout(seconds * 1000)
-    rate = page.evaluate("() => window.__n") / (time.perf_counter() - t)
+    elapsed = time.perf_counter() - t
+    rate = page.evaluate("() => window.__n") / elapsed
+    draws = page.evaluate("() => window.__scansnapCharts.draws.map(d => d[1])")
     progress = page.get_by_test_id("stProgress").inner_text().strip()
     page.get_by_role("button", name="Pause").click()
     page.close()
-    return first, rate, progress
+    return first, rate, len(draws) / elapsed, float(np.median(draws)) if draws else float("nan"), progress
 
 
 def main() -> None:
@@ -82,14 +87,16 @@ def main() -> None:
     print("# Live Lab responsiveness\n")
     print(f"- {platform.platform()}; os.cpu_count() = {os.cpu_count()}; server, trainer and headless Chromium "
           "share these cores\n")
-    print("| preset | Start → first chart update (s) | live refreshes per second | progress line at the end |")
-    print("|---|---|---|---|")
+    print("| preset | Start → first update (s) | KPI refreshes /s | chart redraws /s (all charts) | "
+          "median redraw, paint included (ms) | progress line at the end |")
+    print("|---|---|---|---|---|---|")
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
             for preset in args.presets:
-                first, rate, progress = measure(browser, url, preset, args.seconds)
-                print(f"| {preset} | {first:.2f} | {rate:.1f} | {progress} |", flush=True)
+                first, rate, draws, redraw_ms, progress = measure(browser, url, preset, args.seconds)
+                print(f"| {preset} | {first:.2f} | {rate:.1f} | {draws:.1f} | {redraw_ms:.0f} | {progress} |",
+                      flush=True)
             browser.close()
     finally:
         proc.terminate()

@@ -11,20 +11,16 @@ from scansnap_core.results import RunData, cli_command
 from scansnap_core.runner import Snapshot, Status
 from scansnap_core.theory import predictions_for
 
+from .live_chart import live_chart
 from .sessions import REGISTRY, SPEEDS, Lab
 
 #: seconds between live refreshes of the progress bar and KPIs while training
-REFRESH_SECONDS = 0.2
-#: seconds between chart refreshes while training (each update re-mounts the charts in the browser)
-CHART_REFRESH_SECONDS = 1.0
+REFRESH_SECONDS = 0.1
+#: seconds between chart updates sent while training (the browser draws them in place, and
+#: fewer of them when drawing is slow: scansnap_app/live_chart.py)
+CHART_REFRESH_SECONDS = 0.5
 #: rows kept in live heatmaps and line charts (records are thinned evenly beyond this)
 LIVE_RECORDS = 240
-
-
-def _export_config(name: str) -> dict:
-    """Plotly modebar: SVG at 2x with a meaningful file name."""
-    return {"toImageButtonOptions": {"format": "svg", "scale": 2, "filename": f"scansnap-{name}"},
-            "displaylogo": False}
 
 
 def run_controls(lab: Lab, session_id: str) -> None:
@@ -131,10 +127,10 @@ def views(data: RunData) -> None:
     cls = min(int(st.session_state.get("view_class") or 0), data.layout.K - 1)
     query = int(data.layout.psi[cls])
     left, right = st.columns(2)
-    left.plotly_chart(figures.attention_heatmap(shown), width="stretch", config=_export_config("attention"),
-                      key="v_attention")
-    right.plotly_chart(figures.logit_trajectories(shown, query), width="stretch",
-                       config=_export_config("logits"), key="v_logits")
+    with left:
+        live_chart(figures.attention_heatmap(shown), key="v_attention", filename="attention")
+    with right:
+        live_chart(figures.logit_trajectories(shown, query), key="v_logits", filename="logits", uirevision=f"logits-{query}")
     cls = secondary_picker(data.layout.K)
     # one secondary view at a time: drawing every view on each refresh would halve the refresh rate
     choice = st.session_state.get("secondary_view") or SECONDARY[0]
@@ -144,7 +140,7 @@ def views(data: RunData) -> None:
         fig, name = figures.theory_vs_experiment(shown, cls), "theory-vs-experiment"
     else:
         fig, name = figures.decoder_panel(shown), "decoder"
-    st.plotly_chart(fig, width="stretch", config=_export_config(name), key="v_secondary")
+    live_chart(fig, key="v_secondary", filename=name, uirevision=f"{name}-{cls}")
 
 
 SECONDARY = ("Attention history", "Theory vs experiment", "Decoder")

@@ -29,12 +29,34 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 MAX_HEATMAP_CLASSES = 20
 #: at most this many logit trajectories are drawn (evenly spread over P(l|n))
 MAX_TRAJECTORIES = 60
+#: distinct-token trajectories are drawn in this many shades of blue (darker = larger P(l|n))
+DISTINCT_SHADES = 5
 
 _LAYOUT = dict(font=dict(size=14), margin=dict(l=60, r=20, t=60, b=50))
 _TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
 VIRIDIS = [[0.0, "#440154"], [0.25, "#3b528b"], [0.5, "#21918c"], [0.75, "#5ec962"], [1.0, "#fde725"]]
 #: validate figure specs on construction (slow; the tests switch it on)
 VALIDATE = False
+#: the loss panel shows at most this many points (bin means beyond it)
+MAX_LOSS_POINTS = 2000
+
+
+def _f32(values) -> np.ndarray:
+    """float32 for the browser: plotly ships numpy arrays as base64, half the bytes of float64."""
+    return np.asarray(values, dtype=np.float32)
+
+
+def _binned(values: np.ndarray, max_points: int = MAX_LOSS_POINTS) -> tuple[np.ndarray, np.ndarray, int]:
+    """(step, mean value, bin width): means over equal bins of steps 1..len(values), so a long
+    run's per-step series stays a few thousand points."""
+    width = max(1, -(-len(values) // max_points))
+    n = len(values) // width * width
+    means = values[:n].reshape(-1, width).mean(axis=1)
+    steps = np.arange(n // width) * width + (width + 1) / 2
+    if n < len(values):
+        means = np.r_[means, values[n:].mean()]
+        steps = np.r_[steps, (n + 1 + len(values)) / 2]
+    return steps, means, width
 
 
 def _support_columns(layout: Layout, classes: Sequence[int]):
@@ -93,7 +115,7 @@ def attention_heatmap(data: RunData, record: Record | None = None) -> go.Figure:
     more = f" (first {len(classes)} of {layout.K} classes)" if layout.K > len(classes) else ""
     heat = dict(type="heatmap", z=z, y=[f"class {n + 1}" for n in classes], colorscale=VIRIDIS, zmin=0,
                 colorbar=dict(title=dict(text="c_n")),
-                customdata=np.stack([np.broadcast_to(tokens, z.shape), prob], -1),
+                customdata=np.stack([np.broadcast_to(tokens, z.shape).astype(np.float32), prob], -1),
                 hovertemplate="%{y}, token %{customdata[0]}<br>P(l|n) = %{customdata[1]:.4f}<br>"
                               "c = %{z:.4f}<extra></extra>")
     return _figure([heat], dict(title=dict(text=f"Attention c_n at step {record.step}{more}"), xaxis=axis,
@@ -106,13 +128,14 @@ def attention_history(data: RunData, cls: int = 0) -> go.Figure:
     layout = data.layout
     valid = layout.support_prob[cls] > 0
     tokens = layout.support[cls][valid]
-    z = np.stack([r.attention[data.run][cls][valid] for r in data.records])
+    z = _f32([r.attention[data.run][cls][valid] for r in data.records])
     kinds = np.where(layout.support_distinct[cls][valid], "distinct", "common")
     axis, lines = _group_axis(list(kinds))
-    heat = dict(type="heatmap", z=z, y=data.steps, colorscale=VIRIDIS, zmin=0,
+    # token ids as numbers (base64 in the page): a string per cell made this view the slowest to draw
+    heat = dict(type="heatmap", z=z, y=np.asarray(data.steps, dtype=np.int32), colorscale=VIRIDIS, zmin=0,
                 colorbar=dict(title=dict(text="c_n")),
-                customdata=np.broadcast_to(np.stack([tokens, kinds], -1), z.shape + (2,)),
-                hovertemplate="step %{y}, token %{customdata[0]} (%{customdata[1]})<br>c = %{z:.4f}<extra></extra>")
+                customdata=np.broadcast_to(tokens.astype(np.int32), z.shape),
+                hovertemplate="step %{y}, token %{customdata}<br>c = %{z:.4f}<extra></extra>")
     return _figure([heat], dict(title=dict(text=f"Attention history of class {cls + 1} (rows: steps)"),
                                 xaxis=axis, yaxis=dict(autorange="reversed", title=dict(text="step")),
                                 shapes=lines))
@@ -156,18 +179,29 @@ def logit_trajectories(data: RunData, query: int = 0) -> go.Figure:
     if len(order_d) > MAX_TRAJECTORIES:
         order_d = order_d[np.unique(np.linspace(0, len(order_d) - 1, MAX_TRAJECTORIES).round().astype(int))]
     shown = np.r_[np.flatnonzero(~distinct), order_d]
-    steps = data.steps
-    history = np.stack([r.logits[data.run] for r in data.records])  # [records, K, S]
+    steps = np.asarray(data.steps, dtype=np.int32)
+    history = _f32([r.logits[data.run] for r in data.records])  # [records, K, S]
+    # one trace per colour (NaN-separated segments): plotly's cost grows with the trace count,
+    # and 60 single-token traces took ~200 ms per redraw in a headless browser
     pmax = prob[order_d].max() if len(order_d) else 1.0
+    level = np.minimum(np.floor(prob / pmax * DISTINCT_SHADES).astype(int), DISTINCT_SHADES - 1)
+    groups = [("common", COMMON_COLOR, np.flatnonzero(~distinct))]
+    for lv in range(DISTINCT_SHADES - 1, -1, -1):
+        members = order_d[level[order_d] == lv]
+        groups.append(("distinct", _shade(DISTINCT_COLOR, 0.25 + 0.75 * (lv + 1) / DISTINCT_SHADES), members))
     traces, seen = [], set()
-    for i in shown:
-        kind = "distinct" if distinct[i] else "common"
-        color = _shade(DISTINCT_COLOR, 0.25 + 0.75 * prob[i] / pmax) if distinct[i] else COMMON_COLOR
-        traces.append(dict(type="scatter", x=steps, y=history[:, cls[i], slot[i]], mode="lines",
+    gap = np.full(1, np.nan, dtype=np.float32)
+    for kind, color, members in groups:
+        if not len(members):
+            continue
+        x = np.concatenate([np.r_[steps, gap] for _ in members])
+        y = np.concatenate([np.r_[history[:, cls[i], slot[i]], gap] for i in members])
+        info = np.repeat(np.stack([tokens[members], cls[members] + 1, prob[members]], -1), len(steps) + 1, axis=0)
+        traces.append(dict(type="scatter", x=x, y=y, customdata=_f32(info), mode="lines",
                            line=dict(color=color, width=1.6), name=f"{kind} tokens", legendgroup=kind,
                            showlegend=kind not in seen,
-                           hovertemplate=f"token {tokens[i]} ({kind}, class {cls[i] + 1}, P={prob[i]:.4f})<br>"
-                                         "step %{x}: z = %{y:.4f}<extra></extra>"))
+                           hovertemplate=f"token %{{customdata[0]}} ({kind}, class %{{customdata[1]}}, "
+                                         "P=%{customdata[2]:.4f})<br>step %{x}: z = %{y:.4f}<extra></extra>"))
         seen.add(kind)
     shapes, notes = _phase_marks(data, float(max(steps[-1], 1)))
     n_distinct = int(distinct.sum())
@@ -201,9 +235,10 @@ def decoder_panel(data: RunData) -> go.Figure:
     if K > len(PALETTE):
         traces.append(dict(type="scatter", x=steps, y=prob.mean(axis=1), mode="lines",
                            line=dict(color="#000", dash="dash"), name=f"mean of {K} classes", xaxis="x2", yaxis="y2"))
-    loss = np.asarray(data.losses, dtype=float)
-    traces.append(dict(type="scatter", x=np.arange(1, len(loss) + 1), y=np.where(loss > 0, loss, np.nan),
-                       mode="lines", line=dict(color="#333"), name="loss", xaxis="x3", yaxis="y3"))
+    loss_steps, loss, width = _binned(np.asarray(data.losses, dtype=float))
+    traces.append(dict(type="scatter", x=_f32(loss_steps), y=_f32(np.where(loss > 0, loss, np.nan)), mode="lines",
+                       line=dict(color="#333"), name="loss" if width == 1 else f"loss (mean of {width} steps)",
+                       xaxis="x3", yaxis="y3"))
     domains = ([0, 0.27], [0.365, 0.635], [0.73, 1])
     titles = ("correct-token logit o_n", "probability α_n", "training loss (log axis)")
     layout = dict(title=dict(text="Decoder"),

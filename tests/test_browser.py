@@ -80,8 +80,21 @@ def step_shown(page) -> str:
     return page.get_by_test_id("stMetricValue").first.inner_text()
 
 
-def test_start_streams_views_then_pause_and_replay(server, browser):
-    page, errors = open_page(browser, server + "/?preset=syn-small&steps=100000")
+def pick_preset(page, label: str) -> None:
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name=label).click()
+
+
+def test_start_streams_views_then_pause_replay_and_modebar_export(server, browser, tmp_path):
+    page, errors = open_page(browser, server + "/?preset=fig3")
+    pick_preset(page, "Syn-Small (Fig. 4)")
+    expect(page.get_by_text("M = 34")).to_have_count(1)
+    page.get_by_text("Training", exact=True).click()
+    steps = page.get_by_role("spinbutton", name="Steps", exact=True)
+    steps.fill("100000")
+    steps.press("Enter")
+    expect(page.get_by_text("0 / 100,000")).to_be_visible(timeout=30_000)
+    assert "steps=100000" in page.url and "preset=syn-small" in page.url
     page.get_by_role("button", name="Start").click()
     started = time.perf_counter()
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
@@ -91,7 +104,12 @@ def test_start_streams_views_then_pause_and_replay(server, browser):
     page.wait_for_timeout(1500)
     step2 = int(step_shown(page).split("/")[0].replace(",", ""))
     assert step2 > step1 > 0
-    expect(page.locator(".js-plotly-plot").nth(2)).to_be_visible(timeout=30_000)
+    heatmap = page.locator(".scansnap-live-chart").first
+    expect(heatmap).to_be_visible(timeout=30_000)
+    node = heatmap.element_handle()
+    title = node.evaluate("el => el.layout.title.text")
+    page.wait_for_function("([el, t]) => el.isConnected && el.layout.title.text !== t", arg=[node, title],
+                           timeout=30_000)  # redrawn in place: the same plot element, a later step
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "live-training.png"), full_page=True)
     page.get_by_role("button", name="Pause").click()
@@ -104,8 +122,17 @@ def test_start_streams_views_then_pause_and_replay(server, browser):
     slider = page.get_by_role("slider").last
     slider.focus()
     page.keyboard.press("Home")
-    expect(page.get_by_text("Attention c_n at step 0").first).to_be_visible(timeout=30_000)
+    page.wait_for_function("() => document.querySelector('.scansnap-live-chart').layout.title.text"
+                           ".startsWith('Attention c_n at step 0')", timeout=30_000)
     page.screenshot(path=str(SHOTS / "replay.png"), full_page=True)
+    heatmap.hover()
+    for fmt, magic in (("svg", b"<svg"), ("png", b"\x89PNG")):
+        with page.expect_download() as info:
+            heatmap.locator(f'.modebar-btn[data-title="Download as {fmt.upper()} (2x)"]').click()
+        assert info.value.suggested_filename == f"scansnap-attention.{fmt}"
+        path = tmp_path / info.value.suggested_filename
+        info.value.save_as(path)
+        assert magic in path.read_bytes()[:300]
     assert not errors
     print(f"\nTime from Start to the first chart update: {first_update:.2f} s")
 

@@ -4,6 +4,7 @@ import io
 import json
 import shutil
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 
 from scansnap_core.config import RunConfig, preset
 from scansnap_core.engine import Engine
-from scansnap_core.figures import MAX_HEATMAP_CLASSES, all_figures, attention_heatmap, logit_trajectories
+from scansnap_core.figures import DISTINCT_SHADES, MAX_HEATMAP_CLASSES, all_figures, attention_heatmap, logit_trajectories
 from scansnap_core.results import RunData
 
 
@@ -44,14 +45,17 @@ def test_attention_heatmap_groups_columns_and_matches_the_record(small_run):
 
 def test_logit_trajectories_colour_by_kind_and_mark_theory(small_run):
     fig = logit_trajectories(small_run, query=0)
-    assert len(fig.data) == 20  # 10 common + 10 distinct tokens of query 1
-    kinds = {t.legendgroup for t in fig.data}
-    assert kinds == {"common", "distinct"}
+    assert len(fig.data) <= 1 + DISTINCT_SHADES  # one trace per colour, tokens as NaN-separated segments
+    segments = {kind: [seg for t in fig.data if t.legendgroup == kind
+                       for seg in np.split(np.asarray(t.y, float), np.flatnonzero(np.isnan(np.asarray(t.y, float))))
+                       if len(seg[~np.isnan(seg)])] for kind in ("common", "distinct")}
+    assert len(segments["common"]) == 10 and len(segments["distinct"]) == 10  # tokens of query 1
+    tokens = {int(c[0]) for t in fig.data for c in np.asarray(t.customdata)}
+    assert len(tokens) == 20
     texts = {a.text for a in fig.layout.annotations}
     assert len([sh for sh in fig.layout.shapes if sh.type == "line"]) == 3
     assert {"t0′", "t0", "measured snap"} <= texts
-    common = [t for t in fig.data if t.legendgroup == "common"]
-    assert all(np.asarray(t.y)[-1] < 0 for t in common)  # Theorem 2(b) visible in the figure
+    assert all(seg[~np.isnan(seg)][-1] < 0 for seg in segments["common"])  # Theorem 2(b) visible in the figure
 
 
 def test_all_views_build_for_every_preset_size():
@@ -88,3 +92,25 @@ def test_figure_pack_holds_every_view_the_tables_and_the_command(small_run):
     assert len(metrics) == 61 and {"step", "loss"} <= set(metrics.columns)
     assert "python -m scansnap_core run --config-token" in zf.read("reproduce.sh").decode()
     assert json.loads(zf.read("summary.json"))["snap_step"] == small_run.snap_step
+
+
+def test_long_loss_series_are_shown_as_bin_means():
+    from scansnap_core.figures import _binned
+
+    steps, means, width = _binned(np.arange(1, 10_001, dtype=float), max_points=2000)
+    assert width == 5 and len(means) == 2000
+    np.testing.assert_allclose(means, steps)  # the mean of steps a..b sits at the bin centre
+    steps, means, width = _binned(np.arange(1, 8, dtype=float), max_points=3)  # 7 steps: bins of 3, 3, 1
+    assert width == 3 and list(steps) == [2, 5, 7] and list(means) == [2, 5, 7]
+    steps, means, width = _binned(np.array([4.0, 2.0]), max_points=2000)
+    assert width == 1 and list(steps) == [1, 2] and list(means) == [4, 2]
+
+
+def test_live_charts_serve_the_pinned_plotly_js():
+    import plotly
+
+    from scansnap_app.live_chart import PLOTLY_JS, ensure_plotly_js
+
+    path = ensure_plotly_js()
+    assert path.name == PLOTLY_JS == f"plotly-{plotly.__version__}.min.js"
+    assert path.read_bytes() == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()

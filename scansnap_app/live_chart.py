@@ -1,0 +1,71 @@
+"""Plotly charts that update in place.
+
+``st.plotly_chart`` re-mounts a chart whenever its data change (its element id hashes the
+spec), which costs the browser a full ``Plotly.newPlot`` on every live refresh and throws away
+the user's zoom.  This Streamlit v2 component keeps one plot per key and calls
+``Plotly.react`` with each new figure, so live views refresh several times a second and zoom,
+pan and legend clicks survive refreshes (``uirevision``).  Its modebar has both a PNG and an
+SVG download (2x, named after the view).
+
+plotly.js is the copy shipped inside the pinned ``plotly`` package, served by Streamlit's
+static file serving from ``static/`` (copied there by :func:`ensure_plotly_js`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import plotly
+import plotly.graph_objects as go
+import streamlit as st
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+PLOTLY_JS = f"plotly-{plotly.__version__}.min.js"
+_SOURCE = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+_JS = (Path(__file__).parent / "live_chart.js").read_text()
+
+_COMPONENT = None
+
+
+def ensure_plotly_js() -> Path:
+    """Copy the pinned plotly.js into ``static/`` (once per plotly version; the Docker image does
+    it at build time, where the app folder is read-only at run time)."""
+    target = STATIC_DIR / PLOTLY_JS
+    if not target.exists():
+        STATIC_DIR.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=STATIC_DIR, suffix=".tmp")  # concurrent sessions: rename is atomic
+        os.close(fd)
+        shutil.copyfile(_SOURCE, tmp)
+        os.replace(tmp, target)
+    return target
+
+
+def _component():
+    global _COMPONENT
+    if _COMPONENT is None:
+        _COMPONENT = st.components.v2.component(
+            "scansnap_live_chart", html='<div class="scansnap-live-chart"></div>', js=_JS, isolate_styles=False)
+    return _COMPONENT
+
+
+def live_chart(fig: go.Figure, *, key: str, filename: str, height: int = 450, uirevision: str = "") -> None:
+    """Show ``fig`` under ``key``; later calls with the same key update the same plot in place.
+    ``uirevision``: keep the user's zoom until this string changes."""
+    try:
+        ensure_plotly_js()
+    except OSError as err:
+        st.error(f"Charts need plotly.js in {STATIC_DIR} and it could not be copied there ({err}). "
+                 "Run `python -m scansnap_app.live_chart` once with write access.")
+        return
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    src = "/" + "/".join(p for p in (base, "app", "static", PLOTLY_JS) if p)
+    _component()(key=key, data=dict(figure=fig.to_json(), src=src, filename=f"scansnap-{filename}", height=height,
+                                     uirevision=uirevision or key), height=height)
+
+
+if __name__ == "__main__":
+    print(ensure_plotly_js())
