@@ -151,16 +151,19 @@ def _phase_marks(data: RunData, x_max: float, xref: str = "x") -> tuple[list[dic
         shapes.append({**band, "x0": 0, "x1": min(pred.t0_prime, x_max), "fillcolor": DISTINCT_COLOR})
     if pred.t0 < x_max:
         shapes.append({**band, "x0": pred.t0, "x1": x_max, "fillcolor": COMMON_COLOR})
-    marks = [(pred.t0_prime, "t0′", "dot", 1.0, "right"), (pred.t0, "t0", "dash", 1.0, "left")]
+    close = pred.t0 - pred.t0_prime < 0.06 * x_max  # labels would overlap: one label for both lines
+    marks = [(pred.t0_prime, "" if close else "t0′", "dot", 1.0, "right"),
+             (pred.t0, "t0′, t0" if close else "t0", "dash", 1.0, "left")]
     if data.snap_step is not None:
         marks.append((data.snap_step, "measured snap", "solid", 0.02, "left"))
     for x, label, dash, y, side in marks:
         if x <= x_max:
             shapes.append(dict(type="line", xref=xref, yref="paper", x0=x, x1=x, y0=0, y1=1,
                                line=dict(color="#333", width=1.5, dash=dash)))
-            notes.append(dict(text=label, x=x, y=y, xref=xref, yref="paper", showarrow=False,
-                              xanchor="right" if side == "right" else "left", yanchor="top" if y > 0.5 else "bottom",
-                              font=dict(size=12, color="#333")))
+            if label:
+                notes.append(dict(text=label, x=x, y=y, xref=xref, yref="paper", showarrow=False,
+                                  xanchor="right" if side == "right" else "left",
+                                  yanchor="top" if y > 0.5 else "bottom", font=dict(size=12, color="#333")))
     return shapes, notes
 
 
