@@ -1,87 +1,11 @@
-"""Scan & Snap Lab — the Live Lab (home page).
+"""Scan & Snap Lab: the Streamlit entry point (`streamlit run app.py`).
 
-Sidebar controls -> validated RunConfig -> a background Runner per browser session ->
-pure figure builders, refreshed live by a Streamlit fragment while training.
+It only sets up the page and the navigation; each page lives in ``pages/``.
 """
 
 import streamlit as st
 
-from scansnap_app import controls, views
-from scansnap_app.sessions import IDLE_TTL, REGISTRY, new_session_id
-from scansnap_core.config import preset
-from scansnap_core.results import summarize
-from scansnap_core.runner import Status
-
 st.set_page_config(page_title="Scan & Snap Lab", page_icon="🔭", layout="wide")
-ss = st.session_state
-session_id = ss.setdefault("session_id", new_session_id())
-
-st.title("Scan & Snap Lab")
-st.caption(
-    "Watch a 1-layer transformer's self-attention first **scan** — drop the common tokens, then the distinct "
-    "tokens in order of increasing co-occurrence — and then **snap** into a fixed token combination "
-    "(Tian, Wang, Chen, Du, NeurIPS 2023). Set the data and learning rates on the left, press Start."
-)
-
-cfg, error = controls.sidebar()
-for notice in ss.pop(controls.NOTICES, []):
-    st.warning(f"Ignored a URL value: {notice}")
-lab = REGISTRY.lab(session_id, cfg or preset(controls.DEFAULT_PRESET))
-if error:
-    st.error(f"Invalid setting: {error}. Training keeps the last valid configuration.")
-else:
-    note = lab.sync(cfg)
-    if note:
-        st.toast(note)
-    controls.sync_url(cfg)
-if lab.pending is not None:
-    st.info("You changed settings of a run in progress. Learning rates apply live; everything else applies when "
-            "you press **Reset** (the current run is kept until then).")
-if ss.pop("_busy", False):
-    st.warning(f"Server busy: {REGISTRY.max_training} sessions are training right now. Try again in a moment.")
-
-views.run_controls(lab, session_id)
-running = lab.runner.status == Status.RUNNING
-
-
-@st.fragment(run_every=views.REFRESH_SECONDS if running else None)
-def live_status() -> None:
-    """Progress, KPIs and the phase caption: cheap, so they refresh several times a second."""
-    lab.touch()
-    snap = lab.runner.snapshot()
-    if running and snap.status != Status.RUNNING:
-        st.rerun()  # the run just paused or ended: leave live mode (replay and export appear)
-    data = snap.data
-    st.progress(min(1.0, snap.step / snap.total_steps),
-                text=f"step {snap.step:,} of {snap.total_steps:,} · {snap.steps_per_second:,.0f} steps/s · "
-                     f"{snap.status}")
-    views.status_line(snap)
-    views.kpis(snap, data)
-    st.caption(views.phase_caption(snap, data))
-
-
-@st.fragment(run_every=views.CHART_REFRESH_SECONDS if running else None)
-def live_views() -> None:
-    """The charts: redrawn less often (a browser re-mounts each chart on every update)."""
-    data = lab.runner.snapshot().data
-    if not running and len(data.records) > 1:
-        steps = [int(s) for s in data.steps]
-        replay = st.select_slider("Replay: step shown in every view", options=steps, value=steps[-1], key="replay")
-        data = data.upto(replay)
-    views.views(data)
-
-
-@st.fragment(run_every=max(5.0, IDLE_TTL / 4))
-def heartbeat() -> None:
-    """Keeps this session's trainer alive while the tab is open, even when nothing refreshes."""
-    lab.touch()
-
-
-live_status()
-live_views()
-heartbeat()
-snapshot = lab.runner.snapshot()
-if not running and snapshot.step > 0:
-    with st.expander("Export: figure pack and reproducing command", expanded=False):
-        data = snapshot.data
-        views.export_panel(data, summarize(data), snapshot.config)
+st.navigation([
+    st.Page("pages/live_lab.py", title="Live Lab", icon=":material/play_circle:", default=True),
+]).run()

@@ -4,85 +4,14 @@ Skips, with the reason shown, only where no chromium is installed; `.ci/run` ins
 Screenshots of the main views are written to docs/screenshots/browser-tests/ (untracked).
 """
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import zipfile
-from pathlib import Path
 
-import pytest
 from playwright.sync_api import expect
 
-ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "docs" / "screenshots" / "browser-tests"  # refreshed on every run; not tracked
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed: browser tests need /usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-background-timer-throttling",
-        "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]
+from browser_helpers import SHOTS, needs_chromium, open_page, pick_preset, step_shown
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server():
-    port = _free_port()
-    env = {**os.environ, "SCANSNAP_MAX_TRAINING": "4"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-                             str(port), "--server.headless", "true"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not become healthy: " + (proc.stdout.read() if proc.stdout else ""))
-    yield url
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def open_page(browser, url: str, width: int = 1500, height: int = 1400):
-    page = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True).new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url)
-    page.get_by_role("button", name="Start").wait_for(timeout=60_000)
-    page.wait_for_timeout(800)  # let the first script run finish before clicking
-    return page, errors
-
-
-def step_shown(page) -> str:
-    """The "Step" KPI (the first metric of the KPI row), e.g. "120 / 100,000"."""
-    return page.get_by_test_id("stMetricValue").first.inner_text()
-
-
-def pick_preset(page, label: str) -> None:
-    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option", name=label).click()
+pytestmark = needs_chromium
 
 
 def test_start_streams_views_then_pause_replay_and_modebar_export(server, browser, tmp_path):
