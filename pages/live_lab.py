@@ -6,11 +6,13 @@ pure figure builders, refreshed live by a Streamlit fragment while training.
 
 import streamlit as st
 
-from scansnap_app import controls, views
+from scansnap_app import controls, entry, views
 from scansnap_app.sessions import IDLE_TTL, REGISTRY, new_session_id
 from scansnap_core.config import preset
 from scansnap_core.results import summarize
 from scansnap_core.runner import Status
+
+entry.through_app()
 
 ss = st.session_state
 session_id = ss.setdefault("session_id", new_session_id())

@@ -8,6 +8,8 @@ allowed range.  Presets and uploaded config files fill every control.
 
 from __future__ import annotations
 
+import urllib.parse
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -97,10 +99,19 @@ def current_config() -> RunConfig:
     return preset(ss["preset"]).replace(**values)
 
 
+def url_params(cfg: RunConfig, preset_name: str) -> dict[str, str]:
+    """The Live Lab's URL parameters for ``cfg``: the preset and the fields that differ from it."""
+    return {"preset": preset_name, **cfg.to_query_params(base=preset(preset_name))}
+
+
+def live_lab_link(cfg: RunConfig, preset_name: str) -> str:
+    """A relative link that opens ``cfg`` in the Live Lab (a new session restores it from the URL)."""
+    return "./?" + urllib.parse.urlencode(url_params(cfg, preset_name))
+
+
 def sync_url(cfg: RunConfig) -> None:
     """Write the preset and the fields that differ from it into the URL."""
-    name = st.session_state["preset"]
-    wanted = {"preset": name, **cfg.to_query_params(base=preset(name))}
+    wanted = url_params(cfg, st.session_state["preset"])
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
 

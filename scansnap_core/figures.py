@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -19,7 +20,8 @@ from .results import RunData
 from .theory import B_exact, chi_bounds, predictions_for
 
 __all__ = ["RunData", "attention_heatmap", "attention_history", "logit_trajectories", "decoder_panel",
-           "theory_vs_experiment", "all_figures", "COMMON_COLOR", "MAX_HEATMAP_CLASSES"]
+           "theory_vs_experiment", "all_figures", "sweep_entropy", "sweep_heatmap", "COMMON_COLOR",
+           "MAX_HEATMAP_CLASSES"]
 
 #: Okabe–Ito vermillion for common tokens, blue for distinct ones (colour-blind safe pair)
 COMMON_COLOR = "#D55E00"
@@ -298,3 +300,54 @@ def all_figures(data: RunData, cls: int = 0) -> dict[str, go.Figure]:
         "decoder": decoder_panel(data),
         "theory_vs_experiment": theory_vs_experiment(data, cls),
     }
+
+
+# --- Learning-rate sweep (THEORY §7, Fig. 6)
+def sweep_entropy(summary: pd.DataFrame) -> go.Figure:
+    """The paper's Fig. 6: final distinct-token entropy against η_Y/η_Z (log axis), one line per
+    η_Z with ± one standard deviation over seeds, one panel per number of query tokens.
+    ``summary`` is :func:`~scansnap_core.sweep.summarize_sweep`'s table."""
+    panels = sorted(summary["num_query"].unique()) if len(summary) else []
+    n = max(1, len(panels))
+    gap = 0.04
+    width = (1 - gap * (n - 1)) / n
+    traces, layout = [], dict(title=dict(text="Final distinct-token entropy vs η_Y/η_Z (mean ± std over seeds)"),
+                              legend=dict(title=dict(text="η_Z")), annotations=[])
+    eta_zs = sorted(summary["eta_z"].unique()) if len(summary) else []
+    for p, q in enumerate(panels):
+        suffix = "" if p == 0 else str(p + 1)
+        x0 = p * (width + gap)
+        ratios = sorted(summary["ratio"].unique())
+        layout[f"xaxis{suffix}"] = dict(domain=[x0, x0 + width], type="log", anchor=f"y{suffix}",
+                                        tickvals=ratios, ticktext=[f"{r:g}" for r in ratios],
+                                        title=dict(text="η_Y / η_Z"))
+        layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", matches="y" if p else None,
+                                        title=dict(text="entropy (nats)") if p == 0 else None)
+        layout["annotations"].append(dict(text=f"{q} query token{'s' if q > 1 else ''}", x=x0 + width / 2, y=1.0,
+                                          xref="paper", yref="paper", showarrow=False, yanchor="bottom"))
+        part = summary[summary["num_query"] == q]
+        for c, ez in enumerate(eta_zs):
+            line = part[part["eta_z"] == ez].sort_values("ratio")
+            if not len(line):
+                continue
+            traces.append(dict(type="scatter", x=_f32(line["ratio"]), y=_f32(line["entropy_mean"]),
+                               error_y=dict(type="data", array=_f32(line["entropy_std"]), visible=True),
+                               mode="lines+markers", line=dict(color=PALETTE[c % len(PALETTE)]), name=f"{ez:g}",
+                               legendgroup=f"{ez:g}", showlegend=p == 0, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
+                               hovertemplate=f"{q} query, η_Z = {ez:g}<br>η_Y/η_Z = %{{x:g}}<br>"
+                                             "entropy = %{y:.3f} ± %{error_y.array:.3f}<extra></extra>"))
+    return _figure(traces, layout)
+
+
+def sweep_heatmap(table: pd.DataFrame, value: str, title: str, num_query: int, zmax: float | None = None) -> go.Figure:
+    """One column of the sweep table (mean over seeds) over η_Y (columns) × η_Z (rows) for one
+    number of query tokens; a constant η_Y/η_Z is a diagonal.  Empty cells: not in the grid."""
+    part = table[table["num_query"] == num_query]
+    grid = part.groupby(["eta_z", "eta_y"])[value].mean().unstack("eta_y") if len(part) else pd.DataFrame()
+    z = _f32(grid.to_numpy()) if len(grid) else np.zeros((0, 0), dtype=np.float32)
+    heat = dict(type="heatmap", z=z, x=[f"{v:g}" for v in grid.columns], y=[f"{v:g}" for v in grid.index],
+                colorscale=VIRIDIS, zmin=0, zmax=zmax, colorbar=dict(title=dict(text=value.replace("_", " "))),
+                hovertemplate="η_Y = %{x}, η_Z = %{y}<br>" + value.replace("_", " ") + " = %{z:.3f}<extra></extra>",
+                xgap=1, ygap=1)
+    return _figure([heat], dict(title=dict(text=title), xaxis=dict(title=dict(text="η_Y"), type="category"),
+                                yaxis=dict(title=dict(text="η_Z"), type="category")))

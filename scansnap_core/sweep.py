@@ -9,6 +9,9 @@ configuration trained alone.
 from __future__ import annotations
 
 import itertools
+import threading
+import time
+import traceback
 from typing import Callable, Iterable, Sequence
 
 import pandas as pd
@@ -18,7 +21,7 @@ from .engine import Engine, batch_key
 from .results import snapping_step
 from .theory import predictions_for
 
-__all__ = ["FIG6_GRID", "fig6_configs", "run_sweep", "summarize_sweep", "MAX_SWEEP_RUNS"]
+__all__ = ["FIG6_GRID", "fig6_configs", "run_sweep", "summarize_sweep", "SweepJob", "MAX_SWEEP_RUNS"]
 
 #: The paper's Fig. 6 grid (§7).
 FIG6_GRID = {
@@ -50,12 +53,18 @@ def fig6_configs(num_query: Iterable[int] = FIG6_GRID["num_query"], eta_z: Itera
     return configs
 
 
-def run_sweep(configs: Sequence[RunConfig], progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], None] | None = None,
+              partial: Callable[[pd.DataFrame], None] | None = None,
+              should_stop: Callable[[], bool] | None = None, chunks: int = 10) -> pd.DataFrame:
     """Train every configuration to its ``steps`` and return one row per run.
 
     Columns: num_query, K, M, eta_y, eta_z, ratio, seed, steps, entropy_distinct, final_loss,
     snap_step (NaN if no peak yet), t0_prime, t0, diverged.  Rows keep the input order.
-    ``progress(done_runs, total_runs)`` is called after each batched group."""
+
+    Each batched group trains in ``chunks`` pieces; after each piece ``progress(done, total)``
+    gets the runs done so far (fractional within a group), and ``should_stop()`` may end the
+    sweep early: the table then holds the groups already finished.  ``partial(table)`` gets
+    the finished rows after each group."""
     if not configs:
         raise ConfigError("configs", [], "at least one configuration")
     if len(configs) > MAX_SWEEP_RUNS:
@@ -64,12 +73,22 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[int, int], None]
     for i, cfg in enumerate(configs):
         groups.setdefault(batch_key(cfg), []).append(i)
     rows: list[dict | None] = [None] * len(configs)
+
+    def table() -> pd.DataFrame:
+        return pd.DataFrame([r for r in rows if r is not None])
+
     done = 0
     for indices in groups.values():
         members = [configs[i] for i in indices]
         engine = Engine(members)
         steps = members[0].train.steps
-        engine.step(steps - engine.step_count)
+        piece = max(1, -(-steps // chunks))
+        while engine.step_count < steps:
+            if should_stop and should_stop():
+                return table()
+            engine.step(min(piece, steps - engine.step_count))
+            if progress:
+                progress(done + len(indices) * engine.step_count / steps, len(configs))
         final = engine.ensure_final_record()
         snaps = snapping_step(engine.dz_norms)
         losses = engine.losses[-1]
@@ -93,9 +112,59 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[int, int], None]
                 "diverged": bool(engine.diverged_at[r] >= 0),
             }
         done += len(indices)
-        if progress:
-            progress(done, len(configs))
-    return pd.DataFrame(rows)
+        if partial:
+            partial(table())
+    return table()
+
+
+class SweepJob:
+    """:func:`run_sweep` in a background thread, for a page that polls it: progress, the rows
+    finished so far, cancel, and any error as a message (never an exception in the caller)."""
+
+    def __init__(self, configs: Sequence[RunConfig]):
+        self.configs = list(configs)
+        self.total = len(self.configs)
+        self.done = 0.0
+        self.table = pd.DataFrame()
+        self.status = "running"  # running | finished | cancelled | error
+        self.error = ""
+        self.started = time.monotonic()
+        self.elapsed = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="scansnap-sweep", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        import torch
+
+        torch.set_num_threads(1)  # share the cores with the server and other sessions
+        try:
+            table = run_sweep(self.configs, progress=self._progress, partial=self._partial,
+                              should_stop=self._stop.is_set)
+            self.table = table
+            self.status = "cancelled" if self._stop.is_set() and len(table) < self.total else "finished"
+        except Exception as err:  # reported to the page, which stays usable
+            self.error = f"{type(err).__name__}: {err}\n{traceback.format_exc()}"
+            self.status = "error"
+        finally:
+            self.elapsed = time.monotonic() - self.started
+
+    def _progress(self, done: float, total: int) -> None:
+        self.done = done
+
+    def _partial(self, table: pd.DataFrame) -> None:
+        self.table = table
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.started if self.running else self.elapsed
+
+    def cancel(self, wait: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(wait)
 
 
 def summarize_sweep(table: pd.DataFrame) -> pd.DataFrame:

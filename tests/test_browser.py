@@ -37,7 +37,7 @@ def test_start_streams_views_then_pause_replay_and_modebar_export(server, browse
     expect(heatmap).to_be_visible(timeout=30_000)
     node = heatmap.element_handle()
     title = node.evaluate("el => el.layout.title.text")
-    page.wait_for_function("([el, t]) => el.isConnected && el.layout.title.text !== t", arg=[node, title],
+    page.wait_for_function("([el, t]) => el.isConnected && el.layout?.title?.text !== t", arg=[node, title],
                            timeout=30_000)  # redrawn in place: the same plot element, a later step
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "live-training.png"), full_page=True)
@@ -51,8 +51,8 @@ def test_start_streams_views_then_pause_replay_and_modebar_export(server, browse
     slider = page.get_by_role("slider").last
     slider.focus()
     page.keyboard.press("Home")
-    page.wait_for_function("() => document.querySelector('.scansnap-live-chart').layout.title.text"
-                           ".startsWith('Attention c_n at step 0')", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('.scansnap-live-chart')?.layout?.title?.text"
+                           "?.startsWith('Attention c_n at step 0')", timeout=30_000)
     page.screenshot(path=str(SHOTS / "replay.png"), full_page=True)
     heatmap.hover()
     for fmt, magic in (("svg", b"<svg"), ("png", b"\x89PNG")):

@@ -114,3 +114,23 @@ def test_live_charts_serve_the_pinned_plotly_js():
     path = ensure_plotly_js()
     assert path.name == PLOTLY_JS == f"plotly-{plotly.__version__}.min.js"
     assert path.read_bytes() == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+
+
+def test_sweep_figures_show_one_panel_per_query_count_and_the_grid_as_eta_y_by_eta_z():
+    from scansnap_core.figures import sweep_entropy, sweep_heatmap
+    from scansnap_core.sweep import summarize_sweep
+
+    table = pd.DataFrame([dict(num_query=q, eta_z=ez, ratio=r, eta_y=ez * r, seed=s, entropy_distinct=q + ez + r + s,
+                               snap_step=10.0 * r, t0=5.0)
+                          for q in (1, 3) for ez in (0.5, 1.0) for r in (1.0, 10.0) for s in (1, 2)])
+    summary = summarize_sweep(table)
+    fig = sweep_entropy(summary)
+    assert [a.text for a in fig.layout.annotations] == ["1 query token", "3 query tokens"]
+    assert len(fig.data) == 4 and {t.name for t in fig.data} == {"0.5", "1"}
+    first = fig.data[0]  # 1 query token, η_Z = 0.5: mean over seeds 1, 2 is q + ez + r + 1.5
+    np.testing.assert_allclose(np.asarray(first.y, float), [1 + 0.5 + 1 + 1.5, 1 + 0.5 + 10 + 1.5])
+    np.testing.assert_allclose(np.asarray(first.error_y.array, float), [np.std([0, 1], ddof=1)] * 2, rtol=1e-6)
+    heat = sweep_heatmap(table, "snap_step", "snap", num_query=3).data[0]
+    assert list(heat.x) == ["0.5", "1", "5", "10"] and list(heat.y) == ["0.5", "1"]
+    z = np.asarray(heat.z, float)
+    assert z[0, 0] == 10.0 and z[0, 2] == 100.0 and np.isnan(z[0, 1])  # η_Y = 1 is not in row η_Z = 0.5

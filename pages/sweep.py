@@ -1,0 +1,145 @@
+"""Learning-rate sweep: the paper's Fig. 6 experiment (THEORY §7) behind one button.
+
+Grid widgets -> fig6_configs -> a background SweepJob (batched engine) polled by a fragment ->
+pure figure builders.  Partial results appear as each batched group finishes.
+"""
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from scansnap_app import entry
+from scansnap_app.controls import RATES, live_lab_link
+from scansnap_app.live_chart import live_chart
+from scansnap_core import figures
+from scansnap_core.config import ConfigError, preset
+from scansnap_core.sweep import FIG6_GRID, SweepJob, fig6_configs, summarize_sweep
+
+entry.through_app()
+
+#: seconds per run and step of a batched sweep on 2 cores (BENCHMARKS.md: 640 runs x 100 steps in 39-52 s)
+SECONDS_PER_RUN_STEP = 8e-4
+RATIOS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0)
+JOB = "sweep_job"
+ss = st.session_state
+
+st.title("Learning-rate sweep (Fig. 6)")
+st.caption(
+    "How sparse does the attention end up? Each run trains Syn-Medium for a few steps; the final entropy of the "
+    "attention over the distinct tokens is low when attention snapped onto few tokens. The paper (§7) finds it "
+    "falls as η_Z grows and rises with η_Y/η_Z, more so with more query tokens. The defaults are exactly the "
+    "paper's grid: 4 query-token counts × 4 η_Z × 4 ratios × 10 seeds, 100 steps."
+)
+
+c = st.columns([1.2, 1.2, 1.2, 0.8, 0.8])
+num_query = c[0].multiselect("Query tokens", list(range(1, 11)), default=list(FIG6_GRID["num_query"]),
+                             key="sw_num_query", help="One panel per number of query tokens (Syn-Medium layouts)")
+eta_z = c[1].multiselect("η_Z (attention)", list(RATES), default=list(FIG6_GRID["eta_z"]), key="sw_eta_z",
+                         format_func=lambda v: f"{v:g}")
+ratios = c[2].multiselect("η_Y / η_Z", list(RATIOS), default=list(FIG6_GRID["ratio"]), key="sw_ratio",
+                          format_func=lambda v: f"{v:g}")
+seeds = c[3].number_input("Seeds", 1, 20, len(FIG6_GRID["seeds"]), key="sw_seeds", help="Seeds 1, 2, …, n")
+steps = c[4].number_input("Steps", 1, 5000, FIG6_GRID["steps"], key="sw_steps")
+
+configs, error = [], None
+missing = [label for label, chosen in (("Query tokens", num_query), ("η_Z", eta_z), ("η_Y / η_Z", ratios))
+           if not chosen]
+if missing:
+    error = f"{', '.join(missing)}: choose at least one value"
+else:
+    try:
+        configs = fig6_configs(num_query=sorted(num_query), eta_z=sorted(eta_z), ratio=sorted(ratios),
+                               seeds=range(1, int(seeds) + 1), steps=int(steps))
+    except ConfigError as err:
+        error = str(err)
+if error:
+    st.error(f"Invalid grid: {error}.")
+
+job: SweepJob | None = ss.get(JOB)
+left, right = st.columns([1, 3])
+if job is not None and job.running:
+    if left.button("Cancel sweep", icon=":material/stop:", width="stretch"):
+        job.cancel()
+        st.rerun()
+elif left.button("Run sweep", type="primary", icon=":material/play_arrow:", width="stretch",
+                 disabled=not configs):
+    ss[JOB] = job = SweepJob(configs)
+if configs:
+    estimate = len(configs) * int(steps) * SECONDS_PER_RUN_STEP
+    right.caption(f"{len(configs):,} runs × {int(steps):,} steps: about {max(1, round(estimate)):,} s on 2 cores. "
+                  "Runs that share a layout train together as one batched model.")
+
+
+def _download(table: pd.DataFrame) -> None:
+    parquet = io.BytesIO()
+    table.to_parquet(parquet, index=False)
+    c1, c2, _ = st.columns([1, 1, 3])
+    c1.download_button("⬇ Results (CSV)", table.to_csv(index=False).encode(), "scansnap-sweep.csv", "text/csv",
+                       key="sw_csv")
+    c2.download_button("⬇ Results (Parquet)", parquet.getvalue(), "scansnap-sweep.parquet",
+                       "application/vnd.apache.parquet", key="sw_parquet")
+
+
+def _open_in_live_lab(summary: pd.DataFrame) -> None:
+    st.markdown("**Open a cell in the Live Lab**: select a row, then follow the link (seed 1).")
+    shown = summary.rename(columns={"num_query": "query tokens", "eta_z": "η_Z", "ratio": "η_Y/η_Z",
+                                    "entropy_mean": "entropy (mean)", "entropy_std": "entropy (std)"})
+    picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key="sw_table",
+                          width="stretch", height=260)
+    rows = picked.selection.rows if picked is not None else []
+    if rows:
+        row = summary.iloc[rows[0]]
+        q = int(row["num_query"])
+        cfg = preset(f"syn-medium-{q}").replace(eta_z=float(row["eta_z"]), eta_y=float(row["ratio"] * row["eta_z"]),
+                                                seed=1, steps=int(steps))
+        st.link_button(f"Open {q} query token(s), η_Z = {row['eta_z']:g}, η_Y/η_Z = {row['ratio']:g} in the Live Lab",
+                       live_lab_link(cfg, f"syn-medium-{q}"), icon=":material/open_in_new:")
+
+
+@st.fragment(run_every=0.5 if job is not None and job.running else None)
+def results() -> None:
+    job: SweepJob | None = ss.get(JOB)
+    if job is None:
+        st.info("Press **Run sweep** to train the grid.")
+        return
+    if job.running:
+        st.progress(min(1.0, job.done / job.total),
+                    text=f"{job.done:,.0f} of {job.total:,} runs · {job.seconds():.0f} s")
+    elif job.status == "finished":
+        st.success(f"Finished {job.total:,} runs in {job.seconds():.1f} s.")
+    elif job.status == "cancelled":
+        st.warning(f"Cancelled after {len(job.table):,} of {job.total:,} runs ({job.seconds():.0f} s).")
+    else:
+        st.error("The sweep failed: " + job.error.splitlines()[0])
+        with st.expander("Details"):
+            st.code(job.error)
+    if job.running:
+        ss["_sweep_was_running"] = True
+    elif ss.pop("_sweep_was_running", False):
+        st.rerun()  # leave live mode: the buttons and tables switch to the finished state
+    table = job.table
+    if not len(table):
+        return
+    summary = summarize_sweep(table)
+    live_chart(figures.sweep_entropy(summary), key="sw_entropy", filename="sweep-entropy", height=420)
+    panels = sorted(table["num_query"].unique())
+    q = st.segmented_control("Heatmaps for", panels, default=panels[-1], key="sw_panel",
+                             format_func=lambda v: f"{v} query token{'s' if v > 1 else ''}") or panels[-1]
+    live_chart(figures.sweep_heatmap(table, "entropy_distinct", f"Final distinct-token entropy, {q} query token(s)",
+                                     q), key="sw_heat_entropy", filename="sweep-entropy-heatmap", height=380)
+    part = table[table["num_query"] == q]
+    zmax = float(pd.concat([part["snap_step"], part["t0"]]).max())  # one colour scale for both heatmaps
+    c1, c2 = st.columns(2)
+    with c1:
+        live_chart(figures.sweep_heatmap(table, "snap_step", "Measured snapping step (mean over seeds)", q,
+                                         zmax=zmax), key="sw_heat_snap", filename="sweep-snap", height=380)
+    with c2:
+        live_chart(figures.sweep_heatmap(table, "t0", "Theory: t0 (§6)", q, zmax=zmax), key="sw_heat_t0",
+                   filename="sweep-t0", height=380)
+    if not job.running:
+        _open_in_live_lab(summary)
+        _download(table)
+
+
+results()

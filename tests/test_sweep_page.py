@@ -1,0 +1,111 @@
+"""Learning-rate sweep page (THEORY §7, Fig. 6): the background job, the page in AppTest, and
+the page in a real browser."""
+
+import csv
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import expect
+from streamlit.testing.v1 import AppTest
+
+from browser_helpers import needs_chromium, open_page, shot
+from scansnap_core.sweep import FIG6_GRID, SweepJob, fig6_configs, run_sweep
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "sweep.py")
+
+
+def wait_for(job: SweepJob, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while job.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_sweep_stops_between_chunks_and_keeps_the_finished_groups():
+    configs = fig6_configs(num_query=(1, 3), eta_z=(1.0,), ratio=(1.0, 2.0), seeds=(1,), steps=20)
+    calls = []
+    table = run_sweep(configs, progress=lambda done, total: calls.append(done), should_stop=lambda: len(calls) >= 12)
+    assert len(table) == 2 and set(table["num_query"]) == {1}  # group 1 finished, group 2 stopped after 2 chunks
+    assert calls[:10] == pytest.approx([0.2 * (i + 1) for i in range(10)])  # 2 runs in 10 chunks of 2 steps
+
+
+def test_sweep_job_runs_in_the_background_and_matches_run_sweep():
+    configs = fig6_configs(num_query=(3,), eta_z=(0.5, 2.0), ratio=(1.0, 5.0), seeds=(1,), steps=15)
+    job = SweepJob(configs)
+    wait_for(job)
+    assert job.status == "finished" and job.done == len(configs) == 4
+    expected = run_sweep(configs)
+    np.testing.assert_allclose(job.table["entropy_distinct"], expected["entropy_distinct"], atol=1e-6)
+
+
+def page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=120).run()
+
+
+def test_default_grid_is_the_papers_fig6_grid():
+    at = page()
+    assert not at.exception and not at.error
+    grid = dict(num_query=at.multiselect(key="sw_num_query").value, eta_z=at.multiselect(key="sw_eta_z").value,
+                ratio=at.multiselect(key="sw_ratio").value, seeds=range(1, at.number_input(key="sw_seeds").value + 1),
+                steps=at.number_input(key="sw_steps").value)
+    assert fig6_configs(**grid) == fig6_configs()
+    assert (grid["num_query"], grid["eta_z"], grid["ratio"]) == (
+        list(FIG6_GRID["num_query"]), list(FIG6_GRID["eta_z"]), list(FIG6_GRID["ratio"]))
+    assert any("640 runs × 100 steps" in c.value for c in at.caption)
+
+
+def test_an_empty_choice_names_the_field():
+    at = page()
+    at.multiselect(key="sw_eta_z").set_value([]).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Invalid grid: η_Z: choose at least one value."]
+
+
+def test_a_reduced_grid_reproduces_the_section7_trends():
+    at = page()
+    at.multiselect(key="sw_num_query").set_value([1]).run()
+    at.multiselect(key="sw_eta_z").set_value([0.5, 3.0]).run()
+    at.multiselect(key="sw_ratio").set_value([1.0, 10.0]).run()
+    at.button[0].click().run()  # Run sweep
+    job = at.session_state["sweep_job"]
+    wait_for(job)
+    at.run()
+    assert not at.exception
+    assert any(s.value.startswith("Finished 40 runs") for s in at.success)
+    mean = job.table.groupby(["eta_z", "ratio"])["entropy_distinct"].mean()
+    for ratio in (1.0, 10.0):
+        assert mean[(3.0, ratio)] < mean[(0.5, ratio)] - 0.05  # larger η_Z: sparser attention
+    for eta_z in (0.5, 3.0):
+        assert mean[(eta_z, 10.0)] > mean[(eta_z, 1.0)] + 0.05  # larger η_Y/η_Z: less sparse
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["⬇ Results (CSV)", "⬇ Results (Parquet)"]
+
+
+@needs_chromium
+def test_sweep_page_in_a_browser(server, browser, tmp_path):
+    page, errors = open_page(browser, server + "/sweep", ready_button="Run sweep", height=2600)
+    for label, value in (("Seeds", "1"), ("Steps", "20")):
+        box = page.get_by_role("spinbutton", name=label, exact=True)
+        box.fill(value)
+        box.press("Enter")
+    expect(page.get_by_text("64 runs × 20 steps")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Run sweep").click()
+    page.get_by_text("Finished 64 runs").wait_for(timeout=120_000)
+    expect(page.locator(".scansnap-live-chart.js-plotly-plot")).to_have_count(4, timeout=30_000)  # all drawn
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Results (CSV)").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    assert len(rows) == 64 and {r["num_query"] for r in rows} == {"1", "3", "5", "10"}
+    table = page.get_by_test_id("stDataFrame")
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 55)  # the first row's selection cell
+    link = page.get_by_role("link", name="in the Live Lab")
+    expect(link).to_be_visible(timeout=30_000)
+    assert "preset=syn-medium-1" in link.get_attribute("href")
+    shot(page, "sweep")
+    assert not errors
