@@ -6,7 +6,10 @@ Starts `streamlit run app.py` on a free port, drives Debian's Chromium with Play
 prints Markdown.  A refresh is counted each time the "Step" KPI shown in the page changes
 (sampled every 20 ms inside the page, so the page's own rendering load is what limits it).
 
-    python benchmarks/bench_ui.py [--seconds 10] [--presets syn-small fig3]
+    python benchmarks/bench_ui.py [--seconds 10] [--presets syn-small fig3] [--sweep]
+
+With --sweep it also times the Learning-rate sweep page's default grid (the paper's Fig. 6:
+640 runs x 100 steps) from the click on "Run sweep" to the "Finished" message.
 """
 
 from __future__ import annotations
@@ -75,10 +78,24 @@ def measure(browser, url: str, preset: str, seconds: float) -> tuple[float, floa
     return first, rate, len(draws) / elapsed, float(np.median(draws)) if draws else float("nan"), progress
 
 
+def measure_sweep(browser, url: str) -> float:
+    page = browser.new_page(viewport={"width": 1500, "height": 1400})
+    page.goto(f"{url}/sweep")
+    page.get_by_role("button", name="Run sweep").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    start = time.perf_counter()
+    page.get_by_role("button", name="Run sweep").click()
+    page.get_by_text("Finished 640 runs").wait_for(timeout=600_000)
+    seconds = time.perf_counter() - start
+    page.close()
+    return seconds
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=10.0, help="how long to count refreshes")
     p.add_argument("--presets", nargs="+", default=["syn-small", "fig3"])
+    p.add_argument("--sweep", action="store_true", help="also time the sweep page's default (Fig. 6) grid")
     args = p.parse_args()
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -97,6 +114,9 @@ def main() -> None:
                 first, rate, draws, redraw_ms, progress = measure(browser, url, preset, args.seconds)
                 print(f"| {preset} | {first:.2f} | {rate:.1f} | {draws:.1f} | {redraw_ms:.0f} | {progress} |",
                       flush=True)
+            if args.sweep:
+                print(f"\nSweep page, default grid (640 runs x 100 steps), click to 'Finished': "
+                      f"{measure_sweep(browser, url):.1f} s", flush=True)
             browser.close()
     finally:
         proc.terminate()
