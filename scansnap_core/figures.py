@@ -398,7 +398,7 @@ def theory_B(K: int, M: float, eta_y: float, eta_z: float, C0: float, t: np.ndar
     return _figure(traces, dict(
         title=dict(text=f"B_n(t) (K = {K:g}, M = {M:g}, η_Y = {eta_y:g}, η_Z = {eta_z:g}, C0 = {C0:g})"),
         xaxis=_x_axis(log_axis), yaxis=dict(title=dict(text="B_n(t)")), shapes=shapes, annotations=notes,
-        legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.7)")))
+        legend=dict(x=0.99, y=0.03, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)")))
 
 
 def theory_growth(K: int, M: float, eta_y: float, eta_z: float, C0: float, f0_squared: float, t: np.ndarray,
