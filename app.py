@@ -8,5 +8,6 @@ import streamlit as st
 st.set_page_config(page_title="Scan & Snap Lab", page_icon="🔭", layout="wide")
 st.navigation([
     st.Page("pages/live_lab.py", title="Live Lab", icon=":material/play_circle:", default=True),
+    st.Page("pages/theory.py", title="Theory explorer", icon=":material/functions:"),
     st.Page("pages/sweep.py", title="Learning-rate sweep", icon=":material/grid_on:"),
 ]).run()

@@ -82,6 +82,11 @@ class Registry:
         lab.touch()
         return lab
 
+    def get(self, session_id: str) -> Lab | None:
+        """The session's lab if it has one (never creates it)."""
+        with self._lock:
+            return self._labs.get(session_id)
+
     def training_elsewhere(self, session_id: str) -> int:
         """How many other sessions are training right now."""
         with self._lock:

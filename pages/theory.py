@@ -1,0 +1,208 @@
+"""Theory explorer: the closed-form curves of THEORY.md §6 (Eqn 13, Eqn 129, Eqn 14, Theorem 3 bounds).
+
+Thin page: sidebar widgets -> validated numbers -> scansnap_core.theory / figure builders -> live charts.
+Every control is bound to the URL (``bind="query-params"``), so a pasted URL restores the view.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import streamlit as st
+
+from scansnap_app import entry
+from scansnap_app.live_chart import live_chart
+from scansnap_app.sessions import REGISTRY
+from scansnap_core import figures, theory
+
+entry.through_app()
+
+ss = st.session_state
+
+#: preset name -> (label, values of the inputs); Fig. 9's η_Z set {1, 2, 4, 8} is inferred from its axis ranges
+PRESETS = {
+    "fig3": ("Fig. 3 setting", dict(th_K=10, th_M=1000, th_eta_y=1.0, th_eta_z=0.5, th_C0=1.0, th_t_max=700.0,
+                                    th_log=False, th_vary="eta_y", th_rates="0.5, 1, 2, 5", th_quantity="chi")),
+    "fig9-left": ("Fig. 9 left", dict(th_K=1, th_M=100, th_eta_y=10.0, th_eta_z=1.0, th_C0=1.0, th_t_max=5.0,
+                                      th_log=False, th_vary="eta_z", th_rates="1, 2, 4, 8", th_quantity="B")),
+    "fig9-right": ("Fig. 9 right", dict(th_K=1, th_M=10_000, th_eta_y=1.0, th_eta_z=1.0, th_C0=1.0, th_t_max=50.0,
+                                        th_log=False, th_vary="eta_z", th_rates="1, 2, 4, 8", th_quantity="B")),
+    "custom": ("Custom", {}),
+}
+DEFAULT_PRESET = "fig3"
+DEFAULTS = {**PRESETS[DEFAULT_PRESET][1], "th_f0": 0.3, "th_overlay": False}
+MAX_RATES = 8
+
+#: field -> (label, check, allowed range in words)
+RULES = {
+    "th_K": ("K (classes)", lambda v: v == int(v) and 1 <= v <= 10**6, "an integer, 1 ≤ K ≤ 1,000,000"),
+    "th_M": ("M (vocabulary size)", lambda v: v == int(v) and 2 <= v <= 10**9, "an integer, 2 ≤ M ≤ 10⁹"),
+    "th_eta_y": ("η_Y", lambda v: 0 < v <= 1e4, "0 < η_Y ≤ 10,000"),
+    "th_eta_z": ("η_Z", lambda v: 0 < v <= 1e4, "0 < η_Z ≤ 10,000"),
+    "th_C0": ("C0", lambda v: 0 < v <= 1e6, "0 < C0 ≤ 10⁶"),
+    "th_t_max": ("t max", lambda v: 0 < v <= 1e9, "0 < t max ≤ 10⁹"),
+    "th_f0": ("f²(0)", lambda v: 0 < v <= 1, "0 < f²(0) ≤ 1"),
+}
+
+
+def _on_preset() -> None:
+    """Fill every input with the chosen preset's values (Custom leaves them as they are)."""
+    ss.update(PRESETS[ss["th_preset"]][1])
+
+
+def _to_custom() -> None:
+    ss["th_preset"] = "custom"
+
+
+def parse_rates(text: str) -> list[float]:
+    """'0.5, 1, 2' -> [0.5, 1.0, 2.0]; ValueError with a readable reason otherwise."""
+    parts = [p for p in str(text).replace(";", ",").split(",") if p.strip()]
+    values = [float(p) for p in parts]  # ValueError names the bad piece
+    if not 1 <= len(values) <= MAX_RATES or not all(0 < v <= 1e4 and math.isfinite(v) for v in values):
+        raise ValueError("need 1 to 8 numbers, each 0 < η ≤ 10,000")
+    return values
+
+
+def validate() -> tuple[dict, list[str]]:
+    """The inputs as numbers, and an error message per invalid field (field, value, allowed range)."""
+    values, errors = {}, []
+    for key, (label, ok, allowed) in RULES.items():
+        value = ss.get(key)
+        try:
+            good = value is not None and math.isfinite(float(value)) and ok(float(value))
+        except (TypeError, ValueError):
+            good = False
+        if good:
+            values[key] = float(value)
+        else:
+            errors.append(f"{label} = {value!r} is invalid: allowed {allowed}.")
+    try:
+        values["th_rates"] = parse_rates(ss.get("th_rates", ""))
+    except ValueError as err:
+        errors.append(f"Rates to compare = {ss.get('th_rates')!r} is invalid: {err} (comma-separated, "
+                      f"1 to {MAX_RATES} numbers, each 0 < η ≤ 10,000).")
+    return values, errors
+
+
+def sidebar() -> None:
+    ss.setdefault("th_preset", DEFAULT_PRESET)
+    sb = st.sidebar
+    sb.selectbox("Preset", list(PRESETS), format_func=lambda p: PRESETS[p][0], key="th_preset",
+                 on_change=_on_preset, bind="query-params", help="Fills the inputs with one of the paper's settings")
+    # first visit: the (URL's) preset's values, then defaults; a URL's own values win over these (bound widgets)
+    for key, value in {**DEFAULTS, **PRESETS[ss["th_preset"]][1]}.items():
+        ss.setdefault(key, value)
+    number = dict(on_change=_to_custom, bind="query-params")
+    sb.number_input("K (classes)", step=1, key="th_K", **number)
+    sb.number_input("M (vocabulary size)", step=1, key="th_M", **number)
+    sb.number_input("η_Y (decoder rate)", step=0.1, format="%g", key="th_eta_y", **number)
+    sb.number_input("η_Z (attention rate)", step=0.1, format="%g", key="th_eta_z", **number)
+    sb.number_input("C0 (= ρ0⁴/K, Eqn 13)", step=0.1, format="%g", key="th_C0", **number)
+    sb.number_input("t max", step=10.0, format="%g", key="th_t_max", **number)
+    sb.toggle("Log t axis", key="th_log", **number)
+    sb.number_input("f²(0) of the dominant distinct token", step=0.05, format="%g", key="th_f0", **number,
+                    help="Lower bound of Theorem 3: χ ≥ e^{2 f²(0) B}")
+    sb.markdown("**Compare learning rates**")
+    sb.radio("Vary", ["eta_y", "eta_z"], key="th_vary", **number,
+             format_func={"eta_y": "η_Y at fixed η_Z (Fig. 3)", "eta_z": "η_Z at fixed ν = η_Y/η_Z (Fig. 9)"}.get)
+    sb.text_input("Rates to compare (comma-separated)", key="th_rates", **number)
+    sb.radio("Fig. 3 view shows", ["chi", "B"], key="th_quantity", horizontal=True, **number,
+             format_func={"chi": "χ = e^{2B}", "B": "B_n"}.get)
+
+
+def live_run():
+    """This browser session's Live Lab run, if it has taken a step (None otherwise)."""
+    session_id = ss.get("session_id")
+    lab = REGISTRY.get(session_id) if session_id else None  # a read-only peek: never start a lab here
+    if lab is None:
+        return None
+    snap = lab.runner.snapshot()
+    return snap.data if snap.step > 0 and len(snap.data.records) > 1 else None
+
+
+def measured_growth(data) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Steps, measured χ = e^{2(z(t)−z(0))} of class 1's dominant distinct token (Theorem 3), its f²(0), and
+    its token id (the same token as the Live Lab's theory-vs-experiment view)."""
+    layout = data.layout
+    distinct = np.flatnonzero(layout.support_distinct[0])
+    s = distinct[np.argmax(layout.support_prob[0, distinct])]
+    z = np.array([r.logits[data.run][0, s] for r in data.records])
+    f0 = data.records[0].attention[data.run][0]
+    f0 = f0 / np.linalg.norm(f0)
+    return np.asarray(data.steps), np.exp(2 * (z - z[0])), float(f0[s] ** 2), int(layout.support[0, s])
+
+
+def _use_run(K: int, M: int, eta_y: float, eta_z: float, f0: float) -> None:
+    ss.update(th_K=K, th_M=M, th_eta_y=eta_y, th_eta_z=eta_z, th_f0=round(f0, 6), th_preset="custom")
+
+
+def overlay(K: int, M: int) -> tuple | None:
+    """The measured curve for the χ chart when the Live Lab run matches the page's K and M (else a message)."""
+    data = live_run()
+    if data is None:
+        st.info("No Live Lab run in this browser session yet (or it has not taken a step): start one on the "
+                "Live Lab page, then come back to overlay its measured growth factor.")
+        return None
+    layout = data.layout
+    if not np.any(layout.support_distinct[0]):
+        st.info("The Live Lab run has no distinct tokens in class 1: there is no growth factor to overlay.")
+        return None
+    pred = theory.predictions_for(data.config)  # effective rates η/(1−μ) under SGD momentum (§6 "Units")
+    steps, chi, f0, token = measured_growth(data)
+    if (layout.K, layout.M) != (K, M):
+        st.warning(f"The Live Lab run has K = {layout.K}, M = {layout.M:,}, but this page shows K = {K}, "
+                   f"M = {M:,}: the curves would not describe that run, so it is not overlaid.")
+        st.button(f"Use the run's K = {layout.K}, M = {layout.M:,}, η_Y = {pred.eta_y:g}, η_Z = {pred.eta_z:g}"
+                  f" and f²(0) = {f0:.4g}", key="th_use_run", on_click=_use_run,
+                  args=(layout.K, layout.M, pred.eta_y, pred.eta_z, f0))
+        return None
+    rates = "effective rates under momentum, " if pred.momentum_corrected else ""
+    st.caption(f"Overlaid: the Live Lab run's measured χ of token {token} (class 1's dominant distinct token) up to "
+               f"step {int(steps[-1]):,}; the run's {rates}η_Y = {pred.eta_y:g}, η_Z = {pred.eta_z:g}, "
+               f"f²(0) = {f0:.4g}. Theory time t ≈ optimizer steps.")
+    return steps, chi, f"measured χ (Live Lab, token {token})"
+
+
+st.title("Theory explorer")
+st.caption("The closed-form dynamics of Tian et al. (NeurIPS 2023), Sec. 6 and App. F: how fast attention "
+           "can still move (B_n), and when it stops. Pick a paper figure on the left or set your own values.")
+sidebar()
+params, errors = validate()
+for message in errors:
+    st.error(message)
+if not errors:
+    K, M = int(params["th_K"]), int(params["th_M"])
+    eta_y, eta_z, C0 = params["th_eta_y"], params["th_eta_z"], params["th_C0"]
+    t_max, log_axis, f0 = params["th_t_max"], bool(ss["th_log"]), params["th_f0"]
+    t = figures.theory_time_grid(t_max, log_axis)
+    tp, ts, ta = theory.t0_prime(K, M, eta_y), theory.t0(K, M, eta_y), theory.t0_approx(K, M, eta_y)
+    cols = st.columns(4)
+    cols[0].metric("t0′ = K ln M / η_Y (end of scanning)", f"{tp:,.4g}")
+    cols[1].metric("t0 = 2(1+ω₁) K ln M / η_Y (snapping)", f"{ts:,.4g}")
+    cols[2].metric("2K ln M / η_Y (practical t0)", f"{ta:,.4g}")
+    cols[3].metric("B_n(t0) (Eqn 129, exact)", f"{float(theory.B_exact(ts, K, M, eta_y, eta_z, C0)):.4f}")
+    st.markdown(
+        f"**Scanning** (t < t0′ = {tp:,.4g}): γ(t) grows linearly and B_n(t) grows like ln t, so the attention "
+        "logits move fast and the growth factor χ grows polynomially. Low-probability distinct tokens are "
+        "overtaken first and the common token's logit falls, as the steep early part of the curves shows.\n\n"
+        f"**Snapping** (t ≥ t0 = {ts:,.4g}): γ(t) decays like ln t / t, so B_n(t) only grows like ln ln t and χ "
+        "like ln t: the curves flatten. Attention still moves, but so slowly that the token combination it "
+        "has reached looks frozen.")
+    revision = f"{K}-{M}-{eta_y}-{eta_z}-{C0}-{t_max}-{log_axis}"  # reset zoom when the curves change
+    chart = dict(uirevision=revision, height=430)
+    live_chart(figures.theory_B(K, M, eta_y, eta_z, C0, t, log_axis), key="th_chart_B", filename="theory-B", **chart)
+    measured = None
+    if st.checkbox("Overlay this session's Live Lab run (measured growth factor)", key="th_overlay",
+                   bind="query-params"):
+        measured = overlay(K, M)
+    live_chart(figures.theory_growth(K, M, eta_y, eta_z, C0, f0, t, log_axis, measured), key="th_chart_growth",
+               filename="theory-growth", **chart)
+    live_chart(figures.theory_h_gamma(K, M, eta_y, t, log_axis), key="th_chart_h_gamma", filename="theory-h-gamma",
+               **chart)
+    rates = params["th_rates"]
+    if ss["th_vary"] == "eta_y":
+        compare = figures.theory_eta_y_sweep(K, M, eta_z, rates, C0, t, log_axis, ss["th_quantity"])
+    else:
+        compare = figures.theory_eta_z_sweep(K, M, eta_y / eta_z, rates, C0, t, log_axis)
+    live_chart(compare, key="th_chart_compare", filename="theory-compare", **chart)
