@@ -55,13 +55,19 @@ def serve() -> tuple[subprocess.Popen, str]:
     raise SystemExit("streamlit did not start")
 
 
-def measure(browser, url: str, preset: str, seconds: float) -> tuple[float, float, str]:
+def click_when_ready(browser, url: str, button: str):
+    """Open `url`, wait for its first script run, click `button`; returns (page, time of the click)."""
     page = browser.new_page(viewport={"width": 1500, "height": 1400})
-    page.goto(f"{url}/?preset={preset}&steps=1000000")
-    page.get_by_role("button", name="Start").wait_for(timeout=60_000)
+    page.goto(url)
+    page.get_by_role("button", name=button).wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     start = time.perf_counter()
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name=button).click()
+    return page, start
+
+
+def measure(browser, url: str, preset: str, seconds: float) -> tuple[float, float, float, float, str]:
+    page, start = click_when_ready(browser, f"{url}/?preset={preset}&steps=1000000", "Start")
     page.wait_for_function(FIRST_UPDATE, timeout=60_000, polling=20)
     first = time.perf_counter() - start
     page.wait_for_timeout(2000)
@@ -79,12 +85,7 @@ def measure(browser, url: str, preset: str, seconds: float) -> tuple[float, floa
 
 
 def measure_sweep(browser, url: str) -> float:
-    page = browser.new_page(viewport={"width": 1500, "height": 1400})
-    page.goto(f"{url}/sweep")
-    page.get_by_role("button", name="Run sweep").wait_for(timeout=60_000)
-    page.wait_for_timeout(1000)
-    start = time.perf_counter()
-    page.get_by_role("button", name="Run sweep").click()
+    page, start = click_when_ready(browser, f"{url}/sweep", "Run sweep")
     page.get_by_text("Finished 640 runs").wait_for(timeout=600_000)
     seconds = time.perf_counter() - start
     page.close()
