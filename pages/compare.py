@@ -142,7 +142,7 @@ running = snap.status == Status.RUNNING
 done = snap.status in Status.DONE
 # keys change after every action: a late copy of a click (Streamlit may deliver one twice) finds its button gone
 gen = ss.setdefault(_GENERATION, 0)
-c1, c2, c3, _ = st.columns([1.2, 1, 1, 3.2])
+c1, c2, c3, c4 = st.columns([1.2, 1, 1, 3.2])
 c1.button("Pause" if running else ("Finished" if done else "Resume" if snap.step else "Start"), type="primary",
           icon=":material/pause:" if running else ":material/play_arrow:", width="stretch", disabled=done,
           on_click=_start_or_pause, args=("pause" if running else "start",), key=f"cmp-start-{gen}")
@@ -177,8 +177,7 @@ def _titled(fig, side: str):
     return fig.update_layout(title=dict(text=f"{side} · {fig.layout.title.text}"))
 
 
-query = int(st.selectbox("Logit trajectories of query", (0, 1), format_func=lambda q: f"query {q + 1}",
-                         key="cmp_query"))
+query = int(c4.selectbox("Logit trajectories of", (0, 1), format_func=lambda q: f"query {q + 1}", key="cmp_query"))
 
 
 @st.fragment(run_every=CHART_REFRESH_SECONDS if running else None)
@@ -191,18 +190,20 @@ def live_views() -> None:
                                  key="cmp_replay")
         data = [d.upto(shown) for d in data]
     result = compare_runs(*data)
-    k = st.columns(4)
+    k = st.columns([0.9, 1.2, 1.5, 0.9])
     k[0].metric("Step", f"{result.step:,} / {snaps[0].total_steps:,}")
-    k[1].metric("Distinct-token entropy A / B", f"{result.entropy_a:.3f} / {result.entropy_b:.3f} nats")
-    k[2].metric("Loss A / B", f"{result.loss_a:.3g} / {result.loss_b:.3g}" if result.step else "—")
+    k[1].metric("Distinct-token entropy A / B (nats)", f"{result.entropy_a:.3f} / {result.entropy_b:.3f}")
+    k[2].metric("Training loss A / B", f"{result.loss_a:.2g} / {result.loss_b:.2g}" if result.step else "—")
     k[3].metric("Largest |c_A − c_B|", f"{result.max_attention_gap:.3f}")
+    # one colour range for both heatmaps, so equal colours mean equal attention on both sides
+    zmax = max(float(d.latest.attention[d.run].max()) for d in data)
     cols = st.columns(2)
     for side, col, d, s in zip(SIDES, cols, data, snaps):
         with col:
             st.markdown(f"**{side}**: {_describe(s.config)}")
             shown_data = _thin(d)
-            live_chart(_titled(figures.attention_heatmap(shown_data), side), key=f"cmp_attention_{side}",
-                       filename=f"compare-attention-{side}", height=380)
+            heatmap = _titled(figures.attention_heatmap(shown_data), side).update_traces(zmax=zmax)
+            live_chart(heatmap, key=f"cmp_attention_{side}", filename=f"compare-attention-{side}", height=380)
             live_chart(_titled(figures.logit_trajectories(shown_data, query), side), key=f"cmp_logits_{side}",
                        filename=f"compare-logits-{side}", height=380, uirevision=f"logits-{side}-{query}")
     live_chart(figures.attention_difference(*data), key="cmp_difference", filename="compare-difference", height=360)

@@ -209,14 +209,14 @@ def test_start_finishes_then_one_replay_slider_drives_both_sides(fresh_registry)
     assert at.metric[0].value == "10 / 40"
     a, b = (s.data for s in runner.snapshots())
     expected = compare_runs(a, b, step=10)
-    assert at.metric[1].value == f"{expected.entropy_a:.3f} / {expected.entropy_b:.3f} nats"
+    assert at.metric[1].value == f"{expected.entropy_a:.3f} / {expected.entropy_b:.3f}"
     assert at.dataframe[0].value["only B"].tolist() == expected.table()["only B"].tolist()
 
 
 # ---------------------------------------------------------------- page (browser)
 @needs_chromium
 def test_compare_page_in_a_browser(server, browser):
-    page, errors = open_page(browser, server + "/compare", ready_button="Start", height=2400)
+    page, errors = open_page(browser, server + "/compare", ready_button="Start", height=2800)
     steps = page.get_by_role("spinbutton", name="Steps (shared)", exact=True)
     steps.fill("60")
     steps.press("Enter")
