@@ -92,8 +92,11 @@ for side in SIDES:
 for message in errors:
     st.error(message + " Training keeps the last valid settings.")
 
-lab = REGISTRY.lab(f"{session_id}-compare", configs[0] if configs else preset(BASE_PRESET))
+DEFAULT_PAIR = tuple(preset(BASE_PRESET).replace(**DEFAULTS[side]) for side in SIDES)
+lab = REGISTRY.lab(f"{session_id}-compare", DEFAULT_PAIR[0])
 runner = lab.runner
+if len(runner.configs) != len(SIDES):  # a new lab holds a single run: make it the pair
+    runner.reset(DEFAULT_PAIR if errors else tuple(configs))
 wanted = tuple(configs) if not errors else runner.configs
 first = runner.snapshot()
 if wanted != runner.configs:
@@ -177,7 +180,7 @@ def _titled(fig, side: str):
     return fig.update_layout(title=dict(text=f"{side} · {fig.layout.title.text}"))
 
 
-query = int(c4.selectbox("Logit trajectories of", (0, 1), format_func=lambda q: f"query {q + 1}", key="cmp_query"))
+query = int(c4.selectbox("Logit trajectories of", range(DEFAULT_PAIR[0].data.num_query), format_func=lambda q: f"query {q + 1}", key="cmp_query"))
 
 
 @st.fragment(run_every=CHART_REFRESH_SECONDS if running else None)

@@ -193,6 +193,30 @@ def test_an_invalid_value_names_field_value_and_range(fresh_registry):
     assert any("steps = 0 is invalid: allowed integer 1 <= steps <= 1000000" in e.value for e in at.error)
 
 
+def test_an_invalid_value_on_the_first_visit_still_builds_the_default_pair(fresh_registry):
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["cmp_A_eta_z"] = -3.0
+    at.run()
+    assert not at.exception
+    assert any(e.value.startswith("Invalid setting for run A: eta_z = -3.0 is invalid") for e in at.error)
+    assert pair_of(fresh_registry).configs[0] == preset("syn-small")
+    assert at.metric[0].value == "0 / 100"
+
+
+def test_changes_during_a_run_wait_for_reset(fresh_registry):
+    at = page()
+    control(at, "step").click().run()
+    runner = pair_of(fresh_registry)
+    assert runner.snapshot().step == 1
+    at.number_input(key="cmp_B_seed").set_value(7).run()
+    assert not at.exception
+    assert any("apply when you press **Reset**" in i.value for i in at.info)
+    assert runner.configs[1].train.seed == 2 and runner.snapshot().step == 1
+    control(at, "reset").click().run()
+    assert runner.configs[1].train.seed == 7 and runner.snapshot().step == 0
+    assert not at.info
+
+
 def test_start_finishes_then_one_replay_slider_drives_both_sides(fresh_registry):
     at = page()
     at.number_input(key="cmp_steps").set_value(40).run()
