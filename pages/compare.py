@@ -180,7 +180,8 @@ def _titled(fig, side: str):
     return fig.update_layout(title=dict(text=f"{side} · {fig.layout.title.text}"))
 
 
-query = int(c4.selectbox("Logit trajectories of", range(DEFAULT_PAIR[0].data.num_query), format_func=lambda q: f"query {q + 1}", key="cmp_query"))
+query = int(c4.selectbox("Logit trajectories of", range(DEFAULT_PAIR[0].data.num_query),
+                         format_func=lambda q: f"query {q + 1}", key="cmp_query"))
 
 
 @st.fragment(run_every=CHART_REFRESH_SECONDS if running else None)

@@ -81,7 +81,8 @@ class Runner:
     ``max_records`` bounds the history kept (older records are thinned, see Engine).
     """
 
-    def __init__(self, config: RunConfig | Sequence[RunConfig], delay: float = 0.0, max_records: int = 2000, threads: int | None = 1):
+    def __init__(self, config: RunConfig | Sequence[RunConfig], delay: float = 0.0, max_records: int = 2000,
+                 threads: int | None = 1):
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None

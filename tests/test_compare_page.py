@@ -256,7 +256,8 @@ def test_compare_page_in_a_browser(server, browser):
     slider.focus()
     for _ in range(20):  # back 20 recorded steps: 60 -> 40
         page.keyboard.press("ArrowLeft")
-    page.wait_for_function(f"() => ({titles})().join('|') == 'A · Attention c_n at step 40|B · Attention c_n at step 40'",
+    both_at_40 = "A · Attention c_n at step 40|B · Attention c_n at step 40"
+    page.wait_for_function(f"() => ({titles})().join('|') == '{both_at_40}'",
                            timeout=30_000)
     page.wait_for_function("() => [...document.querySelectorAll('.scansnap-live-chart')]"
                            ".some(e => e.layout?.title?.text == 'Attention difference c_A − c_B at step 40')",
