@@ -10,4 +10,5 @@ st.navigation([
     st.Page("pages/live_lab.py", title="Live Lab", icon=":material/play_circle:", default=True),
     st.Page("pages/theory.py", title="Theory explorer", icon=":material/functions:"),
     st.Page("pages/sweep.py", title="Learning-rate sweep", icon=":material/grid_on:"),
+    st.Page("pages/compare.py", title="Compare A/B", icon=":material/compare_arrows:"),
 ]).run()

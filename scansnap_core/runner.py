@@ -1,4 +1,8 @@
-"""Background training, free of any UI: a thread owns an :class:`Engine`; callers poll.
+"""Background training, free of any UI: a thread owns one :class:`Engine` per run; callers poll.
+
+A runner usually trains one run.  Given several configurations (e.g. the Compare page's A and
+B, which may differ in the optimizer and so cannot share one batched Engine) it steps one
+Engine per run in lockstep in the same thread, with one shared step counter.
 
 The worker thread never calls back into a UI.  Callers read :meth:`Runner.snapshot`, a
 consistent copy, as often as they like; it never waits for a training step.  Every state
@@ -12,10 +16,11 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
-from .config import RunConfig
+from .config import ConfigError, RunConfig
 from .engine import Engine, Record
 from .layout import Layout
 from .results import RunData
@@ -62,14 +67,22 @@ class Snapshot:
         return RunData.build(self.config, self.layout, self.records, self.losses, self.dz_norms)
 
 
-class Runner:
-    """Trains one run in a background thread.
+def _run_name(index: int) -> str:
+    """Runs of a multi-run runner are named A, B, C, … in messages."""
+    return chr(ord("A") + index) if index < 26 else f"#{index + 1}"
 
+
+class Runner:
+    """Trains one run, or several in lockstep, in a background thread.
+
+    ``config``: one RunConfig, or a sequence of them sharing ``steps`` (one Engine each, all
+    stepped together; :meth:`snapshot` reads the first run, :meth:`snapshots` all of them).
     ``delay`` (seconds) is slept between steps to slow a run down for watching;
     ``max_records`` bounds the history kept (older records are thinned, see Engine).
     """
 
-    def __init__(self, config: RunConfig, delay: float = 0.0, max_records: int = 2000, threads: int | None = 1):
+    def __init__(self, config: RunConfig | Sequence[RunConfig], delay: float = 0.0, max_records: int = 2000,
+                 threads: int | None = 1):
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
@@ -79,9 +92,16 @@ class Runner:
         self._reset_state(config)
 
     # ------------------------------------------------------------------ state
-    def _reset_state(self, config: RunConfig) -> None:
-        self._engine = Engine(config, max_records=self.max_records)  # first: a failure leaves the old state
-        self.config = config
+    def _reset_state(self, config: RunConfig | Sequence[RunConfig]) -> None:
+        configs = (config,) if isinstance(config, RunConfig) else tuple(config)
+        if not configs:
+            raise ConfigError("configs", configs, "at least one RunConfig")
+        if len({c.train.steps for c in configs}) > 1:  # one shared step counter and finish line
+            raise ConfigError("steps", [c.train.steps for c in configs], "the same number of steps for every run")
+        # first: a failure leaves the old state
+        self._engines = tuple(Engine(c, max_records=self.max_records) for c in configs)
+        self.configs = configs
+        self.config = configs[0]
         self._status = Status.IDLE
         self._message = "Ready."
         self._error: str | None = None
@@ -97,8 +117,17 @@ class Runner:
 
     @property
     def engine(self) -> Engine:
-        """The engine (read it only while the runner is paused or done)."""
-        return self._engine
+        """The (first run's) engine (read it only while the runner is paused or done)."""
+        return self._engines[0]
+
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """One engine per run (read them only while the runner is paused or done)."""
+        return self._engines
+
+    def _step_count(self) -> int:  # called with the lock held
+        """The shared step: every run has completed it (the worker may be inside a step of some)."""
+        return min(e.step_count for e in self._engines)
 
     # ------------------------------------------------------------------ controls
     def start(self) -> None:
@@ -122,7 +151,7 @@ class Runner:
                 deadline = time.monotonic() + timeout
                 while self._stepping and time.monotonic() < deadline:
                     self._wake.wait(max(0.0, deadline - time.monotonic()))
-                self._message = f"Paused at step {self._engine.step_count}."
+                self._message = f"Paused at step {self._step_count()}."
 
     def step_once(self, wait: float = 0.0) -> None:
         """Advance exactly one step (pauses a running run first); with ``wait`` > 0, block up to
@@ -132,11 +161,11 @@ class Runner:
                 return
             self._status = Status.PAUSED
             self._pending_steps += 1
-            target = self._engine.step_count + self._pending_steps
+            target = self._step_count() + self._pending_steps
             self._ensure_thread()
             self._wake.notify_all()
             deadline = time.monotonic() + wait
-            while (self._engine.step_count < target and self._status not in Status.DONE
+            while (self._step_count() < target and self._status not in Status.DONE
                    and time.monotonic() < deadline):
                 self._wake.wait(max(0.0, deadline - time.monotonic()))
 
@@ -146,7 +175,7 @@ class Runner:
             self._stop = True
             if self._status not in Status.DONE:
                 self._status = Status.STOPPED
-                self._message = f"Stopped at step {self._engine.step_count}."
+                self._message = f"Stopped at step {self._step_count()}."
             self._wake.notify_all()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -154,18 +183,20 @@ class Runner:
         with self._lock:
             self._thread = None
 
-    def reset(self, config: RunConfig | None = None) -> None:
-        """Stop, then start over from step 0 (with a new config if given)."""
+    def reset(self, config: RunConfig | Sequence[RunConfig] | None = None) -> None:
+        """Stop, then start over from step 0 (with new config(s) if given)."""
         self.stop()
         with self._lock:
-            self._reset_state(config or self.config)
+            self._reset_state(config or self.configs)
 
     def set_learning_rates(self, eta_y: float | None = None, eta_z: float | None = None) -> None:
-        """Change η_Y and/or η_Z of the live run from the next step on (validated)."""
+        """Change η_Y and/or η_Z of the live run(s) from the next step on (validated)."""
         with self._lock:
             changes = {k: v for k, v in (("eta_y", eta_y), ("eta_z", eta_z)) if v is not None}
-            self.config = self.config.replace(**changes)  # raises ConfigError on a bad value
-            self._engine.set_learning_rates(self.config.train.eta_y, self.config.train.eta_z)
+            configs = tuple(c.replace(**changes) for c in self.configs)  # raises ConfigError on a bad value
+            for engine, cfg in zip(self._engines, configs):
+                engine.set_learning_rates(cfg.train.eta_y, cfg.train.eta_z)
+            self.configs, self.config = configs, configs[0]
 
     def wait(self, timeout: float = 60.0) -> str:
         """Block until the run is done (finished, stopped, diverged or error) or the timeout."""
@@ -177,23 +208,30 @@ class Runner:
 
     # ------------------------------------------------------------------ reading
     def snapshot(self) -> Snapshot:
+        """The (first) run's state."""
+        return self.snapshots()[0]
+
+    def snapshots(self) -> tuple[Snapshot, ...]:
+        """Every run's state, all at the same shared step."""
         with self._lock:
-            e = self._engine
-            step = e.step_count  # the worker may be stepping: read everything up to this step
-            losses, dz = e.per_step(step)
-            return Snapshot(
-                status=self._status,
-                message=self._message,
-                step=step,
-                total_steps=self.config.train.steps,
-                steps_per_second=self._rate,
-                losses=losses[:, 0],
-                dz_norms=dz[:, 0],
-                records=tuple(r for r in tuple(e.records) if r.step <= step),
-                config=self.config,
-                layout=e.layout,
-                error=self._error,
-            )
+            step = self._step_count()  # the worker may be stepping: read everything up to this step
+            return tuple(self._snapshot_of(e, cfg, step) for e, cfg in zip(self._engines, self.configs))
+
+    def _snapshot_of(self, e: Engine, cfg: RunConfig, step: int) -> Snapshot:  # called with the lock held
+        losses, dz = e.per_step(step)
+        return Snapshot(
+            status=self._status,
+            message=self._message,
+            step=step,
+            total_steps=cfg.train.steps,
+            steps_per_second=self._rate,
+            losses=losses[:, 0],
+            dz_norms=dz[:, 0],
+            records=tuple(r for r in tuple(e.records) if r.step <= step),
+            config=cfg,
+            layout=e.layout,
+            error=self._error,
+        )
 
     # ------------------------------------------------------------------ worker
     def _ensure_thread(self) -> None:  # called with the lock held
@@ -217,21 +255,23 @@ class Runner:
                     self._wake.wait()
                 if self._stop or self._status in Status.DONE:
                     return
-                engine = self._engine
+                engines = self._engines
                 single = self._status != Status.RUNNING
                 if single:
                     self._pending_steps -= 1
                 self._stepping = True
             try:
-                engine.step(1)
+                for engine in engines:  # lockstep: snapshots read the step every engine has completed
+                    engine.step(1)
                 with self._lock:
                     self._stepping = False
-                    self._after_step(engine, single, window)
+                    self._after_step(engines, single, window)
             except Exception as exc:  # surface every worker failure as a status, never lose it
                 with self._lock:
                     self._stepping = False
                     self._status = Status.ERROR
-                    self._message = f"Training failed at step {engine.step_count + 1}: {type(exc).__name__}: {exc}"
+                    self._message = (f"Training failed at step {engine.step_count + 1}{self._which(engine)}: "
+                                     f"{type(exc).__name__}: {exc}")
                     self._error = traceback.format_exc()
                     self._wake.notify_all()
                 return
@@ -241,26 +281,34 @@ class Runner:
                 if self.delay > 0 and not single:
                     self._wake.wait(self.delay)  # a watching pace; stop()/pause() wake it at once
 
-    def _after_step(self, engine: Engine, single: bool, window: list[tuple[float, int]]) -> None:
+    def _which(self, engine: Engine) -> str:
+        """' in run B' when several runs train together, else ''."""
+        return f" in run {_run_name(self._engines.index(engine))}" if len(self._engines) > 1 else ""
+
+    def _after_step(self, engines: tuple[Engine, ...], single: bool, window: list[tuple[float, int]]) -> None:
         """Rate, divergence and completion after a step (called with the lock held)."""
         now = time.perf_counter()
-        window[:] = [(t, s) for t, s in window if now - t < 2.0] + [(now, engine.step_count)]
+        step = self._step_count()
+        window[:] = [(t, s) for t, s in window if now - t < 2.0] + [(now, step)]
         if len(window) > 1 and window[-1][0] > window[0][0]:
             self._rate = (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
-        t = self.config.train
+        diverged = [e for e in engines if e.diverged_at[0] >= 0]
         if self._status in Status.DONE:  # stopped while the step ran
             pass
-        elif engine.diverged_at[0] >= 0:
+        elif diverged:  # one diverged run ends the pair: a comparison needs both sides
+            engine = diverged[0]
+            t = engine.config.train
             self._status = Status.DIVERGED
             self._message = (
-                f"Training diverged at step {engine.diverged_at[0]}: the loss or the attention logits became "
-                f"NaN/inf. Lower eta_y ({t.eta_y:g}) or eta_z ({t.eta_z:g}), or the momentum ({t.momentum:g}), "
-                "and Reset."
+                f"Training diverged at step {engine.diverged_at[0]}{self._which(engine)}: the loss or the attention "
+                f"logits became NaN/inf. Lower eta_y ({t.eta_y:g}) or eta_z ({t.eta_z:g}), or the momentum "
+                f"({t.momentum:g}), and Reset."
             )
-        elif engine.step_count >= t.steps:
-            engine.ensure_final_record()
+        elif step >= self.config.train.steps:
+            for engine in engines:
+                engine.ensure_final_record()
             self._status = Status.FINISHED
-            self._message = f"Finished {engine.step_count} steps."
+            self._message = f"Finished {step} steps."
         elif single and self._pending_steps == 0:
-            self._message = f"Paused at step {engine.step_count}."
+            self._message = f"Paused at step {step}."
         self._wake.notify_all()

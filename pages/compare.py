@@ -1,0 +1,233 @@
+"""Compare (A/B): two runs on the same data that differ in a few settings, trained together.
+
+Settings for A and B -> two validated RunConfigs -> one Runner stepping both in lockstep (one
+shared step counter) -> the figure builders for each side, the difference heatmap and the
+attended-token sets of scansnap_core.compare.  Default: the paper's Fig. 5 contrast, SGD vs
+Adam (η_Y = η_Z = 0.5) on Syn-Small.
+
+The pair is kept in the sessions registry under its own id (``<session id>-compare``), so the
+server-wide training cap counts it as one training session, the watchdog stops it when the
+tab closes, and it never disturbs the same session's Live Lab run.
+"""
+
+import streamlit as st
+
+from scansnap_app import entry
+from scansnap_app.live_chart import live_chart
+from scansnap_app.sessions import IDLE_TTL, REGISTRY, new_session_id
+from scansnap_app.views import CHART_REFRESH_SECONDS, REFRESH_SECONDS, _thin
+from scansnap_core import figures
+from scansnap_core.compare import ATTENDED_MARGIN, compare_runs
+from scansnap_core.config import FIELD_HELP, ConfigError, RunConfig, preset
+from scansnap_core.runner import Status
+
+entry.through_app()
+
+ss = st.session_state
+session_id = ss.setdefault("session_id", new_session_id())
+
+BASE_PRESET = "syn-small"
+SIDES = ("A", "B")
+#: the settings a side may change (everything else is the Syn-Small preset)
+DEFAULTS = {
+    "A": dict(optimizer="sgd", eta_y=1.0, eta_z=1.0, seed=2, init="zero"),
+    "B": dict(optimizer="adam", eta_y=0.5, eta_z=0.5, seed=2, init="zero"),
+}
+#: Fig. 5's Adam learning rates, η_Y = η_Z
+FIG5_ETAS = (0.1, 0.5, 1.0)
+_GENERATION = "_compare_generation"
+
+for side in SIDES:  # defaults live in session state: the Fig. 5 buttons set these keys too
+    for name, value in DEFAULTS[side].items():
+        ss.setdefault(f"cmp_{side}_{name}", value)
+ss.setdefault("cmp_steps", preset(BASE_PRESET).train.steps)
+
+st.title("Compare A/B")
+st.caption(
+    "Two runs on the same Syn-Small data, trained together with one shared step counter. The default is the "
+    "paper's Fig. 5 contrast: SGD drifts the attention towards the most frequent distinct tokens, Adam "
+    "(η_Y = η_Z ∈ {0.1, 0.5, 1}) steers it to other subsets of the distinct tokens."
+)
+
+
+def _set_etas(side: str, eta: float) -> None:
+    ss[f"cmp_{side}_eta_y"] = ss[f"cmp_{side}_eta_z"] = eta
+
+
+def side_settings(side: str) -> None:
+    """The handful of fields a side may change."""
+    st.subheader(f"Run {side}")
+    c1, c2 = st.columns(2)
+    c1.selectbox("Optimizer", ("sgd", "adam"), key=f"cmp_{side}_optimizer", format_func=str.upper,
+                 help=FIELD_HELP["optimizer"])
+    c2.selectbox("Init", ("zero", "default"), key=f"cmp_{side}_init", help=FIELD_HELP["init"])
+    c1.number_input("η_Y", key=f"cmp_{side}_eta_y", step=0.1, format="%g", help=FIELD_HELP["eta_y"])
+    c2.number_input("η_Z", key=f"cmp_{side}_eta_z", step=0.1, format="%g", help=FIELD_HELP["eta_z"])
+    c1.number_input("Seed", key=f"cmp_{side}_seed", step=1, help=FIELD_HELP["seed"])
+    buttons = c2.columns(len(FIG5_ETAS))
+    for col, eta in zip(buttons, FIG5_ETAS):  # setting a value is idempotent: a doubled click is harmless
+        col.button(f"η={eta:g}", key=f"cmp_{side}_fig5_{eta:g}", on_click=_set_etas, args=(side, eta),
+                   help=f"Fig. 5: η_Y = η_Z = {eta:g}", width="stretch")
+
+
+def side_config(side: str) -> RunConfig:
+    """The validated config of one side (raises ConfigError naming the field, value and range)."""
+    fields = {name: ss[f"cmp_{side}_{name}"] for name in DEFAULTS[side]}
+    return preset(BASE_PRESET).replace(steps=ss["cmp_steps"], **fields)
+
+
+left, right = st.columns(2)
+with left:
+    side_settings("A")
+with right:
+    side_settings("B")
+st.number_input("Steps (shared)", key="cmp_steps", step=50, help=FIELD_HELP["steps"])
+
+configs, errors = [], []
+for side in SIDES:
+    try:
+        configs.append(side_config(side))
+    except ConfigError as err:
+        errors.append(f"Invalid setting for run {side}: {err}.")
+for message in errors:
+    st.error(message + " Training keeps the last valid settings.")
+
+DEFAULT_PAIR = tuple(preset(BASE_PRESET).replace(**DEFAULTS[side]) for side in SIDES)
+lab = REGISTRY.lab(f"{session_id}-compare", DEFAULT_PAIR[0])
+runner = lab.runner
+if len(runner.configs) != len(SIDES):  # a new lab holds a single run: make it the pair
+    runner.reset(DEFAULT_PAIR if errors else tuple(configs))
+wanted = tuple(configs) if not errors else runner.configs
+first = runner.snapshot()
+if wanted != runner.configs:
+    if first.step == 0 and first.status in (Status.IDLE, Status.PAUSED):
+        runner.reset(wanted)  # nothing trained yet: simply rebuild the pair
+    else:
+        st.info("You changed the settings of a run in progress: they apply when you press **Reset**.")
+if ss.pop("_cmp_busy", False):
+    st.warning(f"Server busy: {REGISTRY.max_training} sessions are training right now. Try again in a moment.")
+
+
+# ---------------------------------------------------------------- controls
+def _acted() -> None:
+    ss[_GENERATION] = ss.get(_GENERATION, 0) + 1
+
+
+def _may_start() -> bool:
+    if REGISTRY.may_start(f"{session_id}-compare"):
+        return True
+    ss["_cmp_busy"] = True
+    return False
+
+
+def _start_or_pause(action: str) -> None:
+    """Do what the button said when it was drawn, so a repeated click never flips the run."""
+    _acted()
+    if action == "pause":
+        runner.pause()
+    elif _may_start():
+        runner.start()
+
+
+def _step() -> None:
+    _acted()
+    if _may_start():
+        runner.step_once(wait=2.0)
+
+
+def _reset(pair: tuple[RunConfig, ...]) -> None:
+    _acted()
+    runner.reset(pair)
+
+
+snap = runner.snapshot()
+running = snap.status == Status.RUNNING
+done = snap.status in Status.DONE
+# keys change after every action: a late copy of a click (Streamlit may deliver one twice) finds its button gone
+gen = ss.setdefault(_GENERATION, 0)
+c1, c2, c3, c4 = st.columns([1.2, 1, 1, 3.2])
+c1.button("Pause" if running else ("Finished" if done else "Resume" if snap.step else "Start"), type="primary",
+          icon=":material/pause:" if running else ":material/play_arrow:", width="stretch", disabled=done,
+          on_click=_start_or_pause, args=("pause" if running else "start",), key=f"cmp-start-{gen}")
+c2.button("Step", icon=":material/skip_next:", width="stretch", disabled=done, on_click=_step, key=f"cmp-step-{gen}")
+c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=_reset, args=(wanted,),
+          key=f"cmp-reset-{gen}")
+
+
+# ---------------------------------------------------------------- live parts
+@st.fragment(run_every=REFRESH_SECONDS if running else None)
+def live_status() -> None:
+    lab.touch()
+    snap_a = runner.snapshot()
+    if running and snap_a.status != Status.RUNNING:
+        st.rerun()  # the pair just paused or ended: leave live mode (the replay slider appears)
+    st.progress(min(1.0, snap_a.step / snap_a.total_steps),
+                text=f"shared step {snap_a.step:,} of {snap_a.total_steps:,} · {snap_a.steps_per_second:,.0f} "
+                     f"steps/s · {snap_a.status}")
+    if snap_a.status in (Status.ERROR, Status.DIVERGED):
+        st.error(snap_a.message + " Press Reset to start over.")
+    elif snap_a.status == Status.FINISHED:
+        st.success(snap_a.message + " Use the shared replay slider to revisit any step on both sides.")
+
+
+def _describe(cfg: RunConfig) -> str:
+    t = cfg.train
+    return f"{t.optimizer.upper()}, η_Y = {t.eta_y:g}, η_Z = {t.eta_z:g}, seed {t.seed}, {cfg.model.init} init"
+
+
+def _titled(fig, side: str):
+    """Prefix a figure's title with its side, so A and B cannot be mixed up."""
+    return fig.update_layout(title=dict(text=f"{side} · {fig.layout.title.text}"))
+
+
+query = int(c4.selectbox("Logit trajectories of", range(DEFAULT_PAIR[0].data.num_query),
+                         format_func=lambda q: f"query {q + 1}", key="cmp_query"))
+
+
+@st.fragment(run_every=CHART_REFRESH_SECONDS if running else None)
+def live_views() -> None:
+    snaps = runner.snapshots()  # both sides at the same shared step
+    data = [s.data for s in snaps]
+    if not running and len(data[0].records) > 1:
+        steps = [int(s) for s in data[0].steps]
+        shown = st.select_slider("Replay: step shown on both sides", options=steps, value=steps[-1],
+                                 key="cmp_replay")
+        data = [d.upto(shown) for d in data]
+    result = compare_runs(*data)
+    k = st.columns([0.9, 1.2, 1.5, 0.9])
+    k[0].metric("Step", f"{result.step:,} / {snaps[0].total_steps:,}")
+    k[1].metric("Distinct-token entropy A / B (nats)", f"{result.entropy_a:.3f} / {result.entropy_b:.3f}")
+    k[2].metric("Training loss A / B", f"{result.loss_a:.2g} / {result.loss_b:.2g}" if result.step else "—")
+    k[3].metric("Largest |c_A − c_B|", f"{result.max_attention_gap:.3f}")
+    # one colour range for both heatmaps, so equal colours mean equal attention on both sides
+    zmax = max(float(d.latest.attention[d.run].max()) for d in data)
+    cols = st.columns(2)
+    for side, col, d, s in zip(SIDES, cols, data, snaps):
+        with col:
+            st.markdown(f"**{side}**: {_describe(s.config)}")
+            shown_data = _thin(d)
+            heatmap = _titled(figures.attention_heatmap(shown_data), side).update_traces(zmax=zmax)
+            live_chart(heatmap, key=f"cmp_attention_{side}", filename=f"compare-attention-{side}", height=380)
+            live_chart(_titled(figures.logit_trajectories(shown_data, query), side), key=f"cmp_logits_{side}",
+                       filename=f"compare-logits-{side}", height=380, uirevision=f"logits-{side}-{query}")
+    live_chart(figures.attention_difference(*data), key="cmp_difference", filename="compare-difference", height=360)
+    st.markdown("**Distinct tokens each run attends to** (more than "
+                f"{1 + ATTENDED_MARGIN:g} × the uniform share of its class's distinct-token attention)")
+    for c in result.classes:
+        if c.only_a or c.only_b:
+            st.markdown(f"- class {c.cls + 1}: only A attends to **{', '.join(map(str, c.only_a)) or 'none'}**, "
+                        f"only B to **{', '.join(map(str, c.only_b)) or 'none'}**")
+    if not result.differs:
+        st.caption("A and B attend to the same distinct tokens at this step.")
+    st.dataframe(result.table(), hide_index=True)
+
+
+@st.fragment(run_every=max(5.0, IDLE_TTL / 4))
+def heartbeat() -> None:
+    """Keeps the pair alive while the tab is open, even when nothing refreshes."""
+    lab.touch()
+
+
+live_status()
+live_views()
+heartbeat()
