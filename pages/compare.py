@@ -15,7 +15,7 @@ import streamlit as st
 from scansnap_app import entry
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import IDLE_TTL, REGISTRY, new_session_id
-from scansnap_app.views import CHART_REFRESH_SECONDS, REFRESH_SECONDS, _thin
+from scansnap_app.views import CHART_REFRESH_SECONDS, REFRESH_SECONDS, thin
 from scansnap_core import figures
 from scansnap_core.compare import ATTENDED_MARGIN, compare_runs
 from scansnap_core.config import FIELD_HELP, ConfigError, RunConfig, preset
@@ -205,7 +205,7 @@ def live_views() -> None:
     for side, col, d, s in zip(SIDES, cols, data, snaps):
         with col:
             st.markdown(f"**{side}**: {_describe(s.config)}")
-            shown_data = _thin(d)
+            shown_data = thin(d)
             heatmap = _titled(figures.attention_heatmap(shown_data), side).update_traces(zmax=zmax)
             live_chart(heatmap, key=f"cmp_attention_{side}", filename=f"compare-attention-{side}", height=380)
             live_chart(_titled(figures.logit_trajectories(shown_data, query), side), key=f"cmp_logits_{side}",

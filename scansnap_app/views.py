@@ -112,7 +112,8 @@ def kpis(snap: Snapshot, data: RunData) -> None:
     c[3].metric("Snapping step: measured / t0′–t0", f"{snap_text} / {pred.t0_prime:.0f}–{pred.t0:.0f}")
 
 
-def _thin(data: RunData, keep: int = LIVE_RECORDS) -> RunData:
+def thin(data: RunData, keep: int = LIVE_RECORDS) -> RunData:
+    """At most `keep` records, evenly spread (live charts stay light on long runs)."""
     if len(data.records) <= keep:
         return data
     idx = np.unique(np.linspace(0, len(data.records) - 1, keep).round().astype(int))
@@ -123,7 +124,7 @@ def _thin(data: RunData, keep: int = LIVE_RECORDS) -> RunData:
 def views(data: RunData) -> None:
     """The views, all from the same data (live or replayed): the attention heatmap and the logit
     trajectories, then one secondary view picked by the user."""
-    shown = _thin(data)
+    shown = thin(data)
     cls = min(int(st.session_state.get("view_class") or 0), data.layout.K - 1)
     query = int(data.layout.psi[cls])
     left, right = st.columns(2)

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from . import theory as _theory
+from .compare import attended_distinct, record_at
 from .engine import Record
 from .layout import Layout
 from .results import RunData
@@ -23,7 +24,7 @@ from .theory import B_exact, chi_bounds, predictions_for
 __all__ = ["RunData", "attention_heatmap", "attention_history", "logit_trajectories", "decoder_panel",
            "theory_vs_experiment", "all_figures", "sweep_entropy", "sweep_heatmap", "theory_time_grid",
            "theory_h_gamma", "theory_B", "theory_growth", "theory_eta_y_sweep", "theory_eta_z_sweep",
-           "COMMON_COLOR", "MAX_HEATMAP_CLASSES"]
+           "attention_difference", "DIFF_SCALE", "COMMON_COLOR", "MAX_HEATMAP_CLASSES"]
 
 #: Okabe–Ito vermillion for common tokens, blue for distinct ones (colour-blind safe pair)
 COMMON_COLOR = "#D55E00"
@@ -538,7 +539,6 @@ def attention_difference(a: RunData, b: RunData, step: int | None = None) -> go.
     """c_A − c_B over the attention heatmap's columns (common | distinct of class 1 | …), a
     diverging scale centred at 0; cells of distinct tokens attended only by A, only by B or by
     both (:func:`~scansnap_core.compare.compare_runs`) are labelled "A", "B", "AB"."""
-    from .compare import attended_distinct, record_at  # compare imports results only; no cycle at import time
 
     rec_a, rec_b = record_at(a, step), record_at(b, step)
     layout = a.layout
@@ -567,4 +567,3 @@ def attention_difference(a: RunData, b: RunData, step: int | None = None) -> go.
                                 xaxis=axis, yaxis=dict(autorange="reversed"), shapes=lines))
 
 
-__all__ += ["attention_difference", "DIFF_SCALE"]
