@@ -14,8 +14,8 @@ import streamlit as st
 
 from scansnap_app import entry
 from scansnap_app.live_chart import live_chart
-from scansnap_app.sessions import IDLE_TTL, REGISTRY, new_session_id
-from scansnap_app.views import CHART_REFRESH_SECONDS, REFRESH_SECONDS, thin
+from scansnap_app.sessions import REGISTRY, new_session_id
+from scansnap_app.views import CHART_REFRESH_SECONDS, REFRESH_SECONDS, heartbeat, thin
 from scansnap_core import figures
 from scansnap_core.compare import ATTENDED_MARGIN, compare_runs
 from scansnap_core.config import FIELD_HELP, ConfigError, RunConfig, preset
@@ -222,12 +222,6 @@ def live_views() -> None:
     st.dataframe(result.table(), hide_index=True)
 
 
-@st.fragment(run_every=max(5.0, IDLE_TTL / 4))
-def heartbeat() -> None:
-    """Keeps the pair alive while the tab is open, even when nothing refreshes."""
-    lab.touch()
-
-
 live_status()
 live_views()
-heartbeat()
+heartbeat(lab)

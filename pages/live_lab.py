@@ -7,7 +7,7 @@ pure figure builders, refreshed live by a Streamlit fragment while training.
 import streamlit as st
 
 from scansnap_app import controls, entry, views
-from scansnap_app.sessions import IDLE_TTL, REGISTRY, new_session_id
+from scansnap_app.sessions import REGISTRY, new_session_id
 from scansnap_core.config import preset
 from scansnap_core.results import summarize
 from scansnap_core.runner import Status
@@ -72,15 +72,9 @@ def live_views() -> None:
     views.views(data)
 
 
-@st.fragment(run_every=max(5.0, IDLE_TTL / 4))
-def heartbeat() -> None:
-    """Keeps this session's trainer alive while the tab is open, even when nothing refreshes."""
-    lab.touch()
-
-
 live_status()
 live_views()
-heartbeat()
+views.heartbeat(lab)
 snapshot = lab.runner.snapshot()
 if not running and snapshot.step > 0:
     with st.expander("Export: figure pack and reproducing command", expanded=False):

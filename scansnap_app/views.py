@@ -12,7 +12,7 @@ from scansnap_core.runner import Snapshot, Status
 from scansnap_core.theory import predictions_for
 
 from .live_chart import live_chart
-from .sessions import REGISTRY, SPEEDS, Lab
+from .sessions import IDLE_TTL, REGISTRY, SPEEDS, Lab
 
 #: seconds between live refreshes of the progress bar and KPIs while training
 REFRESH_SECONDS = 0.1
@@ -83,6 +83,12 @@ def _reset(lab: Lab) -> None:
 
 def _speed(lab: Lab) -> None:
     lab.runner.delay = SPEEDS[st.session_state["speed"]]
+
+
+@st.fragment(run_every=max(5.0, IDLE_TTL / 4))
+def heartbeat(lab: Lab) -> None:
+    """Keeps a session's trainer alive while its tab is open, even when nothing refreshes."""
+    lab.touch()
 
 
 def phase_caption(snap: Snapshot, data: RunData) -> str:
