@@ -16,8 +16,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from scansnap_core.config import FIELD_HELP, PRESETS, ConfigError, RunConfig, parse_field, preset
-from scansnap_core.engine import estimate_memory_bytes
+from scansnap_core.engine import check_memory, estimate_memory_bytes
 from scansnap_core.layout import Layout
+from scansnap_core.limits import LIMITS
+
+from . import sessions
 
 PRESET_LABELS = {
     "syn-small": "Syn-Small (Fig. 4)",
@@ -189,11 +192,14 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
 
     try:
         cfg = current_config()
+        mem = estimate_memory_bytes(cfg)
+        size = f"{mem / 2**20:,.0f} MB" if mem >= 2**20 else f"{max(1, mem // 1024):,} KB"
+        sb.caption(f"Estimated training memory for this run: {size} (server limit {LIMITS.max_run_memory_mb:,} MB)")
+        check_memory(cfg)
     except ConfigError as err:
         return None, str(err)
-    mem = estimate_memory_bytes(cfg)
-    size = f"{mem / 2**20:,.0f} MB" if mem >= 2**20 else f"{max(1, mem // 1024):,} KB"
-    sb.caption(f"Estimated training memory for this run: {size}")
+    sb.caption(f"Server limits: {LIMITS.describe()}; at most {sessions.REGISTRY.max_training} sessions train "
+               "at once.")
     return cfg, None
 
 

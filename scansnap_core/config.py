@@ -27,6 +27,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .limits import LIMITS
+
 __all__ = [
     "ConfigError",
     "DataConfig",
@@ -43,8 +45,8 @@ __all__ = [
     "FIELD_CHOICES",
 ]
 
-#: Largest vocabulary a run may have.  Y is M×M floats (§2): 20,000² float32 is 1.6 GB.
-MAX_VOCAB = 20_000
+#: Largest vocabulary a run may have (SCANSNAP_MAX_VOCAB).  Y is M×M floats (§2): 20,000² float32 is 1.6 GB.
+MAX_VOCAB = LIMITS.max_vocab
 
 
 class ConfigError(ValueError):
@@ -125,7 +127,7 @@ _RANGES: dict[str, _Range] = {
     "momentum": _Range(0, 0.999),
     "batch_size": _Range(1, 8192, integer=True),
     "seq_len": _Range(2, 8192, integer=True),
-    "steps": _Range(1, 1_000_000, integer=True),
+    "steps": _Range(1, LIMITS.max_steps, integer=True),
     "seed": _Range(0, 2**31 - 1, integer=True),
     "record_every": _Range(1, 100_000, integer=True),
 }

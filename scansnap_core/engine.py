@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from .config import ConfigError, RunConfig
 from .layout import Layout
+from .limits import LIMITS
 
 __all__ = ["Engine", "Record", "batch_key", "estimate_memory_bytes"]
 
@@ -51,6 +52,15 @@ def estimate_memory_bytes(cfg: RunConfig, runs: int = 1) -> int:
     n = K if cfg.train.mode == "expected" else cfg.train.batch_size
     batch = n * (cols * 3 + cfg.train.seq_len * 3)
     return 4 * runs * (params * (2 + states) + batch)
+
+
+def check_memory(cfg: RunConfig) -> None:
+    """Refuse a run whose estimated training memory exceeds the per-run cap (SCANSNAP_MAX_RUN_MEMORY_MB)."""
+    mb = estimate_memory_bytes(cfg) / 2**20
+    if mb > LIMITS.max_run_memory_mb:
+        hint = "; init = zero stores Y as M x (K+1) instead of M x M" if not _tied(cfg) else ""
+        raise ConfigError("estimated memory in MB", round(mb), f"at most {LIMITS.max_run_memory_mb:,} per run "
+                          f"(SCANSNAP_MAX_RUN_MEMORY_MB): lower vocab size M, batch_size or seq_len{hint}")
 
 
 class _Forward(NamedTuple):
@@ -98,6 +108,7 @@ class Engine:
             if batch_key(cfg) != key:
                 raise ConfigError("configs", "runs with different layouts or settings",
                                   "runs that differ only in eta_y, eta_z and seed")
+        check_memory(configs[0])
         self.configs = configs
         self.config = configs[0]
         self.layout = Layout(self.config.data)

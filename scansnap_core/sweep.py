@@ -9,6 +9,7 @@ configuration trained alone.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 import traceback
@@ -18,6 +19,7 @@ import pandas as pd
 
 from .config import ConfigError, RunConfig, preset
 from .engine import Engine, batch_key
+from .limits import LIMITS
 from .results import snapping_step
 from .theory import predictions_for
 
@@ -32,8 +34,8 @@ FIG6_GRID = {
     "steps": 100,
 }
 
-#: Largest number of runs one sweep may contain.
-MAX_SWEEP_RUNS = 10_000
+#: Largest number of runs one sweep may contain (SCANSNAP_MAX_SWEEP_RUNS).
+MAX_SWEEP_RUNS = LIMITS.max_sweep_runs
 
 
 def fig6_configs(num_query: Iterable[int] = FIG6_GRID["num_query"], eta_z: Iterable[float] = FIG6_GRID["eta_z"],
@@ -43,13 +45,15 @@ def fig6_configs(num_query: Iterable[int] = FIG6_GRID["num_query"], eta_z: Itera
 
     With no arguments this is exactly the paper's Fig. 6 grid: 4 × 4 × 4 × 10 = 640 runs of
     100 steps (default init, SGD momentum 0.9, batch 128, T = 128)."""
+    axes = [tuple(a) for a in (num_query, eta_z, ratio, seeds)]
+    size = math.prod(len(a) for a in axes)
+    if size > MAX_SWEEP_RUNS:  # counted before any configuration is built
+        raise ConfigError("sweep size", size, f"at most {MAX_SWEEP_RUNS} runs")
     configs = []
-    for q, ez, ratio_, seed in itertools.product(num_query, eta_z, ratio, seeds):
+    for q, ez, ratio_, seed in itertools.product(*axes):
         base = preset("syn-medium-1").replace(num_query=q)
         configs.append(base.replace(eta_z=ez, eta_y=ratio_ * ez, seed=seed, steps=steps, record_every=steps,
                                     **overrides))
-    if len(configs) > MAX_SWEEP_RUNS:
-        raise ConfigError("sweep size", len(configs), f"at most {MAX_SWEEP_RUNS} runs")
     return configs
 
 

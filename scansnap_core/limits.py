@@ -1,0 +1,53 @@
+"""Server-side resource caps, one place for all of them.
+
+Each cap has a default suited to a shared 2-core classroom server and can be changed with an
+environment variable (read once, at import).  The core enforces them (config validation, the
+engine, the sweep); the pages explain them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Mapping
+
+__all__ = ["Limits", "LIMITS"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    #: largest vocabulary M of a run (Y is up to M×M floats, §2)
+    max_vocab: int = 20_000
+    #: most optimizer steps of a run
+    max_steps: int = 1_000_000
+    #: largest estimated training memory of one run, in MB (engine.estimate_memory_bytes)
+    max_run_memory_mb: int = 2048
+    #: most runs in one sweep
+    max_sweep_runs: int = 10_000
+
+    ENV = {"max_vocab": "SCANSNAP_MAX_VOCAB", "max_steps": "SCANSNAP_MAX_STEPS",
+           "max_run_memory_mb": "SCANSNAP_MAX_RUN_MEMORY_MB", "max_sweep_runs": "SCANSNAP_MAX_SWEEP_RUNS"}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Limits":
+        """Defaults overridden by the SCANSNAP_* variables; a bad value stops the server at start
+        with a message naming the variable (better than a silently ignored cap)."""
+        values = {}
+        for f in fields(cls):
+            name = cls.ENV[f.name]
+            if name in env:
+                try:
+                    values[f.name] = int(env[name])
+                except ValueError:
+                    raise ValueError(f"{name} = {env[name]!r} is invalid: allowed a positive integer") from None
+                if values[f.name] < 1:
+                    raise ValueError(f"{name} = {env[name]!r} is invalid: allowed a positive integer")
+        return cls(**values)
+
+    def describe(self) -> str:
+        """One line for the pages."""
+        return (f"M ≤ {self.max_vocab:,}, ≤ {self.max_steps:,} steps and ≤ {self.max_run_memory_mb:,} MB estimated "
+                f"memory per run, ≤ {self.max_sweep_runs:,} runs per sweep")
+
+
+LIMITS = Limits.from_env()

@@ -1,0 +1,56 @@
+"""Resource caps (issue 5): configurable by environment, enforced in the core, explained in the UI."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from scansnap_core import engine
+from scansnap_core.config import ConfigError, preset
+from scansnap_core.engine import Engine, estimate_memory_bytes
+from scansnap_core.limits import LIMITS, Limits
+from scansnap_core.sweep import MAX_SWEEP_RUNS, fig6_configs
+
+from test_live_lab import APP, fresh_registry  # noqa: F401  (the registry fixture)
+
+
+def test_limits_come_from_the_environment_and_bad_values_are_named():
+    assert Limits.from_env({}) == Limits()
+    got = Limits.from_env({"SCANSNAP_MAX_VOCAB": "500", "SCANSNAP_MAX_RUN_MEMORY_MB": "64"})
+    assert (got.max_vocab, got.max_run_memory_mb, got.max_steps) == (500, 64, Limits().max_steps)
+    for bad in ("lots", "0", "-3"):
+        with pytest.raises(ValueError, match=f"SCANSNAP_MAX_STEPS = '{bad}' is invalid: allowed a positive integer"):
+            Limits.from_env({"SCANSNAP_MAX_STEPS": bad})
+
+
+def test_the_core_enforces_vocab_steps_sweep_size_and_memory(monkeypatch):
+    with pytest.raises(ConfigError, match=f"vocab_size = .* is invalid: allowed M <= {LIMITS.max_vocab}"):
+        preset("large", distinct_per_class=250)  # M = 100 x 250 + 102 > 20,000
+    with pytest.raises(ConfigError, match=f"steps = {LIMITS.max_steps + 1} is invalid"):
+        preset("syn-small", steps=LIMITS.max_steps + 1)
+    with pytest.raises(ConfigError, match=f"sweep size = .* is invalid: allowed at most {MAX_SWEEP_RUNS} runs"):
+        fig6_configs(seeds=range(MAX_SWEEP_RUNS))
+    big = preset("large", init="default", distinct_per_class=180)  # M = 18,102: Y alone is M x M floats
+    assert estimate_memory_bytes(big) > LIMITS.max_run_memory_mb * 2**20
+    with pytest.raises(ConfigError, match=r"estimated memory in MB = 3777 is invalid: allowed at most 2,048 per run "
+                                          r"\(SCANSNAP_MAX_RUN_MEMORY_MB\).*init = zero"):
+        Engine(big)
+    monkeypatch.setattr(engine, "LIMITS", Limits(max_run_memory_mb=1))
+    with pytest.raises(ConfigError, match="estimated memory in MB = 2 is invalid"):
+        Engine(preset("syn-small", batch_size=1024))
+    Engine(preset("syn-small"))  # 0.2 MB: fine
+
+
+def test_the_live_lab_shows_the_estimate_the_limits_and_refuses_an_over_limit_run(monkeypatch, fresh_registry):
+    from scansnap_app import controls
+
+    small = Limits(max_run_memory_mb=1)
+    monkeypatch.setattr(engine, "LIMITS", small)
+    monkeypatch.setattr(controls, "LIMITS", small)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "Estimated training memory for this run: 198 KB (server limit 1 MB)" in captions
+    assert "Server limits: M ≤ 20,000" in captions and "at most 4 sessions train at once" in captions
+    at.select_slider(key="batch_size").set_value(1024).run()
+    assert not at.exception
+    assert any("estimated memory in MB = 2 is invalid: allowed at most 1 per run" in e.value for e in at.error)
+    (lab,) = fresh_registry._labs.values()
+    assert lab.runner.config == preset("syn-small")  # the last valid configuration is kept
