@@ -49,24 +49,31 @@ def apply(cfg: RunConfig, preset_name: str) -> None:
     ss["edit_weights"] = cfg.data.distinct_weights is not None
 
 
-def init_from_url() -> None:
-    """On a session's first run: fill the controls from the URL (or the default preset)."""
-    ss = st.session_state
-    if ss.get(_STATE_READY):
-        return
-    params = {k: st.query_params.get(k) for k in st.query_params}
+def config_from_url(params: dict[str, str]) -> tuple[str, RunConfig, list[str]]:
+    """(preset name, configuration, notices) from URL parameters: the preset, then each field
+    that parses and fits; everything else is ignored with a notice naming field, value and range."""
+    params = dict(params)
     notices = []
     name = params.pop("preset", DEFAULT_PRESET)
     if name not in PRESETS:
         notices.append(f"preset = {name!r} is not a preset (allowed: {', '.join(PRESETS)}); using {DEFAULT_PRESET}")
         name = DEFAULT_PRESET
-    base = cfg = preset(name)
-    current = base.flat()
+    cfg = preset(name)
+    current = cfg.flat()
     for field, text in params.items():
         try:
             cfg = cfg.replace(**{field: parse_field(field, text, current.get(field))})
         except ConfigError as err:
             notices.append(f"{err} — using {current.get(field, 'the default')!r} instead")
+    return name, cfg, notices
+
+
+def init_from_url() -> None:
+    """On a session's first run: fill the controls from the URL (or the default preset)."""
+    ss = st.session_state
+    if ss.get(_STATE_READY):
+        return
+    name, cfg, notices = config_from_url({k: st.query_params.get(k) for k in st.query_params})
     apply(cfg, name)
     ss[NOTICES] = notices
     ss[_STATE_READY] = True

@@ -45,6 +45,8 @@ __all__ = [
     "FIELD_CHOICES",
 ]
 
+#: Largest config file accepted.
+MAX_CONFIG_BYTES = 2_000_000
 #: Largest vocabulary a run may have (SCANSNAP_MAX_VOCAB).  Y is M×M floats (§2): 20,000² float32 is 1.6 GB.
 MAX_VOCAB = LIMITS.max_vocab
 
@@ -408,9 +410,11 @@ class RunConfig:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "RunConfig":
+        if len(text) > MAX_CONFIG_BYTES:  # the app's uploads stop at 2 MB too (.streamlit/config.toml)
+            raise ConfigError("config JSON", f"{len(text):,} bytes", f"at most {MAX_CONFIG_BYTES:,} bytes")
         try:
             values = json.loads(text)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: absurdly nested input
             raise ConfigError("config JSON", _short(text), f"valid JSON ({exc})") from None
         return cls.from_dict(values)
 
