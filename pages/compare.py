@@ -93,7 +93,8 @@ for message in errors:
     st.error(message + " Training keeps the last valid settings.")
 
 DEFAULT_PAIR = tuple(preset(BASE_PRESET).replace(**DEFAULTS[side]) for side in SIDES)
-lab = REGISTRY.lab(f"{session_id}-compare", DEFAULT_PAIR[0])
+PAIR_ID = f"{session_id}-compare"  # the pair's own entry in the sessions registry
+lab = REGISTRY.lab(PAIR_ID, DEFAULT_PAIR[0])
 runner = lab.runner
 if len(runner.configs) != len(SIDES):  # a new lab holds a single run: make it the pair
     runner.reset(DEFAULT_PAIR if errors else tuple(configs))
@@ -114,7 +115,7 @@ def _acted() -> None:
 
 
 def _may_start() -> bool:
-    if REGISTRY.may_start(f"{session_id}-compare"):
+    if REGISTRY.may_start(PAIR_ID):
         return True
     ss["_cmp_busy"] = True
     return False
@@ -123,6 +124,7 @@ def _may_start() -> bool:
 def _start_or_pause(action: str) -> None:
     """Do what the button said when it was drawn, so a repeated click never flips the run."""
     _acted()
+    runner = REGISTRY.revive(PAIR_ID, lab).runner
     if action == "pause":
         runner.pause()
     elif _may_start():
@@ -132,12 +134,12 @@ def _start_or_pause(action: str) -> None:
 def _step() -> None:
     _acted()
     if _may_start():
-        runner.step_once(wait=2.0)
+        REGISTRY.revive(PAIR_ID, lab).runner.step_once(wait=2.0)
 
 
 def _reset(pair: tuple[RunConfig, ...]) -> None:
     _acted()
-    runner.reset(pair)
+    REGISTRY.revive(PAIR_ID, lab).runner.reset(pair)
 
 
 snap = runner.snapshot()

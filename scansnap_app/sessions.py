@@ -87,6 +87,21 @@ class Registry:
         with self._lock:
             return self._labs.get(session_id)
 
+    def revive(self, session_id: str, lab: Lab) -> Lab:
+        """The lab a button click should act on.  Under heavy load a tab that is still open can
+        miss its heartbeats and have its lab reaped between drawing a button and the click; the
+        click then brings that lab back (with a fresh runner if the watchdog stopped it) instead
+        of acting on a stopped runner no page shows any more."""
+        with self._lock:
+            current = self._labs.get(session_id)
+            if current is None:
+                current = self._labs[session_id] = lab
+                if lab.runner.status == Status.STOPPED:
+                    lab.runner.reset()
+            self._ensure_watchdog()
+        current.touch()
+        return current
+
     def training_elsewhere(self, session_id: str) -> int:
         """How many other sessions are training right now."""
         with self._lock:

@@ -38,7 +38,7 @@ def run_controls(lab: Lab, session_id: str) -> None:
               args=(lab, session_id, "pause" if running else "start"))
     c2.button("Step", icon=":material/skip_next:", width="stretch", disabled=done, on_click=_step,
               args=(lab, session_id), key=f"step-{gen}")
-    c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=_reset, args=(lab,),
+    c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=_reset, args=(lab, session_id),
               key=f"reset-{gen}")
     c4.select_slider("Speed", options=list(SPEEDS), key="speed", on_change=_speed, args=(lab,),
                      help="Slow the run down to watch scanning and snapping unfold")
@@ -63,6 +63,7 @@ def _start_or_pause(lab: Lab, session_id: str, action: str) -> None:
     """Do what the button said when it was drawn (not a toggle: a late or repeated click can
     never flip the run the wrong way)."""
     _acted()
+    lab = REGISTRY.revive(session_id, lab)
     if action == "pause":
         lab.runner.pause()
     elif _may_start(session_id):
@@ -71,12 +72,14 @@ def _start_or_pause(lab: Lab, session_id: str, action: str) -> None:
 
 def _step(lab: Lab, session_id: str) -> None:
     _acted()
+    lab = REGISTRY.revive(session_id, lab)
     if _may_start(session_id):
         lab.runner.step_once(wait=2.0)
 
 
-def _reset(lab: Lab) -> None:
+def _reset(lab: Lab, session_id: str) -> None:
     _acted()
+    lab = REGISTRY.revive(session_id, lab)
     lab.runner.reset(lab.pending or lab.runner.config)
     lab.pending = None
 

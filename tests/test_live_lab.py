@@ -148,6 +148,18 @@ def test_each_action_renames_the_controls_so_a_late_duplicate_click_finds_nothin
     assert lab_of(fresh_registry).runner.status == Status.PAUSED and control(at, "start").label == "Resume"
 
 
+def test_a_click_on_a_page_whose_idle_lab_was_reaped_still_trains(fresh_registry):
+    """Under heavy load an open tab can miss its heartbeats; its next click revives its lab."""
+    at = page()
+    at.number_input(key="steps").set_value(30).run()
+    lab = lab_of(fresh_registry)
+    assert fresh_registry.reap(now=time.monotonic() + 1_000) and lab.runner.status == Status.STOPPED
+    control(at, "start").click().run()
+    assert lab_of(fresh_registry) is lab and lab.runner.wait(60) == Status.FINISHED
+    at.run()
+    assert at.metric[0].value == "30 / 30" and not at.exception
+
+
 def test_server_cap_says_busy(fresh_registry):
     fresh_registry.max_training = 0
     at = page()
