@@ -114,7 +114,9 @@ class Server:
         return int(match.group(1)) if match else -1
 
     def log_problems(self) -> list[str]:
-        return [line for line in self.log.read_text(errors="replace").splitlines() if LOG_PROBLEM.search(line)]
+        """Each problem line of the server log with the 25 lines after it (the traceback)."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        return ["\n".join(lines[i:i + 26]) for i, line in enumerate(lines) if LOG_PROBLEM.search(line)]
 
     def stop(self) -> None:
         self.proc.terminate()

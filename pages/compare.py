@@ -15,7 +15,7 @@ import streamlit as st
 from scansnap_app import entry
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY, new_session_id
-from scansnap_app.views import CHART_REFRESH_SECONDS, REFRESH_SECONDS, heartbeat, thin
+from scansnap_app.views import heartbeat, live_intervals, thin
 from scansnap_core import figures
 from scansnap_core.compare import ATTENDED_MARGIN, compare_runs
 from scansnap_core.config import FIELD_HELP, ConfigError, RunConfig, preset
@@ -144,6 +144,7 @@ def _reset(pair: tuple[RunConfig, ...]) -> None:
 
 snap = runner.snapshot()
 running = snap.status == Status.RUNNING
+kpi_every, chart_every = live_intervals()
 done = snap.status in Status.DONE
 # keys change after every action: a late copy of a click (Streamlit may deliver one twice) finds its button gone
 gen = ss.setdefault(_GENERATION, 0)
@@ -157,7 +158,7 @@ c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=_res
 
 
 # ---------------------------------------------------------------- live parts
-@st.fragment(run_every=REFRESH_SECONDS if running else None)
+@st.fragment(run_every=kpi_every if running else None)
 def live_status() -> None:
     lab.touch()
     snap_a = runner.snapshot()
@@ -186,7 +187,7 @@ query = int(c4.selectbox("Logit trajectories of", range(DEFAULT_PAIR[0].data.num
                          format_func=lambda q: f"query {q + 1}", key="cmp_query"))
 
 
-@st.fragment(run_every=CHART_REFRESH_SECONDS if running else None)
+@st.fragment(run_every=chart_every if running else None)
 def live_views() -> None:
     snaps = runner.snapshots()  # both sides at the same shared step
     data = [s.data for s in snaps]

@@ -43,9 +43,10 @@ if ss.pop("_busy", False):
 
 views.run_controls(lab, session_id)
 running = lab.runner.status == Status.RUNNING
+kpi_every, chart_every = views.live_intervals()
 
 
-@st.fragment(run_every=views.REFRESH_SECONDS if running else None)
+@st.fragment(run_every=kpi_every if running else None)
 def live_status() -> None:
     """Progress, KPIs and the phase caption: cheap, so they refresh several times a second."""
     lab.touch()
@@ -61,7 +62,7 @@ def live_status() -> None:
     st.caption(views.phase_caption(snap, data))
 
 
-@st.fragment(run_every=views.CHART_REFRESH_SECONDS if running else None)
+@st.fragment(run_every=chart_every if running else None)
 def live_views() -> None:
     """The charts: redrawn less often (a browser re-mounts each chart on every update)."""
     data = lab.runner.snapshot().data

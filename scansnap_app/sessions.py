@@ -108,6 +108,11 @@ class Registry:
             return sum(1 for sid, lab in self._labs.items()
                        if sid != session_id and lab.runner.status == Status.RUNNING)
 
+    def training_count(self) -> int:
+        """How many sessions are training right now."""
+        with self._lock:
+            return sum(1 for lab in self._labs.values() if lab.runner.status == Status.RUNNING)
+
     def may_start(self, session_id: str) -> bool:
         return self.training_elsewhere(session_id) < self.max_training
 

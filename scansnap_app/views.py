@@ -19,6 +19,18 @@ REFRESH_SECONDS = 0.1
 #: seconds between chart updates sent while training (the browser draws them in place, and
 #: fewer of them when drawing is slow: scansnap_app/live_chart.py)
 CHART_REFRESH_SECONDS = 0.5
+#: sessions training at once before the refresh intervals stretch (each live refresh needs the
+#: server's single Python interpreter, which every trainer shares)
+SESSIONS_AT_FULL_RATE = 2
+
+
+def live_intervals() -> tuple[float, float]:
+    """(KPI, chart) refresh intervals in seconds: stretched in proportion to the number of sessions
+    training beyond SESSIONS_AT_FULL_RATE, so a crowded server stays responsive."""
+    stretch = max(1.0, REGISTRY.training_count() / SESSIONS_AT_FULL_RATE)
+    return REFRESH_SECONDS * stretch, CHART_REFRESH_SECONDS * stretch
+
+
 #: rows kept in live heatmaps and line charts (records are thinned evenly beyond this)
 LIVE_RECORDS = 240
 

@@ -72,6 +72,40 @@ def _run_name(index: int) -> str:
     return chr(ord("A") + index) if index < 26 else f"#{index + 1}"
 
 
+class _Training:
+    """The runners training right now, process-wide.  Python runs one thread at a time, so with
+    several trainers each pauses between steps long enough that together they use at most
+    TRAINER_SHARE of the interpreter, and the pages' own threads (live refreshes, clicks) keep
+    running on a busy classroom server.  One trainer alone never pauses."""
+
+    TRAINER_SHARE = 0.75
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._runners: set[int] = set()
+
+    def add(self, runner) -> None:
+        with self._lock:
+            self._runners.add(id(runner))
+
+    def discard(self, runner) -> None:
+        with self._lock:
+            self._runners.discard(id(runner))
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._runners)
+
+    def fair_pause(self, step_seconds: float) -> float:
+        """Seconds to pause after a step that took ``step_seconds``: with n trainers each may be
+        busy TRAINER_SHARE / n of the time."""
+        n = self.count()
+        return 0.0 if n < 2 else step_seconds * (n / self.TRAINER_SHARE - 1)
+
+
+_TRAINING = _Training()
+
+
 class Runner:
     """Trains one run, or several in lockstep, in a background thread.
 
@@ -248,10 +282,17 @@ class Runner:
             import torch
 
             torch.set_num_threads(self._threads)
+        try:
+            self._loop()
+        finally:
+            _TRAINING.discard(self)
+
+    def _loop(self) -> None:
         window: list[tuple[float, int]] = []
         while True:
             with self._lock:
                 while not self._stop and self._status != Status.RUNNING and self._pending_steps == 0:
+                    _TRAINING.discard(self)
                     self._wake.wait()
                 if self._stop or self._status in Status.DONE:
                     return
@@ -259,7 +300,10 @@ class Runner:
                 single = self._status != Status.RUNNING
                 if single:
                     self._pending_steps -= 1
+                else:
+                    _TRAINING.add(self)
                 self._stepping = True
+            started = time.perf_counter()
             try:
                 for engine in engines:  # lockstep: snapshots read the step every engine has completed
                     engine.step(1)
@@ -275,11 +319,12 @@ class Runner:
                     self._error = traceback.format_exc()
                     self._wake.notify_all()
                 return
+            pause = 0.0 if single else max(self.delay, _TRAINING.fair_pause(time.perf_counter() - started))
             with self._lock:
                 if self._status in Status.DONE or self._stop:
                     return
-                if self.delay > 0 and not single:
-                    self._wake.wait(self.delay)  # a watching pace; stop()/pause() wake it at once
+                if pause > 0:
+                    self._wake.wait(pause)  # a watching pace or a fair share; stop()/pause() wake it at once
 
     def _which(self, engine: Engine) -> str:
         """' in run B' when several runs train together, else ''."""
