@@ -251,22 +251,26 @@ class LoadResult:
 
 
 def run_load(sessions: int = 8, seconds: float = 60, idle_ttl: float = 15, session_ttl: int = 5,
-             chromium: str | None = None, say=print) -> LoadResult:
-    from playwright.sync_api import sync_playwright
-
-    chromium = chromium or shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        raise RuntimeError("needs Debian's chromium (apt-get install chromium)")
+             chromium: str | None = None, say=print, browser=None) -> LoadResult:
+    """Start a server, drive it, stop it.  ``browser``: a Playwright browser to use (a test's
+    session browser: one process cannot run two sync Playwright instances); else one is launched."""
     reap_timeout = idle_ttl + 5 + session_ttl + 45  # TTL + one watchdog period + session TTL + slack for load
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         server = start_server(Path(tmp), max_training=sessions, idle_ttl=idle_ttl, session_ttl=session_ttl)
         try:
+            if browser is not None:
+                return _drive(server, browser, sessions, seconds, reap_timeout, say)
+            from playwright.sync_api import sync_playwright
+
+            chromium = chromium or shutil.which("chromium") or shutil.which("chromium-browser")
+            if chromium is None:
+                raise RuntimeError("needs Debian's chromium (apt-get install chromium)")
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+                own = pw.chromium.launch(executable_path=chromium, args=ARGS)
                 try:
-                    return _drive(server, browser, sessions, seconds, reap_timeout, say)
+                    return _drive(server, own, sessions, seconds, reap_timeout, say)
                 finally:
-                    browser.close()
+                    own.close()
         finally:
             server.stop()
 

@@ -4,7 +4,7 @@ asserted: the machine is shared.  Skips where no chromium is installed."""
 
 import sys
 
-from browser_helpers import CHROMIUM, ROOT, needs_chromium
+from browser_helpers import ROOT, needs_chromium
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_load import report, run_load  # noqa: E402
@@ -12,8 +12,8 @@ from bench_load import report, run_load  # noqa: E402
 pytestmark = needs_chromium
 
 
-def test_eight_sessions_each_see_their_own_run_and_the_server_returns_to_rest():
-    result = run_load(sessions=8, seconds=20, chromium=CHROMIUM, say=lambda m: print(m, flush=True))
+def test_eight_sessions_each_see_their_own_run_and_the_server_returns_to_rest(browser):
+    result = run_load(sessions=8, seconds=20, browser=browser, say=lambda m: print(m, flush=True))
     print("\n" + report(result))
     for s in result.sessions:
         assert s.final_step > s.step_at_watch > 0, f"session {s.index + 1}'s run did not advance"
