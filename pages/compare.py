@@ -12,10 +12,9 @@ tab closes, and it never disturbs the same session's Live Lab run.
 
 import streamlit as st
 
-from scansnap_app import entry
+from scansnap_app import entry, views
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY, new_session_id
-from scansnap_app.views import heartbeat, live_intervals, thin
 from scansnap_core import figures
 from scansnap_core.compare import ATTENDED_MARGIN, compare_runs
 from scansnap_core.config import FIELD_HELP, ConfigError, RunConfig, preset
@@ -35,7 +34,6 @@ DEFAULTS = {
 }
 #: Fig. 5's Adam learning rates, η_Y = η_Z
 FIG5_ETAS = (0.1, 0.5, 1.0)
-_GENERATION = "_compare_generation"
 
 for side in SIDES:  # defaults live in session state: the Fig. 5 buttons set these keys too
     for name, value in DEFAULTS[side].items():
@@ -100,61 +98,19 @@ if len(runner.configs) != len(SIDES):  # a new lab holds a single run: make it t
     runner.reset(DEFAULT_PAIR if errors else tuple(configs))
 wanted = tuple(configs) if not errors else runner.configs
 first = runner.snapshot()
+lab.pending = None
 if wanted != runner.configs:
     if first.step == 0 and first.status in (Status.IDLE, Status.PAUSED):
         runner.reset(wanted)  # nothing trained yet: simply rebuild the pair
     else:
+        lab.pending = wanted  # applied by Reset
         st.info("You changed the settings of a run in progress: they apply when you press **Reset**.")
-if ss.pop("_cmp_busy", False):
-    st.warning(f"Server busy: {REGISTRY.max_training} sessions are training right now. Try again in a moment.")
-
-
-# ---------------------------------------------------------------- controls
-def _acted() -> None:
-    ss[_GENERATION] = ss.get(_GENERATION, 0) + 1
-
-
-def _may_start() -> bool:
-    if REGISTRY.may_start(PAIR_ID):
-        return True
-    ss["_cmp_busy"] = True
-    return False
-
-
-def _start_or_pause(action: str) -> None:
-    """Do what the button said when it was drawn, so a repeated click never flips the run."""
-    _acted()
-    runner = REGISTRY.revive(PAIR_ID, lab).runner
-    if action == "pause":
-        runner.pause()
-    elif _may_start():
-        runner.start()
-
-
-def _step() -> None:
-    _acted()
-    if _may_start():
-        REGISTRY.revive(PAIR_ID, lab).runner.step_once(wait=2.0)
-
-
-def _reset(pair: tuple[RunConfig, ...]) -> None:
-    _acted()
-    REGISTRY.revive(PAIR_ID, lab).runner.reset(pair)
-
+views.busy_warning()
 
 snap = runner.snapshot()
 running = snap.status == Status.RUNNING
-kpi_every, chart_every = live_intervals()
-done = snap.status in Status.DONE
-# keys change after every action: a late copy of a click (Streamlit may deliver one twice) finds its button gone
-gen = ss.setdefault(_GENERATION, 0)
-c1, c2, c3, c4 = st.columns([1.2, 1, 1, 3.2])
-c1.button("Pause" if running else ("Finished" if done else "Resume" if snap.step else "Start"), type="primary",
-          icon=":material/pause:" if running else ":material/play_arrow:", width="stretch", disabled=done,
-          on_click=_start_or_pause, args=("pause" if running else "start",), key=f"cmp-start-{gen}")
-c2.button("Step", icon=":material/skip_next:", width="stretch", disabled=done, on_click=_step, key=f"cmp-step-{gen}")
-c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=_reset, args=(wanted,),
-          key=f"cmp-reset-{gen}")
+kpi_every, chart_every = views.live_intervals()
+c4 = views.run_controls(lab, PAIR_ID, prefix="cmp-")
 
 
 # ---------------------------------------------------------------- live parts
@@ -208,7 +164,7 @@ def live_views() -> None:
     for side, col, d, s in zip(SIDES, cols, data, snaps):
         with col:
             st.markdown(f"**{side}**: {_describe(s.config)}")
-            shown_data = thin(d)
+            shown_data = views.thin(d)
             heatmap = _titled(figures.attention_heatmap(shown_data), side).update_traces(zmax=zmax)
             live_chart(heatmap, key=f"cmp_attention_{side}", filename=f"compare-attention-{side}", height=380)
             live_chart(_titled(figures.logit_trajectories(shown_data, query), side), key=f"cmp_logits_{side}",
@@ -227,4 +183,4 @@ def live_views() -> None:
 
 live_status()
 live_views()
-heartbeat(lab)
+views.heartbeat(lab)

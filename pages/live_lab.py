@@ -38,10 +38,9 @@ else:
 if lab.pending is not None:
     st.info("You changed settings of a run in progress. Learning rates apply live; everything else applies when "
             "you press **Reset** (the current run is kept until then).")
-if ss.pop("_busy", False):
-    st.warning(f"Server busy: {REGISTRY.max_training} sessions are training right now. Try again in a moment.")
+views.busy_warning()
 
-views.run_controls(lab, session_id)
+views.speed_control(views.run_controls(lab, session_id), lab)
 running = lab.runner.status == Status.RUNNING
 kpi_every, chart_every = views.live_intervals()
 
