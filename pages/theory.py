@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import streamlit as st
 
 from scansnap_app import entry
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY
 from scansnap_core import figures, theory
+from scansnap_core.results import GrowthFactor
 
 entry.through_app()
 
@@ -121,18 +121,6 @@ def live_run():
     return snap.data if snap.step > 0 and len(snap.data.records) > 1 else None
 
 
-def measured_growth(data) -> tuple[np.ndarray, np.ndarray, float, int]:
-    """Steps, measured χ = e^{2(z(t)−z(0))} of class 1's dominant distinct token (Theorem 3), its f²(0), and
-    its token id (the same token as the Live Lab's theory-vs-experiment view)."""
-    layout = data.layout
-    distinct = np.flatnonzero(layout.support_distinct[0])
-    s = distinct[np.argmax(layout.support_prob[0, distinct])]
-    z = np.array([r.logits[data.run][0, s] for r in data.records])
-    f0 = data.records[0].attention[data.run][0]
-    f0 = f0 / np.linalg.norm(f0)
-    return np.asarray(data.steps), np.exp(2 * (z - z[0])), float(f0[s] ** 2), int(layout.support[0, s])
-
-
 def _use_run(K: int, M: int, eta_y: float, eta_z: float, f0: float) -> None:
     ss.update(th_K=K, th_M=M, th_eta_y=eta_y, th_eta_z=eta_z, th_f0=round(f0, 6), th_preset="custom")
 
@@ -145,11 +133,12 @@ def overlay(K: int, M: int) -> tuple | None:
                 "Live Lab page, then come back to overlay its measured growth factor.")
         return None
     layout = data.layout
-    if not np.any(layout.support_distinct[0]):
+    growth = GrowthFactor.of(data, 0)
+    if growth is None:
         st.info("The Live Lab run has no distinct tokens in class 1: there is no growth factor to overlay.")
         return None
     pred = theory.predictions_for(data.config)  # effective rates η/(1−μ) under SGD momentum (§6 "Units")
-    steps, chi, f0, token = measured_growth(data)
+    steps, chi, f0, token = growth.steps, growth.chi, growth.f0_squared, growth.token
     if (layout.K, layout.M) != (K, M):
         st.warning(f"The Live Lab run has K = {layout.K}, M = {layout.M:,}, but this page shows K = {K}, "
                    f"M = {M:,}: the curves would not describe that run, so it is not overlaid.")

@@ -13,6 +13,7 @@ static file serving from ``static/`` (copied there by :func:`ensure_plotly_js`).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -52,17 +53,23 @@ def _component():
     return _COMPONENT
 
 
+@functools.cache
+def _plotly_src() -> str:
+    """The URL path of the pinned plotly.js (copied into static/ on first use)."""
+    ensure_plotly_js()
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return "/" + "/".join(p for p in (base, "app", "static", PLOTLY_JS) if p)
+
+
 def live_chart(fig: go.Figure, *, key: str, filename: str, height: int = 450, uirevision: str = "") -> None:
     """Show ``fig`` under ``key``; later calls with the same key update the same plot in place.
     ``uirevision``: keep the user's zoom until this string changes."""
     try:
-        ensure_plotly_js()
+        src = _plotly_src()
     except OSError as err:
         st.error(f"Charts need plotly.js in {STATIC_DIR} and it could not be copied there ({err}). "
                  "Run `python -m scansnap_app.live_chart` once with write access.")
         return
-    base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    src = "/" + "/".join(p for p in (base, "app", "static", PLOTLY_JS) if p)
     _component()(key=key, data=dict(figure=fig.to_json(), src=src, filename=f"scansnap-{filename}", height=height,
                                      uirevision=uirevision or key), height=height)
 

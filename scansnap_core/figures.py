@@ -18,7 +18,7 @@ from . import theory as _theory
 from .compare import attended_distinct, record_at
 from .engine import Record
 from .layout import Layout
-from .results import RunData
+from .results import GrowthFactor, RunData
 from .theory import B_exact, chi_bounds, predictions_for
 
 __all__ = ["RunData", "attention_heatmap", "attention_history", "logit_trajectories", "decoder_panel",
@@ -265,26 +265,20 @@ def theory_vs_experiment(data: RunData, cls: int = 0) -> go.Figure:
     beside the Theorem 3/4 bounds e^{2f²(0)B_n} ≤ χ ≤ e^{2B_n} (B_n from Eqn 129, exact form,
     C0 = 1, effective rates under momentum), with t0′ and t0 marked."""
     layout = data.layout
-    distinct = np.flatnonzero(layout.support_distinct[cls])
-    steps = data.steps
+    growth = GrowthFactor.of(data, cls)
     traces, shapes, notes = [], [], []
-    if len(distinct):
-        s = distinct[np.argmax(layout.support_prob[cls, distinct])]
-        z = np.array([r.logits[data.run][cls, s] for r in data.records])
-        chi = np.exp(2 * (z - z[0]))
+    if growth is not None:
         pred = predictions_for(data.config)
-        t = np.linspace(0, max(steps[-1], 1), 300)
+        t = np.linspace(0, max(growth.steps[-1], 1), 300)
         B = B_exact(t, layout.K, layout.M, pred.eta_y, pred.eta_z)
-        f0 = data.records[0].attention[data.run][cls]
-        f0 = f0 / np.linalg.norm(f0)
-        lower, upper = chi_bounds(B, float(f0[s] ** 2))
+        lower, upper = chi_bounds(B, growth.f0_squared)
         traces = [
             dict(type="scatter", x=t, y=upper, mode="lines", line=dict(color="#555", dash="dash"),
                  name="theory upper e^{2B}"),
             dict(type="scatter", x=t, y=lower, mode="lines", line=dict(color="#555", dash="dot"), fill="tonexty",
                  fillcolor="rgba(85,85,85,0.08)", name="theory lower e^{2f²(0)B}"),
-            dict(type="scatter", x=steps, y=chi, mode="lines+markers", marker=dict(size=4),
-                 line=dict(color=DISTINCT_COLOR, width=2.5), name=f"measured χ, token {int(layout.support[cls, s])}"),
+            dict(type="scatter", x=growth.steps, y=growth.chi, mode="lines+markers", marker=dict(size=4),
+                 line=dict(color=DISTINCT_COLOR, width=2.5), name=f"measured χ, token {growth.token}"),
         ]
         shapes, notes = _phase_marks(data, float(t[-1]))
     return _figure(traces, dict(

@@ -111,6 +111,30 @@ class RunData:
         return np.array([r.step for r in self.records])
 
 
+@dataclass(frozen=True)
+class GrowthFactor:
+    """Measured growth factor χ(t) = e^{2(z(t)−z(0))} of one class's dominant distinct token (the
+    largest P(l|n); THEORY §6, Theorem 3), with the f²(0) its lower bound needs."""
+
+    steps: np.ndarray
+    chi: np.ndarray
+    f0_squared: float
+    token: int
+
+    @classmethod
+    def of(cls, data: "RunData", n: int = 0) -> "GrowthFactor | None":
+        """None when class ``n`` has no distinct token."""
+        layout = data.layout
+        distinct = np.flatnonzero(layout.support_distinct[n])
+        if not len(distinct):
+            return None
+        s = distinct[np.argmax(layout.support_prob[n, distinct])]
+        z = np.array([r.logits[data.run][n, s] for r in data.records])
+        f0 = data.records[0].attention[data.run][n]
+        return cls(np.asarray(data.steps), np.exp(2 * (z - z[0])), float((f0[s] / np.linalg.norm(f0)) ** 2),
+                   int(layout.support[n, s]))
+
+
 def frames(engine: Engine, run: int = 0) -> dict[str, pd.DataFrame]:
     """The tidy tables of one run of an engine (see the module docstring)."""
     return frames_from_data(RunData.from_engine(engine, run))

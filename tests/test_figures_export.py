@@ -134,3 +134,18 @@ def test_sweep_figures_show_one_panel_per_query_count_and_the_grid_as_eta_y_by_e
     assert list(heat.x) == ["0.5", "1", "5", "10"] and list(heat.y) == ["0.5", "1"]
     z = np.asarray(heat.z, float)
     assert z[0, 0] == 10.0 and z[0, 2] == 100.0 and np.isnan(z[0, 1])  # η_Y = 1 is not in row η_Z = 0.5
+
+
+def test_growth_factor_is_measured_on_the_dominant_distinct_token(small_run):
+    from scansnap_core.results import GrowthFactor
+
+    layout = small_run.layout
+    growth = GrowthFactor.of(small_run, 0)
+    slots = np.flatnonzero(layout.support_distinct[0])
+    s = slots[np.argmax(layout.support_prob[0, slots])]
+    assert growth.token == int(layout.support[0, s])
+    z = np.array([r.logits[0][0, s] for r in small_run.records])
+    np.testing.assert_allclose(growth.chi, np.exp(2 * (z - z[0])))
+    assert growth.chi[0] == 1.0 and growth.chi[-1] > 1.0  # distinct tokens gain attention (Theorem 2)
+    f0 = small_run.records[0].attention[0][0]
+    assert growth.f0_squared == pytest.approx(f0[s] ** 2 / (f0 ** 2).sum())
