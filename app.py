@@ -5,6 +5,9 @@ It only sets up the page and the navigation; each page lives in ``pages/``.
 
 import streamlit as st
 
+from scansnap_app import websocket_fix
+
+websocket_fix.install()
 st.set_page_config(page_title="Scan & Snap Lab", page_icon="🔭", layout="wide")
 st.navigation([
     st.Page("pages/live_lab.py", title="Live Lab", icon=":material/play_circle:", default=True),

@@ -62,8 +62,13 @@ def _serve(probe_path: str, streamlit_args: list[str]) -> None:
     def probe() -> None:
         while True:
             sessions = sys.modules.get("scansnap_app.sessions")  # imported by the page script
+            pacing = sys.modules.get("scansnap_app.pacing")
+            live = sessions.REGISTRY.training_count() if sessions else 0
             state = {"threads": [t.name for t in threading.enumerate()],
-                     "labs": sessions.REGISTRY.active_sessions() if sessions else None}
+                     "labs": sessions.REGISTRY.active_sessions() if sessions else None,
+                     "pacing": {kind: {"cost": pacer.cost, "interval": pacer.interval(live)}
+                                for kind, pacer in (("kpi", pacing.KPI), ("chart", pacing.CHART))}
+                     if pacing else {}}
             tmp = probe_path + ".tmp"
             with open(tmp, "w") as f:
                 json.dump(state, f)
@@ -231,6 +236,7 @@ class LoadResult:
     threads_after: int
     trainers_peak: int
     trainers_after: int
+    pacing: dict  # per kind of live refresh: mean cost of a run and the interval, at the end of the watch
     reaped_after_s: float | None
     idle_cpu_percent: float
     log_problems: list[str]
@@ -331,6 +337,7 @@ def _drive(server: Server, browser, n: int, seconds: float, reap_timeout: float,
         s.page.get_by_text("Training", exact=True).click()  # the sidebar expander holding the seed
         s.seed_shown = s.page.get_by_role("spinbutton", name="Seed").input_value()
     rss_peak = max(rss_peak, server.rss_mib())
+    pacing = server.probe_state()["pacing"]
     say(f"watched {elapsed:.0f} s; closing the tabs")
 
     for s in sessions:
@@ -340,7 +347,7 @@ def _drive(server: Server, browser, n: int, seconds: float, reap_timeout: float,
     idle_cpu = cpu_percent(server, 5)
     return LoadResult(sessions, elapsed, load_cpu, loadavg, rss_first_load, rss_baseline, rss_peak, server.rss_mib(),
                       threads_baseline, threads_peak, server.os_threads(), trainers_peak, server.trainer_threads(),
-                      reaped, idle_cpu, server.log_problems())
+                      pacing, reaped, idle_cpu, server.log_problems())
 
 
 def report(r: LoadResult) -> str:
@@ -354,6 +361,9 @@ def report(r: LoadResult) -> str:
                   f"max {max(rates):.1f} (watch {r.seconds:.0f} s)",
               f"- server CPU during the load: {r.load_cpu_percent:.0f}% of one core (os.cpu_count() = "
               f"{os.cpu_count()}); load average at the end {r.loadavg[0]:.1f}",
+              "- live refresh pacing at the end of the watch (scansnap_app/pacing.py): " + "; ".join(
+                  f"{kind} runs cost {p['cost'] * 1000:.0f} ms, every {p['interval']:.1f} s per session"
+                  for kind, p in r.pacing.items()),
               f"- server RSS: after the first page load {r.rss_first_load:.0f} MiB; baseline (after a warm-up run's "
               f"session was reaped) {r.rss_baseline:.0f} MiB, peak {r.rss_peak:.0f} MiB, after close "
               f"{r.rss_after:.0f} MiB ({100 * (r.rss_after / r.rss_baseline - 1):+.0f}%)",

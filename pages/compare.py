@@ -12,7 +12,7 @@ tab closes, and it never disturbs the same session's Live Lab run.
 
 import streamlit as st
 
-from scansnap_app import entry, views
+from scansnap_app import entry, pacing, views
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY, new_session_id
 from scansnap_core import figures
@@ -120,9 +120,10 @@ def live_status() -> None:
     snap_a = runner.snapshot()
     if running and snap_a.status != Status.RUNNING:
         st.rerun()  # the pair just paused or ended: leave live mode (the replay slider appears)
-    st.progress(min(1.0, snap_a.step / snap_a.total_steps),
-                text=f"shared step {snap_a.step:,} of {snap_a.total_steps:,} · {snap_a.steps_per_second:,.0f} "
-                     f"steps/s · {snap_a.status}")
+    with views.paced(pacing.KPI, running):
+        st.progress(min(1.0, snap_a.step / snap_a.total_steps),
+                    text=f"shared step {snap_a.step:,} of {snap_a.total_steps:,} · {snap_a.steps_per_second:,.0f} "
+                         f"steps/s · {snap_a.status}")
     if snap_a.status in (Status.ERROR, Status.DIVERGED):
         st.error(snap_a.message + " Press Reset to start over.")
     elif snap_a.status == Status.FINISHED:
@@ -143,8 +144,9 @@ query = int(c4.selectbox("Logit trajectories of", range(DEFAULT_PAIR[0].data.num
                          format_func=lambda q: f"query {q + 1}", key="cmp_query"))
 
 
-@st.fragment(run_every=chart_every if running else None)
-def live_views() -> None:
+def pair_views() -> None:
+    """Both runs side by side at the same step: KPIs, heatmaps, logits, their difference and the
+    attended tokens."""
     snaps = runner.snapshots()  # both sides at the same shared step
     data = [s.data for s in snaps]
     if not running and len(data[0].records) > 1:
@@ -179,6 +181,12 @@ def live_views() -> None:
     if not result.differs:
         st.caption("A and B attend to the same distinct tokens at this step.")
     st.dataframe(result.table(), hide_index=True)
+
+
+@st.fragment(run_every=chart_every if running else None)
+def live_views() -> None:
+    with views.paced(pacing.CHART, running):
+        pair_views()
 
 
 live_status()

@@ -6,7 +6,7 @@ pure figure builders, refreshed live by a Streamlit fragment while training.
 
 import streamlit as st
 
-from scansnap_app import controls, entry, views
+from scansnap_app import controls, entry, pacing, views
 from scansnap_app.sessions import REGISTRY, new_session_id
 from scansnap_core.config import preset
 from scansnap_core.results import summarize
@@ -52,24 +52,27 @@ def live_status() -> None:
     snap = lab.runner.snapshot()
     if running and snap.status != Status.RUNNING:
         st.rerun()  # the run just paused or ended: leave live mode (replay and export appear)
-    data = snap.data
-    st.progress(min(1.0, snap.step / snap.total_steps),
-                text=f"step {snap.step:,} of {snap.total_steps:,} · {snap.steps_per_second:,.0f} steps/s · "
-                     f"{snap.status}")
-    views.status_line(snap)
-    views.kpis(snap, data)
-    st.caption(views.phase_caption(snap, data))
+    with views.paced(pacing.KPI, running):
+        data = snap.data
+        st.progress(min(1.0, snap.step / snap.total_steps),
+                    text=f"step {snap.step:,} of {snap.total_steps:,} · {snap.steps_per_second:,.0f} steps/s · "
+                         f"{snap.status}")
+        views.status_line(snap)
+        views.kpis(snap, data)
+        st.caption(views.phase_caption(snap, data))
 
 
 @st.fragment(run_every=chart_every if running else None)
 def live_views() -> None:
-    """The charts: redrawn less often (a browser re-mounts each chart on every update)."""
-    data = lab.runner.snapshot().data
-    if not running and len(data.records) > 1:
-        steps = [int(s) for s in data.steps]
-        replay = st.select_slider("Replay: step shown in every view", options=steps, value=steps[-1], key="replay")
-        data = data.upto(replay)
-    views.views(data)
+    """The charts: costlier than the KPIs (figures and their JSON), so refreshed less often."""
+    with views.paced(pacing.CHART, running):
+        data = lab.runner.snapshot().data
+        if not running and len(data.records) > 1:
+            steps = [int(s) for s in data.steps]
+            replay = st.select_slider("Replay: step shown in every view", options=steps, value=steps[-1],
+                                      key="replay")
+            data = data.upto(replay)
+        views.views(data)
 
 
 live_status()

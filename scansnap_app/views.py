@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import streamlit as st
 
@@ -11,24 +13,27 @@ from scansnap_core.results import RunData, cli_command
 from scansnap_core.runner import Snapshot, Status
 from scansnap_core.theory import predictions_for
 
+from . import pacing
 from .live_chart import live_chart
 from .sessions import IDLE_TTL, REGISTRY, SPEEDS, Lab
 
-#: seconds between live refreshes of the progress bar and KPIs while training
-REFRESH_SECONDS = 0.1
-#: seconds between chart updates sent while training (the browser draws them in place, and
-#: fewer of them when drawing is slow: scansnap_app/live_chart.py)
-CHART_REFRESH_SECONDS = 0.5
-#: sessions training at once before the refresh intervals stretch (each live refresh needs the
-#: server's single Python interpreter, which every trainer shares)
-SESSIONS_AT_FULL_RATE = 2
-
 
 def live_intervals() -> tuple[float, float]:
-    """(KPI, chart) refresh intervals in seconds: stretched in proportion to the number of sessions
-    training beyond SESSIONS_AT_FULL_RATE, so a crowded server stays responsive."""
-    stretch = max(1.0, REGISTRY.training_count() / SESSIONS_AT_FULL_RATE)
-    return REFRESH_SECONDS * stretch, CHART_REFRESH_SECONDS * stretch
+    """(KPI, chart) refresh intervals in seconds for the live fragments a page declares now: they
+    follow the measured cost of refreshes and the number of sessions training
+    (scansnap_app/pacing.py), so a crowded server stays responsive."""
+    live = REGISTRY.training_count()
+    return pacing.declared(pacing.KPI, live), pacing.declared(pacing.CHART, live)
+
+
+@contextmanager
+def paced(pacer: pacing.Pacer, live: bool):
+    """Wraps the body of a fragment of kind ``pacer`` and times the run; while ``live`` (declared
+    with an interval), keeps the interval in step with the server's load."""
+    if live:
+        pacing.keep_pace(pacer, REGISTRY.training_count())
+    with pacer.timed():
+        yield
 
 
 #: rows kept in live heatmaps and line charts (records are thinned evenly beyond this)
