@@ -1,6 +1,7 @@
 """Scan & Snap Lab: the Streamlit entry point (`streamlit run app.py`).
 
-It only sets up the page and the navigation; each page lives in ``pages/``.
+It only sets up the page and the navigation (and a fix for closed tabs, scansnap_app/websocket_fix.py);
+each page lives in ``pages/``.
 """
 
 import streamlit as st

@@ -2,6 +2,7 @@
 (scansnap_app/websocket_fix.py; the traceback it fixes was seen in CI's load test)."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -32,6 +33,13 @@ async def _receive_after_failed_send() -> BaseException:
     raise AssertionError("receive_bytes returned on a disconnected socket")
 
 
+def run(coroutine_function):
+    """asyncio.run in a thread of its own: the session's Playwright browser keeps an event loop
+    running in the test thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine_function()).result()
+
+
 @pytest.fixture
 def unpatched(monkeypatch):
     """Starlette's own receive_bytes for the test (AppTest runs app.py, which installs the fix in
@@ -41,7 +49,7 @@ def unpatched(monkeypatch):
 
 
 def test_without_the_fix_starlette_raises_the_runtime_error_streamlit_mistakes_for_a_text_frame(unpatched):
-    exc = asyncio.run(_receive_after_failed_send())
+    exc = run(_receive_after_failed_send)
     assert isinstance(exc, RuntimeError)  # Streamlit's loop: `except RuntimeError` -> close() -> traceback
     assert not isinstance(exc, WebSocketDisconnect)
 
@@ -50,7 +58,7 @@ def test_with_the_fix_the_receive_loop_sees_a_disconnect(unpatched):
     websocket_fix.install()
     websocket_fix.install()  # idempotent: one wrapper, not two
     assert getattr(WebSocket.receive_bytes, "_scansnap_fix", False)
-    exc = asyncio.run(_receive_after_failed_send())
+    exc = run(_receive_after_failed_send)
     assert isinstance(exc, WebSocketDisconnect) and exc.code == 1006
 
 
@@ -69,4 +77,4 @@ def test_connected_sockets_receive_as_before(unpatched):
         await ws.accept()
         return await ws.receive_bytes()
 
-    assert asyncio.run(talk()) == b"\x08\x01"
+    assert run(talk) == b"\x08\x01"
