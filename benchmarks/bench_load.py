@@ -39,16 +39,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from browsing import CHROMIUM_ARGS, KPI_COUNTER, STEP_ABOVE_ZERO
+
 ROOT = Path(__file__).resolve().parents[1]
-# the anti-throttling flags matter: with many pages in one browser, hidden ones would otherwise be slowed down
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-background-timer-throttling",
-        "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]
-COUNTER = """() => { window.__n = 0; window.__last = '';
-  window.__iv = setInterval(() => { const m = document.querySelector('[data-testid=stMetricValue]');
-    const s = m ? m.innerText : ''; if (s !== window.__last) { window.__n++; window.__last = s; } }, 20); }"""
-STARTED = ("() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
-           ".some(e => /^[1-9][0-9,]* \\//.test(e.innerText))")
 TRAINER_THREAD = "scansnap-runner"  # scansnap_core/runner.py names its worker threads so
 BASE_STEPS = 100_000  # session i trains BASE_STEPS + i steps: its Step KPI names its own run
 LOG_PROBLEM = re.compile(r"Traceback|\bError\b|Exception")
@@ -272,7 +265,7 @@ def run_load(sessions: int = 8, seconds: float = 60, idle_ttl: float = 15, sessi
             if chromium is None:
                 raise RuntimeError("needs Debian's chromium (apt-get install chromium)")
             with sync_playwright() as pw:
-                own = pw.chromium.launch(executable_path=chromium, args=ARGS)
+                own = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
                 try:
                     return _drive(server, own, sessions, seconds, reap_timeout, say)
                 finally:
@@ -291,7 +284,7 @@ def _drive(server: Server, browser, n: int, seconds: float, reap_timeout: float,
     warm.page.wait_for_timeout(1000)
     rss_first_load = server.rss_mib()
     warm.page.get_by_role("button", name="Start").click()
-    warm.page.wait_for_function(STARTED, timeout=60_000, polling=100)
+    warm.page.wait_for_function(STEP_ABOVE_ZERO, timeout=60_000, polling=100)
     warm.page.wait_for_timeout(3000)
     warm.context.close()
     if wait_until(lambda: server_at_rest(server), reap_timeout) is None:
@@ -312,7 +305,7 @@ def _drive(server: Server, browser, n: int, seconds: float, reap_timeout: float,
         s.page.wait_for_timeout(1000)  # let a pending script run finish first (as bench_ui.py and open_page do)
         s.page.get_by_role("button", name="Start").click()
         try:
-            s.page.wait_for_function(STARTED, timeout=90_000, polling=100)
+            s.page.wait_for_function(STEP_ABOVE_ZERO, timeout=90_000, polling=100)
         except PlaywrightTimeout:  # recorded (the run-advanced check fails), not fatal: the rest is still measured
             s.errors.append(f"no step > 0 within 90 s of Start; KPI {s.step_kpi()}, buttons "
                             f"{s.page.get_by_role('button').all_inner_texts()[:8]}")
@@ -320,7 +313,7 @@ def _drive(server: Server, browser, n: int, seconds: float, reap_timeout: float,
     say(f"{n} runs started")
 
     for s in sessions:
-        s.page.evaluate(COUNTER)
+        s.page.evaluate(KPI_COUNTER)
         s.step_at_watch = s.step_kpi()[0]
     cpu0, t0 = server.cpu_seconds(), time.monotonic()
     rss_peak, threads_peak, trainers_peak = 0.0, 0, 0

@@ -28,14 +28,9 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import sync_playwright
 
+from browsing import CHROMIUM_ARGS, KPI_COUNTER, STEP_ABOVE_ZERO
+
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-COUNTER = """() => { window.__n = 0; window.__last = '';
-  window.__iv = setInterval(() => { const m = document.querySelector('[data-testid=stMetricValue]');
-    const s = m ? m.innerText : ''; if (s !== window.__last) { window.__n++; window.__last = s; } }, 20); }"""
-FIRST_UPDATE = ("() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
-                ".some(e => /^[1-9][0-9,]* \\//.test(e.innerText))")
 
 
 def serve() -> tuple[subprocess.Popen, str]:
@@ -68,10 +63,10 @@ def click_when_ready(browser, url: str, button: str):
 
 def measure(browser, url: str, preset: str, seconds: float) -> tuple[float, float, float, float, str]:
     page, start = click_when_ready(browser, f"{url}/?preset={preset}&steps=1000000", "Start")
-    page.wait_for_function(FIRST_UPDATE, timeout=60_000, polling=20)
+    page.wait_for_function(STEP_ABOVE_ZERO, timeout=60_000, polling=20)
     first = time.perf_counter() - start
     page.wait_for_timeout(2000)
-    page.evaluate(COUNTER)
+    page.evaluate(KPI_COUNTER)
     page.evaluate("() => { window.__scansnapCharts.draws = []; }")
     t = time.perf_counter()
     page.wait_for_timeout(seconds * 1000)
@@ -110,7 +105,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             for preset in args.presets:
                 first, rate, draws, redraw_ms, progress = measure(browser, url, preset, args.seconds)
                 print(f"| {preset} | {first:.2f} | {rate:.1f} | {draws:.1f} | {redraw_ms:.0f} | {progress} |",

@@ -2,18 +2,19 @@
 real `streamlit run`; the `server` and `browser` fixtures live in conftest.py)."""
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from browsing import CHROMIUM_ARGS  # noqa: E402,F401  (shared with the browser benchmarks)
+
 SHOTS = ROOT / "docs" / "screenshots" / "browser-tests"  # refreshed on every run; not tracked
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None,
                                     reason="no chromium installed: browser tests need /usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-background-timer-throttling",
-        "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]
 
 
 def open_page(browser, url: str, ready_button: str = "Start", width: int = 1500, height: int = 1400):

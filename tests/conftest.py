@@ -60,10 +60,10 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser():
-    from browser_helpers import ARGS, CHROMIUM
+    from browser_helpers import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
