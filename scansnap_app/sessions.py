@@ -102,19 +102,14 @@ class Registry:
         current.touch()
         return current
 
-    def training_elsewhere(self, session_id: str) -> int:
-        """How many other sessions are training right now."""
+    def training_count(self, excluding: str | None = None) -> int:
+        """How many sessions (other than ``excluding``) are training right now."""
         with self._lock:
             return sum(1 for sid, lab in self._labs.items()
-                       if sid != session_id and lab.runner.status == Status.RUNNING)
-
-    def training_count(self) -> int:
-        """How many sessions are training right now."""
-        with self._lock:
-            return sum(1 for lab in self._labs.values() if lab.runner.status == Status.RUNNING)
+                       if sid != excluding and lab.runner.status == Status.RUNNING)
 
     def may_start(self, session_id: str) -> bool:
-        return self.training_elsewhere(session_id) < self.max_training
+        return self.training_count(excluding=session_id) < self.max_training
 
     def reap(self, now: float | None = None) -> list[str]:
         """Stop and forget the labs whose page has been silent longer than the TTL."""

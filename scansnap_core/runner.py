@@ -82,15 +82,15 @@ class _Training:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._runners: set[int] = set()
+        self._runners: set[Runner] = set()
 
-    def add(self, runner) -> None:
+    def add(self, runner: "Runner") -> None:
         with self._lock:
-            self._runners.add(id(runner))
+            self._runners.add(runner)
 
-    def discard(self, runner) -> None:
+    def discard(self, runner: "Runner") -> None:
         with self._lock:
-            self._runners.discard(id(runner))
+            self._runners.discard(runner)
 
     def count(self) -> int:
         with self._lock:
