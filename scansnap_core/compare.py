@@ -4,8 +4,8 @@ each run attends to, per class, and the headline numbers (entropy, losses).
 The paper's Fig. 5 (THEORY §7): with Adam, different learning rates steer the attention to
 different subsets of distinct tokens, where SGD favours the most frequent ones.  A run
 *attends to* a distinct token of class n when that token holds clearly more than a uniform
-share of the class's distinct-token attention: c_l / Σ_{l'∈G_DT(n)} c_l' > (1 + margin) / |G_DT(n)|.
-The margin keeps near-uniform noise (e.g. early steps, default init) out of the sets.
+share of the class's distinct-token attention: c_l / Σ_{l'∈G_DT(n)} c_l' > (1 + margin) / |G_DT(n)|
+(one rule for the whole lab: :func:`scansnap_core.events.attended_mask`, also used by the snap).
 """
 
 from __future__ import annotations
@@ -18,30 +18,17 @@ import pandas as pd
 
 from .config import ConfigError
 from .engine import Record
-from .results import RunData
+from .events import ATTENDED_MARGIN
+from .results import RunData, attended_distinct
 
 __all__ = ["ATTENDED_MARGIN", "ClassDifference", "Comparison", "attended_distinct", "compare_runs", "record_at"]
-
-#: a distinct token counts as attended above (1 + margin) × the uniform share over its class's distinct tokens
-ATTENDED_MARGIN = 0.1
 
 
 def record_at(data: RunData, step: int | None = None) -> Record:
     """The latest record at or before ``step`` (the last record when ``step`` is None)."""
-    return data.latest if step is None else data.upto(step).latest
-
-
-def attended_distinct(data: RunData, record: Record, margin: float = ATTENDED_MARGIN) -> tuple[np.ndarray, np.ndarray]:
-    """(attended [K, S] bool, share [K, S]): ``share`` is c restricted to each class's distinct
-    tokens and renormalised (0 elsewhere); attended where share > (1 + margin) / |G_DT(n)|."""
-    layout = data.layout
-    distinct = layout.support_distinct
-    att = np.where(distinct, record.attention[data.run], 0.0).astype(float)
-    mass = att.sum(axis=1, keepdims=True)
-    share = np.divide(att, mass, out=np.zeros_like(att), where=mass > 0)
-    count = distinct.sum(axis=1, keepdims=True)
-    uniform = np.divide(1.0, count, out=np.full(count.shape, np.inf), where=count > 0)
-    return distinct & (share > (1.0 + margin) * uniform), share
+    if step is None:
+        return data.latest
+    return next((r for r in reversed(data.records) if r.step <= step), data.records[0])
 
 
 def _entropy(share: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import ConfigError, RunConfig
+from .events import attended_mask
 from .layout import Layout
 from .limits import LIMITS
 
@@ -148,6 +149,8 @@ class Engine:
         # per-step scalars [steps, R], grown by doubling (a step appends in O(1), reads are slices)
         self._loss = np.zeros((max(16, self.config.train.steps), R), np.float32)
         self._dz = np.zeros_like(self._loss)
+        self._changed = np.zeros_like(self._loss, dtype=bool)  # attended distinct tokens changed at the step
+        self._attended = self.attended()
         self.records: list[Record] = []
         self.record()
 
@@ -189,8 +192,7 @@ class Engine:
         tokens = self._support[classes]  # [R, N, S]
         query = self._psi[classes]  # [R, N]
         run = self._run_offset.view(R, 1)
-        z_index = ((run * self.Q + query) * self.M).unsqueeze(-1) + tokens
-        z = self.Z.reshape(-1)[z_index]  # [R, N, S]
+        z = self._support_logits(classes)  # [R, N, S]
         attention = torch.softmax(log_weight + z, dim=-1)  # = X^T b restricted to the support
         values, keys = attention, tokens
         if self.config.model.residual:  # v <- v + e_m (the code's residual)
@@ -206,6 +208,21 @@ class Engine:
         target_col = self._target_col[classes].unsqueeze(-1)
         nll = -log_prob.gather(-1, target_col).squeeze(-1)
         return _Forward(attention, z, values, keys, out, log_prob, target_col, nll)
+
+    def _support_logits(self, classes: torch.Tensor) -> torch.Tensor:
+        """z_{ψ(n), l} over the support of each class in ``classes`` [R, N] -> [R, N, S]."""
+        R = classes.shape[0]
+        index = ((self._run_offset.view(R, 1) * self.Q + self._psi[classes]) * self.M).unsqueeze(-1)
+        return self.Z.reshape(-1)[index + self._support[classes]]
+
+    @torch.no_grad()
+    def attended(self) -> np.ndarray:
+        """[R, K, S] bool: the distinct tokens each class attends to now (events.attended_mask on the
+        population attention restricted to the class's distinct tokens).  O(R·K·S) per call."""
+        classes = torch.arange(self.K).expand(self.R, self.K)
+        logits = torch.where(self._distinct, self._log_prob + self._support_logits(classes), -torch.inf)
+        share = torch.softmax(logits, dim=-1).nan_to_num_(0.0)  # a class without distinct tokens: all 0
+        return attended_mask(share.numpy(), self.layout.support_distinct)
 
     def _population_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
         classes = torch.arange(self.K).expand(self.R, self.K)
@@ -254,11 +271,15 @@ class Engine:
             self._update("Z", self.Z, grad_z)
             dz = (self.Z - z_before).flatten(1).norm(dim=1)
         loss = fw.nll.detach().mean(dim=1)  # [R]
+        attended = self.attended()
         if self.step_count == len(self._loss):
             self._loss = np.concatenate([self._loss, np.zeros_like(self._loss)])
             self._dz = np.concatenate([self._dz, np.zeros_like(self._dz)])
+            self._changed = np.concatenate([self._changed, np.zeros_like(self._changed)])
         self._loss[self.step_count] = loss.numpy()
         self._dz[self.step_count] = dz.numpy()
+        self._changed[self.step_count] = (attended != self._attended).any(axis=(1, 2))
+        self._attended = attended
         self.step_count += 1
         bad = ~torch.isfinite(loss) | ~torch.isfinite(dz)
         newly = bad.numpy() & (self.diverged_at < 0)
@@ -334,13 +355,14 @@ class Engine:
             return self.record()
         return self.records[-1]
 
-    def per_step(self, steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of (losses, ‖ΔZ‖) of steps 1..``steps`` (default: all so far), both [steps, R].
-        Safe to call from another thread while this engine trains: rows are written before
-        ``step_count`` moves past them."""
+    def per_step(self, steps: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies of (losses, ‖ΔZ‖, attended changed) of steps 1..``steps`` (default: all so far),
+        each [steps, R].  Safe to call from another thread while this engine trains: rows are
+        written before ``step_count`` moves past them."""
         n = self.step_count if steps is None else steps
-        loss, dz = self._loss, self._dz  # grab both arrays first: a step may replace them with larger ones
-        return loss[:n].copy(), dz[:n].copy()
+        # grab the arrays first: a step may replace them with larger ones
+        loss, dz, changed = self._loss, self._dz, self._changed
+        return loss[:n].copy(), dz[:n].copy(), changed[:n].copy()
 
     @property
     def losses(self) -> np.ndarray:
@@ -351,6 +373,11 @@ class Engine:
     def dz_norms(self) -> np.ndarray:
         """‖Z_t − Z_{t−1}‖_F for steps 1..t [t, R]."""
         return self._dz[: self.step_count]
+
+    @property
+    def attended_changed(self) -> np.ndarray:
+        """Whether step 1..t changed the set of attended distinct tokens (:meth:`attended`) [t, R]."""
+        return self._changed[: self.step_count]
 
 
 def _distinct_entropy(attention: torch.Tensor, distinct: torch.Tensor) -> torch.Tensor:

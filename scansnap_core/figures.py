@@ -15,10 +15,10 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from . import theory as _theory
-from .compare import attended_distinct, record_at
+from .compare import record_at
 from .engine import Record
 from .layout import Layout
-from .results import GrowthFactor, RunData
+from .results import GrowthFactor, RunData, attended_distinct
 from .theory import B_exact, chi_bounds, predictions_for
 
 __all__ = ["RunData", "attention_heatmap", "attention_history", "logit_trajectories", "decoder_panel",

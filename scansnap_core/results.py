@@ -26,81 +26,57 @@ import pandas as pd
 
 from .config import RunConfig
 from .engine import Engine, Record
+from .events import ATTENDED_MARGIN, SNAP_FRACTION, SNAP_HOLD, SPEED_WINDOW, Events, attended_mask, detect_events, \
+    smoothed_speed
 from .layout import Layout
-from .theory import predictions_for
+from .theory import assumption_gaps, phase_relation, predictions_for
 
-__all__ = ["SNAP_WINDOW", "snapping_step", "RunData", "RunResult", "train", "cli_command", "frames",
-           "frames_from_data"]
-
-#: width (steps) of the centred moving average applied to ‖ΔZ‖ before locating its peak
-SNAP_WINDOW = 9
-
-
-def smoothed(values: np.ndarray, window: int = SNAP_WINDOW) -> np.ndarray:
-    """Centred moving average along axis 0 that averages only the values present near the ends."""
-    values = np.asarray(values, dtype=float)
-    window = max(1, min(window, len(values)))  # np.convolve(mode="same") returns the longer input's length
-    kernel = np.ones(window)
-    flat = values.reshape(len(values), -1)
-    num = np.stack([np.convolve(np.nan_to_num(col), kernel, mode="same") for col in flat.T], axis=1)
-    den = np.convolve(np.ones(len(values)), kernel, mode="same")[:, None]
-    return (num / den).reshape(values.shape)
-
-
-def snapping_step(dz_norms: np.ndarray, window: int = SNAP_WINDOW) -> np.ndarray:
-    """Measured snapping step: where the smoothed attention-logit speed ‖ΔZ‖ peaks.
-
-    ``dz_norms`` [t] or [t, R] holds steps 1..t.  The peak marks the end of scanning: after
-    it Z moves ever more slowly (§6).  Returns the step (1-based) per run, NaN where the
-    speed is still rising at the last step (no peak yet) or the run never moved."""
-    dz = np.asarray(dz_norms, dtype=float)
-    single = dz.ndim == 1
-    dz = dz.reshape(len(dz), -1)
-    finite = np.isfinite(dz).all(axis=0)  # a diverged run has no meaningful peak
-    if len(dz) == 0:
-        out = np.full(dz.shape[1], np.nan)
-    else:
-        smooth = smoothed(dz, window)
-        peak = smooth.argmax(axis=0)
-        still_rising = peak >= len(dz) - 1 - window // 2
-        flat = ~(smooth.max(axis=0) > 0) | ~np.isfinite(smooth).all(axis=0)
-        out = np.where(still_rising | flat | ~finite, np.nan, peak + 1.0)
-    return out[0] if single else out
-
+__all__ = ["RunData", "RunResult", "Composition", "attended_distinct", "composition_at_snap", "train", "cli_command",
+           "frames", "frames_from_data", "summarize", "describe_events"]
 
 @dataclass(frozen=True)
 class RunData:
     """What the figures read: a run's config, layout, recorded metrics and per-step scalars.
 
-    ``losses`` and ``dz_norms`` hold steps 1..t; ``records`` are the recorded states
-    (see :class:`~scansnap_core.engine.Record`, run axis first); ``run`` selects the run."""
+    ``losses``, ``dz_norms`` and ``attended_changed`` hold steps 1..t; ``records`` are the recorded
+    states (see :class:`~scansnap_core.engine.Record`, run axis first); ``run`` selects the run;
+    ``events`` are the scan peak and snap measured on steps 1..t (:mod:`scansnap_core.events`)."""
 
     config: RunConfig
     layout: Layout
     records: Sequence[Record]
     losses: np.ndarray
     dz_norms: np.ndarray
-    snap_step: float | None = None
+    attended_changed: np.ndarray
+    events: Events
     run: int = 0
 
     @classmethod
     def from_engine(cls, engine: Engine, run: int = 0) -> "RunData":
         return cls.build(engine.configs[run], engine.layout, engine.records, engine.losses[:, run],
-                         engine.dz_norms[:, run], run)
+                         engine.dz_norms[:, run], engine.attended_changed[:, run], run)
 
     @classmethod
     def build(cls, config: RunConfig, layout: Layout, records: Sequence[Record], losses: np.ndarray,
-              dz_norms: np.ndarray, run: int = 0) -> "RunData":
-        """A RunData with the measured snapping step filled in (None until ‖ΔZ‖ has peaked)."""
-        snap = snapping_step(dz_norms) if len(dz_norms) else math.nan
-        return cls(config, layout, tuple(records), np.asarray(losses), np.asarray(dz_norms),
-                   None if math.isnan(snap) else float(snap), run)
+              dz_norms: np.ndarray, attended_changed: np.ndarray, run: int = 0) -> "RunData":
+        """A RunData with its events measured on the data given (nothing later is known)."""
+        dz, changed = np.asarray(dz_norms), np.asarray(attended_changed, dtype=bool)
+        return cls(config, layout, tuple(records), np.asarray(losses), dz, changed, detect_events(dz, changed), run)
 
     def upto(self, step: int) -> "RunData":
-        """The same run seen at ``step`` (for replay): records and scalars up to that step."""
+        """The same run seen at ``step`` (for replay): records and scalars up to that step, and the
+        events a live run could have detected by then."""
         records = tuple(r for r in self.records if r.step <= step) or self.records[:1]
-        return RunData(self.config, self.layout, records, self.losses[:step], self.dz_norms[:step],
-                       self.snap_step if self.snap_step is not None and self.snap_step <= step else None, self.run)
+        return RunData.build(self.config, self.layout, records, self.losses[:step], self.dz_norms[:step],
+                             self.attended_changed[:step], self.run)
+
+    @property
+    def scan_peak_step(self) -> int | None:
+        return self.events.scan_peak_step
+
+    @property
+    def snap_step(self) -> int | None:
+        return self.events.snap_step
 
     @property
     def latest(self) -> Record:
@@ -109,6 +85,42 @@ class RunData:
     @property
     def steps(self) -> np.ndarray:
         return np.array([r.step for r in self.records])
+
+
+def attended_distinct(data: RunData, record: Record, margin: float = ATTENDED_MARGIN) -> tuple[np.ndarray, np.ndarray]:
+    """(attended [K, S] bool, share [K, S]) of one record: ``share`` is c restricted to each class's
+    distinct tokens and renormalised (0 elsewhere); attended by :func:`~scansnap_core.events.attended_mask`."""
+    distinct = data.layout.support_distinct
+    att = np.where(distinct, record.attention[data.run], 0.0).astype(float)
+    mass = att.sum(axis=1, keepdims=True)
+    share = np.divide(att, mass, out=np.zeros_like(att), where=mass > 0)
+    return attended_mask(share, distinct, margin), share
+
+
+@dataclass(frozen=True)
+class Composition:
+    """The attended distinct tokens (ids) of every class at one recorded step."""
+
+    step: int
+    tokens: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def of(cls, data: RunData, record: Record) -> "Composition":
+        attended, _ = attended_distinct(data, record)
+        support = data.layout.support
+        return cls(record.step, tuple(tuple(int(t) for t in support[n][attended[n]]) for n in range(len(support))))
+
+    def as_dict(self) -> dict[str, list[int]]:
+        return {f"class {n + 1}": list(tokens) for n, tokens in enumerate(self.tokens)}
+
+
+def composition_at_snap(data: RunData) -> Composition | None:
+    """The attended distinct tokens at the snap, read from the first record at or after ``snap_step``
+    (records may be thinned); None before a snap or without such a record."""
+    if data.snap_step is None:
+        return None
+    record = next((r for r in data.records if r.step >= data.snap_step), None)
+    return None if record is None else Composition.of(data, record)
 
 
 @dataclass(frozen=True)
@@ -148,7 +160,16 @@ def frames_from_data(data: RunData) -> dict[str, pd.DataFrame]:
     dz = np.full(n + 1, np.nan)
     loss[1:] = data.losses
     dz[1:] = data.dz_norms
-    metrics = pd.DataFrame({"step": np.arange(n + 1), "loss": loss, "dz_norm": dz})
+    changed = np.zeros(n + 1, dtype=bool)
+    changed[1:] = data.attended_changed
+    event = np.full(n + 1, None, dtype=object)
+    for name, step in (("scan peak", data.scan_peak_step), ("snap", data.snap_step)):
+        if step is not None:
+            event[step] = name
+    metrics = pd.DataFrame({"step": np.arange(n + 1), "loss": loss, "dz_norm": dz,
+                            "dz_smoothed": np.r_[np.nan, smoothed_speed(data.dz_norms)],
+                            "attended_changed": changed,
+                            "event": pd.Categorical(event, categories=["scan peak", "snap"])})
     records = data.records
     rec_steps = data.steps
     per_record = pd.DataFrame({
@@ -226,26 +247,70 @@ class RunResult:
 
     def summary_text(self) -> str:
         s = self.summary
-        snap = "not reached yet" if s["snap_step"] is None else f"step {s['snap_step']}"
-        rate = " (η/(1−μ) momentum-corrected rates)" if s["momentum_corrected"] else ""
         status = f" Diverged at step {s['diverged_at']}." if s["diverged_at"] is not None else ""
         return (
             f"{s['steps']} steps with {s['layout']} (M = {s['M']}, K = {s['K']}, η_Y = {s['eta_y']:g}, "
             f"η_Z = {s['eta_z']:g}): final training loss {s['final_loss']:.4g}, distinct-token entropy "
             f"{s['entropy_distinct']:.4f} nats (uniform would be {s['entropy_uniform']:.4f}). "
-            f"Measured snapping step (peak of smoothed ‖ΔZ‖): {snap}; theory predicts scanning until "
-            f"t0′ = {s['t0_prime']:.1f} and snapping from t0 = {s['t0']:.1f} steps{rate}.{status}"
+            f"{s['events']}{status}"
         )
 
 
+def describe_events(data: RunData) -> str:
+    """What the run's measured events say, in plain words, each compared with the SGD theory's t0′ and
+    t0 by the numbers alone, and where the run leaves the theory's assumptions (docs/THEORY.md)."""
+    ev, pred = data.events, predictions_for(data.config)
+    window = f"{SPEED_WINDOW}-step mean of ‖ΔZ‖"
+    if ev.fastest_step is None:
+        parts = [f"No events before the first full {window} (step {SPEED_WINDOW})." if ev.steps < SPEED_WINDOW
+                 else "No scan peak or snap: the attention never moved, or the run diverged."]
+    else:
+        if ev.scan_peak_step is not None:
+            parts = [f"Scan peak (fastest attention, {window}) at step {ev.scan_peak_step}, "
+                     f"{phase_relation(ev.scan_peak_step, pred)}."]
+        elif ev.slow_since is None and ev.fastest_step >= ev.steps - SPEED_WINDOW // 2:
+            parts = [f"No scan peak yet: the {window} is still rising."]
+        else:
+            parts = [f"No scan peak: the {window} was highest in its first window (it only fell)."]
+        fraction = f"{SNAP_FRACTION:.0%}"
+        if ev.snap_step is not None:
+            parts.append(f"Snapped at step {ev.snap_step}, {phase_relation(ev.snap_step, pred)}: from then on "
+                         f"‖ΔZ‖ stayed below {fraction} of its peak and the attended distinct tokens did not "
+                         f"change (checked for {ev.steps - ev.snap_step} further steps).")
+        elif ev.slow_since is None:
+            parts.append(f"Not snapped by step {ev.steps}: ‖ΔZ‖ is at {ev.speed_now / ev.peak_speed:.0%} of its "
+                         f"peak (a snap needs below {fraction}).")
+        else:
+            c = ev.candidate
+            since = (f"‖ΔZ‖ below {fraction} of its peak since step {ev.slow_since}, attended tokens last changed "
+                     f"at step {ev.attended_since}" if ev.attended_since > ev.slow_since else
+                     f"‖ΔZ‖ below {fraction} of its peak and the attended tokens unchanged since step {c}")
+            if SNAP_HOLD * c > ev.steps:
+                parts.append(f"Not snapped by step {ev.steps}: {since}; that counts as a snap if the logits stay "
+                             f"nearly still until step {SNAP_HOLD * c}.")
+            else:
+                parts.append(f"Not snapped by step {ev.steps}: {since}, but the logits still drift: steps "
+                             f"{ev.steps // 2 + 1}–{ev.steps} carried {ev.late_path_share:.0%} of their path "
+                             f"(a snap at step s needs at most {fraction} in steps s+1..{SNAP_HOLD}s).")
+    rates = " (effective rates η/(1−μ))" if pred.momentum_corrected else ""
+    parts.append(f"SGD theory: t0′ = {pred.t0_prime:.1f}, t0 = {pred.t0:.1f}{rates}.")
+    gaps = assumption_gaps(data.config)
+    if gaps:
+        parts.append("Outside the theory's assumptions: " + "; ".join(gaps) + ".")
+    return " ".join(parts)
+
+
 def summarize(data: RunData) -> dict:
-    """Headline numbers of a run (final loss and entropy, measured vs predicted snapping step)."""
-    cfg, layout = data.config, data.layout
+    """Headline numbers of a run: final loss and entropy, the measured events (docs/THEORY.md,
+    "Measured events"), the attended distinct tokens at the snap and at the end, the SGD theory's
+    phase times and where the run leaves the theory's assumptions."""
+    cfg, layout, ev = data.config, data.layout, data.events
     t = cfg.train
     pred = predictions_for(cfg)
     losses = np.asarray(data.losses, dtype=float)
     bad = np.flatnonzero(~(np.isfinite(losses) & np.isfinite(np.asarray(data.dz_norms, dtype=float))))
     n_distinct = layout.support_distinct.sum(axis=1)
+    at_snap, final = composition_at_snap(data), Composition.of(data, data.latest)
     return {
         "layout": f"{layout.Q} query token(s) × {cfg.data.next_per_query} next token(s)",
         "steps": len(losses),
@@ -253,14 +318,29 @@ def summarize(data: RunData) -> dict:
         "K": layout.K,
         "eta_y": t.eta_y,
         "eta_z": t.eta_z,
+        "optimizer": t.optimizer,
+        "mode": t.mode,
         "final_loss": float(losses[-1]) if len(losses) else math.nan,
         "entropy_distinct": float(data.latest.entropy_distinct[data.run]),
         "entropy_uniform": float(np.mean(np.log(n_distinct[n_distinct > 0]))) if (n_distinct > 0).any() else math.nan,
-        "snap_step": None if data.snap_step is None else int(data.snap_step),
+        "scan_peak_step": ev.scan_peak_step,
+        "snap_step": ev.snap_step,
+        "scan_peak_vs_theory": None if ev.scan_peak_step is None else phase_relation(ev.scan_peak_step, pred),
+        "snap_vs_theory": None if ev.snap_step is None else phase_relation(ev.snap_step, pred),
+        "event_rules": {"speed_window": SPEED_WINDOW, "snap_fraction": SNAP_FRACTION, "snap_hold": SNAP_HOLD,
+                        "attended_margin": ATTENDED_MARGIN},
+        "attended_since": ev.attended_since,
+        "snap_attended": None if at_snap is None else at_snap.as_dict(),
+        "final_attended": final.as_dict(),
+        "final_attended_step": final.step,
+        "snap_attended_is_final": None if at_snap is None else at_snap.tokens == final.tokens,
+        "theory": "SGD (THEORY §4–§6)",
         "t0_prime": pred.t0_prime,
         "t0": pred.t0,
         "t0_approx": pred.t0_approx,
         "momentum_corrected": pred.momentum_corrected,
+        "assumption_gaps": list(assumption_gaps(cfg)),
+        "events": describe_events(data),
         "diverged_at": int(bad[0]) + 1 if len(bad) else None,
     }
 

@@ -52,6 +52,7 @@ class Snapshot:
     steps_per_second: float
     losses: np.ndarray  # [steps] training loss of steps 1..step
     dz_norms: np.ndarray  # [steps] ‖ΔZ‖ of steps 1..step
+    attended_changed: np.ndarray  # [steps] whether steps 1..step changed the attended distinct tokens
     records: tuple[Record, ...] = field(repr=False)
     config: RunConfig = field(repr=False)
     layout: Layout = field(repr=False)
@@ -64,7 +65,8 @@ class Snapshot:
     @property
     def data(self) -> RunData:
         """The snapshot as figure/table input."""
-        return RunData.build(self.config, self.layout, self.records, self.losses, self.dz_norms)
+        return RunData.build(self.config, self.layout, self.records, self.losses, self.dz_norms,
+                             self.attended_changed)
 
 
 def _run_name(index: int) -> str:
@@ -252,7 +254,7 @@ class Runner:
             return tuple(self._snapshot_of(e, cfg, step) for e, cfg in zip(self._engines, self.configs))
 
     def _snapshot_of(self, e: Engine, cfg: RunConfig, step: int) -> Snapshot:  # called with the lock held
-        losses, dz = e.per_step(step)
+        losses, dz, changed = e.per_step(step)
         return Snapshot(
             status=self._status,
             message=self._message,
@@ -261,6 +263,7 @@ class Runner:
             steps_per_second=self._rate,
             losses=losses[:, 0],
             dz_norms=dz[:, 0],
+            attended_changed=changed[:, 0],
             records=tuple(r for r in tuple(e.records) if r.step <= step),
             config=cfg,
             layout=e.layout,

@@ -20,7 +20,7 @@ import pandas as pd
 from .config import ConfigError, RunConfig, preset
 from .engine import Engine, batch_key
 from .limits import LIMITS
-from .results import snapping_step
+from .events import detect_events_batch
 from .theory import predictions_for
 
 __all__ = ["FIG6_GRID", "fig6_configs", "run_sweep", "summarize_sweep", "SweepJob", "MAX_SWEEP_RUNS"]
@@ -63,7 +63,8 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
     """Train every configuration to its ``steps`` and return one row per run.
 
     Columns: num_query, K, M, eta_y, eta_z, ratio, seed, steps, entropy_distinct, final_loss,
-    snap_step (NaN if no peak yet), t0_prime, t0, diverged.  Rows keep the input order.
+    scan_peak_step and snap_step (NaN where there is none; :mod:`scansnap_core.events`), t0_prime, t0,
+    diverged.  Rows keep the input order.
 
     Each batched group trains in ``chunks`` pieces; after each piece ``progress(done, total)``
     gets the runs done so far (fractional within a group), and ``should_stop()`` may end the
@@ -94,7 +95,7 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
             if progress:
                 progress(done + len(indices) * engine.step_count / steps, len(configs))
         final = engine.ensure_final_record()
-        snaps = snapping_step(engine.dz_norms)
+        events = detect_events_batch(engine.dz_norms, engine.attended_changed)
         losses = engine.losses[-1]
         for r, (i, cfg) in enumerate(zip(indices, members)):
             t = cfg.train
@@ -110,7 +111,8 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
                 "steps": t.steps,
                 "entropy_distinct": float(final.entropy_distinct[r]),
                 "final_loss": float(losses[r]),
-                "snap_step": float(snaps[r]),
+                "scan_peak_step": float(events["scan_peak_step"][r]),
+                "snap_step": float(events["snap_step"][r]),
                 "t0_prime": pred.t0_prime,
                 "t0": pred.t0,
                 "diverged": bool(engine.diverged_at[r] >= 0),

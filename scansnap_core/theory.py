@@ -34,6 +34,8 @@ __all__ = [
     "Predictions",
     "predicted_times",
     "predictions_for",
+    "phase_relation",
+    "assumption_gaps",
 ]
 
 
@@ -178,3 +180,39 @@ def predictions_for(cfg, correct_momentum: bool = True) -> Predictions:
     t = cfg.train
     momentum = t.momentum if t.optimizer == "sgd" else 0.0
     return predicted_times(cfg.num_classes, cfg.vocab_size, t.eta_y, t.eta_z, momentum, correct_momentum)
+
+
+def phase_relation(step: float, pred: Predictions) -> str:
+    """Where a measured step falls against the theory's phase times: "before t0′", "between t0′ and t0"
+    or "after t0".  A statement about the numbers only (the theory predicts regimes, not one step)."""
+    if step < pred.t0_prime:
+        return "before t0′"
+    return "between t0′ and t0" if step <= pred.t0 else "after t0"
+
+
+#: Assumption 1(c): the decoder learns much faster than the attention; below this ratio we say so
+FAST_DECODER_RATIO = 10.0
+
+
+def assumption_gaps(cfg) -> tuple[str, ...]:
+    """Where a :class:`~scansnap_core.config.RunConfig` leaves the setting the theory's times and bounds
+    are derived in (THEORY §1–§6), one short phrase each; empty when the run is inside it."""
+    t, m = cfg.train, cfg.model
+    gaps = []
+    if t.optimizer == "adam":
+        gaps.append("Adam: the theory analyses SGD, so t0′, t0 and the χ bounds are SGD theory at the same "
+                    "rates, not predictions for this run")
+    elif t.momentum > 0:
+        gaps.append(f"momentum μ = {t.momentum:g}: the theory has none; t0′ and t0 use the effective rates "
+                    f"η/(1−μ), an approximation")
+    if t.mode == "sgd":
+        gaps.append(f"finite T = {t.seq_len} sampled contexts (the theory takes T → ∞: mode 'expected')")
+    if m.init != "zero" and m.init_scale > 0:
+        gaps.append("default init (the theory starts from Y = Z = 0)")
+    if t.eta_y < FAST_DECODER_RATIO * t.eta_z:  # never true for η_Z = 0
+        gaps.append(f"η_Y/η_Z = {t.eta_y / t.eta_z:.3g} (the theory assumes η_Y ≫ η_Z)")
+    if m.residual:
+        gaps.append("residual on (the theorems used here are without it)")
+    if not m.normalize:
+        gaps.append("no ℓ2 normalisation (the theory normalises the attended histogram)")
+    return tuple(gaps)
