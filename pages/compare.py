@@ -166,6 +166,7 @@ def pair_views() -> None:
     for side, col, d, s in zip(SIDES, cols, data, snaps):
         with col:
             st.markdown(f"**{side}**: {_describe(s.config)}")
+            st.caption(views.events_line(d))
             shown_data = views.thin(d)
             heatmap = _titled(figures.attention_heatmap(shown_data), side).update_traces(zmax=zmax)
             live_chart(heatmap, key=f"cmp_attention_{side}", filename=f"compare-attention-{side}", height=380)

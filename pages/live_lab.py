@@ -59,19 +59,24 @@ def live_status() -> None:
                          f"{snap.status}")
         views.status_line(snap)
         views.kpis(snap, data)
-        st.caption(views.phase_caption(snap, data))
+        views.phase_caption(snap, data)
 
 
 @st.fragment(run_every=chart_every if running else None)
 def live_views() -> None:
     """The charts: costlier than the KPIs (figures and their JSON), so refreshed less often."""
     with views.paced(pacing.CHART, running):
-        data = lab.runner.snapshot().data
+        snap = lab.runner.snapshot()
+        data = snap.data
         if not running and len(data.records) > 1:
             steps = [int(s) for s in data.steps]
             replay = st.select_slider("Replay: step shown in every view", options=steps, value=steps[-1],
                                       key="replay")
-            data = data.upto(replay)
+            if replay < steps[-1]:  # the events as a live run could have detected them by then
+                full, data = data, data.upto(replay)
+                with st.container(border=True):
+                    st.markdown(f"**At step {replay}** (replay)")
+                    views.phase_caption(snap, data, full)
         views.views(data)
 
 

@@ -22,6 +22,9 @@ entry.through_app()
 SECONDS_PER_RUN_STEP = 8e-4
 RATIOS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0)
 JOB = "sweep_job"
+#: the heatmap pair: measured event column beside the SGD theory's phase time
+EVENTS = {"Scan peak vs t0′": ("scan_peak_step", "t0_prime", "SGD theory: t0′ (end of scanning)"),
+          "Snap vs t0": ("snap_step", "t0", "SGD theory: t0 (start of snapping)")}
 ss = st.session_state
 
 st.title("Learning-rate sweep (Fig. 6)")
@@ -84,7 +87,9 @@ def _download(table: pd.DataFrame) -> None:
 def _open_in_live_lab(summary: pd.DataFrame) -> None:
     st.markdown("**Open a cell in the Live Lab**: select a row, then follow the link (seed 1).")
     shown = summary.rename(columns={"num_query": "query tokens", "eta_z": "η_Z", "ratio": "η_Y/η_Z",
-                                    "entropy_mean": "entropy (mean)", "entropy_std": "entropy (std)"})
+                                    "entropy_mean": "entropy (mean)", "entropy_std": "entropy (std)",
+                                    "scan_peak_mean": "scan peak (mean)", "scan_peaks": "seeds with a scan peak",
+                                    "snap_mean": "snap (mean)", "snapped": "seeds snapped"})
     picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key="sw_table",
                           width="stretch", height=260)
     rows = picked.selection.rows if picked is not None else []
@@ -128,15 +133,24 @@ def results() -> None:
                              format_func=lambda v: f"{v} query token{'s' if v > 1 else ''}") or panels[-1]
     live_chart(figures.sweep_heatmap(table, "entropy_distinct", f"Final distinct-token entropy, {q} query token(s)",
                                      q), key="sw_heat_entropy", filename="sweep-entropy-heatmap", height=380)
+    measured, theory_column, theory_label = EVENTS[st.segmented_control(
+        "Measured event", list(EVENTS), default=list(EVENTS)[1], key="sw_event",
+        help="Scan peak: the step of fastest attention movement. Snap: the first step from which the attention "
+             "stays nearly still with the same attended tokens (README, 'Measured events'). Cells average the "
+             "seeds that have the event; the hover says how many do.") or list(EVENTS)[1]]
     part = table[table["num_query"] == q]
-    zmax = float(pd.concat([part["snap_step"], part["t0"]]).max())  # one colour scale for both heatmaps
+    zmax = float(pd.concat([part[measured], part[theory_column]]).max())  # one colour scale for both heatmaps
     c1, c2 = st.columns(2)
     with c1:
-        live_chart(figures.sweep_heatmap(table, "snap_step", "Measured snapping step (mean over seeds)", q,
-                                         zmax=zmax), key="sw_heat_snap", filename="sweep-snap", height=380)
+        live_chart(figures.sweep_heatmap(table, measured, f"Measured {measured.replace('_step', '').replace('_', ' ')} "
+                                         "step (mean over seeds that have one)", q, zmax=zmax),
+                   key="sw_heat_snap", filename=f"sweep-{measured}", height=380)
     with c2:
-        live_chart(figures.sweep_heatmap(table, "t0", "Theory: t0 (§6)", q, zmax=zmax), key="sw_heat_t0",
-                   filename="sweep-t0", height=380)
+        live_chart(figures.sweep_heatmap(table, theory_column, theory_label, q, zmax=zmax), key="sw_heat_t0",
+                   filename=f"sweep-{theory_column}", height=380)
+    snapped = int(part["snap_step"].notna().sum())
+    st.caption(f"{snapped} of {len(part)} runs with {q} query token(s) snapped within their {int(part['steps'].max())} "
+               "steps. t0′ and t0 are SGD theory with momentum-corrected rates η/(1−μ), an approximation.")
     if not job.running:
         _open_in_live_lab(summary)
         _download(table)

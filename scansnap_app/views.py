@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
 
 from scansnap_core import figures
 from scansnap_core.config import RunConfig
-from scansnap_core.results import RunData, cli_command
+from scansnap_core.events import SNAP_FRACTION, SPEED_WINDOW
+from scansnap_core.results import Composition, RunData, cli_command, composition_at_snap, event_notes
 from scansnap_core.runner import Snapshot, Status
-from scansnap_core.theory import predictions_for
 
 from . import pacing
 from .live_chart import live_chart
@@ -124,40 +125,58 @@ def heartbeat(lab: Lab) -> None:
     lab.touch()
 
 
-def phase_caption(snap: Snapshot, data: RunData) -> str:
-    """One plain-language line about what the attention is doing now."""
-    pred = predictions_for(snap.config)
+def phase_caption(snap: Snapshot, data: RunData, full: RunData | None = None) -> None:
+    """What the run's measured events say so far, beside the SGD theory's times, where the run leaves
+    the theory's assumptions, and at a snap the attended tokens (``full``: the whole run, when
+    ``data`` is a replayed part of it)."""
     if snap.step == 0:
-        return "Ready: attention starts uniform over each class's tokens (zero init) or near it (default init)."
-    if data.snap_step is not None:
-        where = ("between t0′ and t0, as the theory predicts" if pred.t0_prime <= data.snap_step <= pred.t0
-                 else f"(theory: scanning until t0′ ≈ {pred.t0_prime:.1f}, snapped from t0 ≈ {pred.t0:.1f})")
-        return (f"Snapped at step ~{data.snap_step:.0f} {where}: the attention logits now move ever more slowly "
-                "and the token combination is frozen.")
-    if snap.step < pred.t0_prime:
-        return (f"Scanning: common tokens are losing attention and distinct tokens gain it, rarest last "
-                f"(theory: scanning lasts until t0′ ≈ {pred.t0_prime:.1f} steps).")
-    return (f"Late scanning: attention is still speeding up or just past its peak; snapping is predicted from "
-            f"t0 ≈ {pred.t0:.1f} steps.")
+        st.caption("Ready: attention starts uniform over each class's tokens (zero init) or near it (default init).")
+        return
+    events, theory, gaps = event_notes(data)
+    st.caption(f"{events} {theory}")
+    at_snap = composition_at_snap(data)
+    if at_snap is not None:
+        end = full if full is not None else data
+        final = Composition.of(end, end.latest)
+        same = ("the same at the end of the run" if at_snap.tokens == final.tokens else
+                f"but by step {final.step} it had changed to {final.describe()}")
+        st.caption(f"Attended distinct tokens at the snap (step {at_snap.step}): {at_snap.describe()}; {same} "
+                   f"(step {final.step}).")
+    if gaps:
+        st.caption(f":material/info: {gaps}")
+
+
+def events_line(data: RunData) -> str:
+    """One short line: the measured scan peak and snap (for pages that show several runs)."""
+    ev = data.events
+    peak = "—" if ev.scan_peak_step is None else f"step {ev.scan_peak_step}"
+    snapped = "not yet" if ev.snap_step is None else f"step {ev.snap_step}"
+    adam = " · Adam: outside the SGD theory" if data.config.train.optimizer == "adam" else ""
+    return f"Scan peak: {peak} · Snap: {snapped}{adam}"
 
 
 def kpis(snap: Snapshot, data: RunData) -> None:
-    pred = predictions_for(snap.config)
-    c = st.columns(4)
+    c = st.columns([1.1, 0.9, 1.2, 1, 1])
     c[0].metric("Step", f"{snap.step:,} / {snap.total_steps:,}")
     c[1].metric("Loss", f"{snap.losses[-1]:.4g}" if len(snap.losses) else "—")
     c[2].metric("Distinct-token entropy", f"{float(snap.latest.entropy_distinct[0]):.4f} nats")
-    snap_text = "not yet" if data.snap_step is None else f"{data.snap_step:.0f}"
-    c[3].metric("Snapping step: measured / t0′–t0", f"{snap_text} / {pred.t0_prime:.0f}–{pred.t0:.0f}")
+    ev = data.events
+    c[3].metric("Scan peak", "—" if ev.scan_peak_step is None else f"step {ev.scan_peak_step}",
+                help=f"Step of fastest attention movement: the peak of the {SPEED_WINDOW}-step mean of ‖ΔZ‖. "
+                     "None while it still rises, or when it only falls (no interior peak).")
+    c[4].metric("Snap", "not yet" if ev.snap_step is None else f"step {ev.snap_step}",
+                help=f"First step from which ‖ΔZ‖ stays below {SNAP_FRACTION:.0%} of its peak, the attended distinct "
+                     f"tokens stay the same, and the logits travel at most {SNAP_FRACTION:.0%} of their path in the "
+                     f"next as many steps. Shown once the run reaches twice that step.")
 
 
 def thin(data: RunData, keep: int = LIVE_RECORDS) -> RunData:
-    """At most `keep` records, evenly spread (live charts stay light on long runs)."""
+    """At most `keep` records, evenly spread (live charts stay light on long runs; the events are
+    those of the whole data)."""
     if len(data.records) <= keep:
         return data
     idx = np.unique(np.linspace(0, len(data.records) - 1, keep).round().astype(int))
-    return RunData(data.config, data.layout, tuple(data.records[i] for i in idx), data.losses, data.dz_norms,
-                   data.snap_step, data.run)
+    return replace(data, records=tuple(data.records[i] for i in idx))
 
 
 def views(data: RunData) -> None:

@@ -80,6 +80,11 @@ class Events:
     late_path_share: float  # share of the path Σ‖ΔZ‖ of steps 1..t travelled in the second half, t//2+1..t
 
     @property
+    def rising(self) -> bool:
+        """Whether the smoothed speed is highest in the last full window (still speeding up)."""
+        return self.fastest_step is not None and self.fastest_step >= self.steps - SPEED_WINDOW // 2
+
+    @property
     def candidate(self) -> int | None:
         """The first step that meets conditions (1) and (2) of the snap, whatever (3) says."""
         return None if self.slow_since is None else max(self.slow_since, self.attended_since)
@@ -107,10 +112,13 @@ def detect_events_batch(dz_norms: np.ndarray, attended_changed: np.ndarray | Non
     (float, NaN for "none") named like the fields of :class:`Events`."""
     dz = np.asarray(dz_norms, dtype=float)
     n, R = dz.shape
-    changed = np.zeros((n, R), bool) if attended_changed is None else np.asarray(attended_changed, bool)
-    last_change = np.where(changed.any(axis=0), n - np.argmax(changed[::-1], axis=0), 0)
     out = {k: np.full(R, np.nan) for k in ("scan_peak_step", "snap_step", "fastest_step", "peak_speed",
                                             "speed_now", "slow_since", "late_path_share")}
+    out["attended_since"] = np.zeros(R)
+    if n == 0:
+        return out
+    changed = np.zeros((n, R), bool) if attended_changed is None else np.asarray(attended_changed, bool)
+    last_change = np.where(changed.any(axis=0), n - np.argmax(changed[::-1], axis=0), 0)
     out["attended_since"] = last_change.astype(float)
     path = np.concatenate([np.zeros((1, R)), np.cumsum(np.nan_to_num(dz), axis=0)])  # path[k]: steps 1..k
     if n >= 2:

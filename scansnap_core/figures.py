@@ -29,6 +29,8 @@ __all__ = ["RunData", "attention_heatmap", "attention_history", "logit_trajector
 #: Okabe–Ito vermillion for common tokens, blue for distinct ones (colour-blind safe pair)
 COMMON_COLOR = "#D55E00"
 DISTINCT_COLOR = "#0072B2"
+#: Okabe–Ito bluish green for the measured events (scan peak, snap), apart from the grey theory marks
+EVENT_COLOR = "#009E73"
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 #: the live heatmap shows at most this many classes (a K = 100 layout would be 10⁶ cells)
 MAX_HEATMAP_CLASSES = 20
@@ -147,8 +149,8 @@ def attention_history(data: RunData, cls: int = 0) -> go.Figure:
 
 
 def _phase_marks(data: RunData, x_max: float, xref: str = "x") -> tuple[list[dict], list[dict]]:
-    """Shapes and labels: scanning (t < t0′) and snapping (t ≥ t0) shaded; dotted t0′, dashed t0,
-    solid measured snapping step."""
+    """Shapes and labels: the SGD theory's scanning (t < t0′) and snapping (t ≥ t0) regimes shaded,
+    dotted t0′ and dashed t0, and the measured events (docs/THEORY.md): dash-dot scan peak, solid snap."""
     pred = predictions_for(data.config)
     shapes, notes = [], []
     band = dict(type="rect", xref=xref, yref="paper", y0=0, y1=1, line=dict(width=0), layer="below", opacity=0.06)
@@ -157,24 +159,27 @@ def _phase_marks(data: RunData, x_max: float, xref: str = "x") -> tuple[list[dic
     if pred.t0 < x_max:
         shapes.append({**band, "x0": pred.t0, "x1": x_max, "fillcolor": COMMON_COLOR})
     close = pred.t0 - pred.t0_prime < 0.06 * x_max  # labels would overlap: one label for both lines
-    marks = [(pred.t0_prime, "" if close else "t0′", "dot", 1.0, "right"),
-             (pred.t0, "t0′, t0" if close else "t0", "dash", 1.0, "left")]
+    marks = [(pred.t0_prime, "" if close else "SGD t0′", "dot", 1.0, "right", "#333"),
+             (pred.t0, "SGD t0′, t0" if close else "SGD t0", "dash", 1.0, "left", "#333")]
+    if data.scan_peak_step is not None:
+        marks.append((data.scan_peak_step, "scan peak", "dashdot", 0.02, "right", EVENT_COLOR))
     if data.snap_step is not None:
-        marks.append((data.snap_step, "measured snap", "solid", 0.02, "left"))
-    for x, label, dash, y, side in marks:
+        marks.append((data.snap_step, "snap", "solid", 0.02, "left", EVENT_COLOR))
+    for x, label, dash, y, side, color in marks:
         if x <= x_max:
             shapes.append(dict(type="line", xref=xref, yref="paper", x0=x, x1=x, y0=0, y1=1,
-                               line=dict(color="#333", width=1.5, dash=dash)))
+                               line=dict(color=color, width=1.5, dash=dash)))
             if label:
                 notes.append(dict(text=label, x=x, y=y, xref=xref, yref="paper", showarrow=False,
                                   xanchor="right" if side == "right" else "left",
-                                  yanchor="top" if y > 0.5 else "bottom", font=dict(size=12, color="#333")))
+                                  yanchor="top" if y > 0.5 else "bottom", font=dict(size=12, color=color)))
     return shapes, notes
 
 
 def logit_trajectories(data: RunData, query: int = 0) -> go.Figure:
     """z_ml(t) for the tokens of one query row: common tokens in vermillion, distinct tokens in
-    blue, darker for larger P(l|n); phases and t0′ / t0 / measured snapping step marked."""
+    blue, darker for larger P(l|n); the SGD theory's phases and t0′ / t0 and the measured scan peak
+    and snap marked."""
     layout = data.layout
     mask = (layout.psi == query)[:, None] & (layout.support_prob > 0)
     cls, slot = np.nonzero(mask)
@@ -262,8 +267,9 @@ def decoder_panel(data: RunData) -> go.Figure:
 
 def theory_vs_experiment(data: RunData, cls: int = 0) -> go.Figure:
     """Measured growth factor χ = e^{2(z(t)−z(0))} of the dominant distinct token of a class
-    beside the Theorem 3/4 bounds e^{2f²(0)B_n} ≤ χ ≤ e^{2B_n} (B_n from Eqn 129, exact form,
-    C0 = 1, effective rates under momentum), with t0′ and t0 marked."""
+    beside the SGD theory's Theorem 3/4 bounds e^{2f²(0)B_n} ≤ χ ≤ e^{2B_n} (B_n from Eqn 129, exact
+    form, C0 = 1, effective rates under momentum), with t0′, t0 and the measured events marked.
+    For Adam the bounds are still SGD theory at the same rates: the title says so."""
     layout = data.layout
     growth = GrowthFactor.of(data, cls)
     traces, shapes, notes = [], [], []
@@ -274,15 +280,16 @@ def theory_vs_experiment(data: RunData, cls: int = 0) -> go.Figure:
         lower, upper = chi_bounds(B, growth.f0_squared)
         traces = [
             dict(type="scatter", x=t, y=upper, mode="lines", line=dict(color="#555", dash="dash"),
-                 name="theory upper e^{2B}"),
+                 name="SGD theory: upper e^{2B}"),
             dict(type="scatter", x=t, y=lower, mode="lines", line=dict(color="#555", dash="dot"), fill="tonexty",
-                 fillcolor="rgba(85,85,85,0.08)", name="theory lower e^{2f²(0)B}"),
+                 fillcolor="rgba(85,85,85,0.08)", name="SGD theory: lower e^{2f²(0)B}"),
             dict(type="scatter", x=growth.steps, y=growth.chi, mode="lines+markers", marker=dict(size=4),
                  line=dict(color=DISTINCT_COLOR, width=2.5), name=f"measured χ, token {growth.token}"),
         ]
         shapes, notes = _phase_marks(data, float(t[-1]))
+    outside = " (Adam run: the bounds are SGD theory)" if data.config.train.optimizer == "adam" else ""
     return _figure(traces, dict(
-        title=dict(text=f"Theory vs experiment: growth factor of class {cls + 1}'s dominant distinct token"),
+        title=dict(text=f"Growth factor of class {cls + 1}'s dominant distinct token vs SGD theory{outside}"),
         xaxis=dict(title=dict(text="step")), yaxis=dict(title=dict(text="χ(t) (log axis)"), type="log"),
         shapes=shapes, annotations=notes))
 
@@ -337,14 +344,23 @@ def sweep_entropy(summary: pd.DataFrame) -> go.Figure:
 
 
 def sweep_heatmap(table: pd.DataFrame, value: str, title: str, num_query: int, zmax: float | None = None) -> go.Figure:
-    """One column of the sweep table (mean over seeds) over η_Y (columns) × η_Z (rows) for one
-    number of query tokens; a constant η_Y/η_Z is a diagonal.  Empty cells: not in the grid."""
+    """One column of the sweep table (mean over the seeds where it is defined) over η_Y (columns) × η_Z
+    (rows) for one number of query tokens; a constant η_Y/η_Z is a diagonal.  The hover says in how
+    many seeds the value exists (an event such as the snap may be missing).  Empty cells: not in the
+    grid, or no seed has the value."""
     part = table[table["num_query"] == num_query]
-    grid = part.groupby(["eta_z", "eta_y"])[value].mean().unstack("eta_y") if len(part) else pd.DataFrame()
+    cells = part.groupby(["eta_z", "eta_y"])[value] if len(part) else None
+    if cells is None:
+        grid = present = runs = pd.DataFrame()
+    else:
+        grid, present, runs = (cells.agg(how).unstack("eta_y") for how in ("mean", "count", "size"))
     z = _f32(grid.to_numpy()) if len(grid) else np.zeros((0, 0), dtype=np.float32)
+    counts = np.stack([present.to_numpy(), runs.to_numpy()], -1).astype(np.float32) if len(grid) else None
+    label = value.replace("_", " ")
     heat = dict(type="heatmap", z=z, x=[f"{v:g}" for v in grid.columns], y=[f"{v:g}" for v in grid.index],
-                colorscale=VIRIDIS, zmin=0, zmax=zmax, colorbar=dict(title=dict(text=value.replace("_", " "))),
-                hovertemplate="η_Y = %{x}, η_Z = %{y}<br>" + value.replace("_", " ") + " = %{z:.3f}<extra></extra>",
+                colorscale=VIRIDIS, zmin=0, zmax=zmax, colorbar=dict(title=dict(text=label)), customdata=counts,
+                hovertemplate="η_Y = %{x}, η_Z = %{y}<br>" + label + " = %{z:.3f}<br>"
+                              "defined in %{customdata[0]} of %{customdata[1]} seeds<extra></extra>",
                 xgap=1, ygap=1)
     return _figure([heat], dict(title=dict(text=title), xaxis=dict(title=dict(text="η_Y"), type="category"),
                                 yaxis=dict(title=dict(text="η_Z"), type="category")))

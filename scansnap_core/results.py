@@ -32,7 +32,7 @@ from .layout import Layout
 from .theory import assumption_gaps, phase_relation, predictions_for
 
 __all__ = ["RunData", "RunResult", "Composition", "attended_distinct", "composition_at_snap", "train", "cli_command",
-           "frames", "frames_from_data", "summarize", "describe_events"]
+           "frames", "frames_from_data", "summarize", "describe_events", "event_notes"]
 
 @dataclass(frozen=True)
 class RunData:
@@ -112,6 +112,23 @@ class Composition:
 
     def as_dict(self) -> dict[str, list[int]]:
         return {f"class {n + 1}": list(tokens) for n, tokens in enumerate(self.tokens)}
+
+    def describe(self, max_classes: int = 4) -> str:
+        """"class 1: tokens 15–19; class 2: 25–29; …" (runs of consecutive ids joined)."""
+        shown = [f"class {n + 1}: {_ranges(tokens) or 'none'}" for n, tokens in enumerate(self.tokens[:max_classes])]
+        more = f"; … ({len(self.tokens)} classes)" if len(self.tokens) > max_classes else ""
+        return "; ".join(shown) + more
+
+
+def _ranges(tokens: Sequence[int]) -> str:
+    """"15–19, 23" for (15, 16, 17, 18, 19, 23)."""
+    out, start = [], None
+    for i, t in enumerate(tokens):
+        start = t if start is None else start
+        if i + 1 == len(tokens) or tokens[i + 1] != t + 1:
+            out.append(str(t) if t == start else f"{start}–{t}")
+            start = None
+    return ", ".join(out)
 
 
 def composition_at_snap(data: RunData) -> Composition | None:
@@ -256,23 +273,22 @@ class RunResult:
         )
 
 
-def describe_events(data: RunData) -> str:
-    """What the run's measured events say, in plain words, each compared with the SGD theory's t0′ and
-    t0 by the numbers alone, and where the run leaves the theory's assumptions (docs/THEORY.md)."""
+def event_notes(data: RunData) -> tuple[str, str, str]:
+    """Plain-language notes on a run's measured events: (what the events are so far, each compared
+    with the SGD theory's t0′ and t0 by the numbers alone; the theory's times; where the run leaves
+    the theory's assumptions, "" if nowhere).  docs/THEORY.md, "Measured events"."""
     ev, pred = data.events, predictions_for(data.config)
     window = f"{SPEED_WINDOW}-step mean of ‖ΔZ‖"
+    fraction = f"{SNAP_FRACTION:.0%}"
     if ev.fastest_step is None:
         parts = [f"No events before the first full {window} (step {SPEED_WINDOW})." if ev.steps < SPEED_WINDOW
                  else "No scan peak or snap: the attention never moved, or the run diverged."]
+    elif ev.rising:
+        parts = [f"Scanning: the {window} is still rising (no scan peak yet)."]
     else:
-        if ev.scan_peak_step is not None:
-            parts = [f"Scan peak (fastest attention, {window}) at step {ev.scan_peak_step}, "
-                     f"{phase_relation(ev.scan_peak_step, pred)}."]
-        elif ev.slow_since is None and ev.fastest_step >= ev.steps - SPEED_WINDOW // 2:
-            parts = [f"No scan peak yet: the {window} is still rising."]
-        else:
-            parts = [f"No scan peak: the {window} was highest in its first window (it only fell)."]
-        fraction = f"{SNAP_FRACTION:.0%}"
+        parts = [f"Scan peak (fastest attention, {window}) at step {ev.scan_peak_step}, "
+                 f"{phase_relation(ev.scan_peak_step, pred)}." if ev.scan_peak_step is not None else
+                 f"No scan peak: the {window} was highest in its first window (it only fell)."]
         if ev.snap_step is not None:
             parts.append(f"Snapped at step {ev.snap_step}, {phase_relation(ev.snap_step, pred)}: from then on "
                          f"‖ΔZ‖ stayed below {fraction} of its peak and the attended distinct tokens did not "
@@ -285,19 +301,23 @@ def describe_events(data: RunData) -> str:
             since = (f"‖ΔZ‖ below {fraction} of its peak since step {ev.slow_since}, attended tokens last changed "
                      f"at step {ev.attended_since}" if ev.attended_since > ev.slow_since else
                      f"‖ΔZ‖ below {fraction} of its peak and the attended tokens unchanged since step {c}")
+            drift = (f"steps {ev.steps // 2 + 1}–{ev.steps} carried {ev.late_path_share:.0%} of the logits' path "
+                     f"so far")
             if SNAP_HOLD * c > ev.steps:
                 parts.append(f"Not snapped by step {ev.steps}: {since}; that counts as a snap if the logits stay "
-                             f"nearly still until step {SNAP_HOLD * c}.")
+                             f"nearly still until step {SNAP_HOLD * c} ({drift}).")
             else:
-                parts.append(f"Not snapped by step {ev.steps}: {since}, but the logits still drift: steps "
-                             f"{ev.steps // 2 + 1}–{ev.steps} carried {ev.late_path_share:.0%} of their path "
+                parts.append(f"Not snapped by step {ev.steps}: {since}, but the logits still drift: {drift} "
                              f"(a snap at step s needs at most {fraction} in steps s+1..{SNAP_HOLD}s).")
     rates = " (effective rates η/(1−μ))" if pred.momentum_corrected else ""
-    parts.append(f"SGD theory: t0′ = {pred.t0_prime:.1f}, t0 = {pred.t0:.1f}{rates}.")
+    theory = f"SGD theory: t0′ = {pred.t0_prime:.1f}, t0 = {pred.t0:.1f}{rates}."
     gaps = assumption_gaps(data.config)
-    if gaps:
-        parts.append("Outside the theory's assumptions: " + "; ".join(gaps) + ".")
-    return " ".join(parts)
+    return " ".join(parts), theory, ("Outside the theory's assumptions: " + "; ".join(gaps) + ".") if gaps else ""
+
+
+def describe_events(data: RunData) -> str:
+    """:func:`event_notes` as one paragraph (the CLI summary line, summary.json)."""
+    return " ".join(note for note in event_notes(data) if note)
 
 
 def summarize(data: RunData) -> dict:

@@ -174,9 +174,13 @@ class SweepJob:
 
 
 def summarize_sweep(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± standard deviation over seeds of the final distinct-token entropy (Fig. 6 error bars)."""
+    """Per grid cell: mean ± standard deviation over seeds of the final distinct-token entropy (Fig. 6
+    error bars), and the measured events: mean scan peak and snap step over the seeds that have one,
+    and in how many seeds each exists (docs/THEORY.md, "Measured events")."""
     keys = ["num_query", "eta_z", "ratio"]
-    g = table.groupby(keys)["entropy_distinct"]
-    out = g.agg(entropy_mean="mean", entropy_std="std", seeds="count").reset_index()
+    g = table.groupby(keys)
+    out = g["entropy_distinct"].agg(entropy_mean="mean", entropy_std="std", seeds="count").reset_index()
     out["entropy_std"] = out["entropy_std"].fillna(0.0)
-    return out
+    events = g.agg(scan_peak_mean=("scan_peak_step", "mean"), scan_peaks=("scan_peak_step", "count"),
+                   snap_mean=("snap_step", "mean"), snapped=("snap_step", "count")).reset_index()
+    return out.merge(events, on=keys)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from scansnap_core.config import FIELD_HELP, RunConfig, preset
-from scansnap_core.results import cli_command, frames, snapping_step, train
+from scansnap_core.results import cli_command, frames, train
 from scansnap_core.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,17 +45,11 @@ def test_tables_are_tidy_and_consistent():
     assert (dec[dec["step"] == 12]["correct_prob"].to_numpy() > dec[dec["step"] == 0]["correct_prob"].to_numpy()).all()
 
 
-def test_snapping_step_rules():
-    assert snapping_step(np.r_[np.linspace(0, 1, 31), np.linspace(1, 0, 31)[1:]]) == 31  # steps are 1-based
-    assert math.isnan(snapping_step(np.linspace(0, 1, 50)))  # still rising: not snapped yet
-    assert math.isnan(snapping_step(np.zeros(40)))  # never moved
-    assert math.isnan(snapping_step(np.array([0.0, 0.1, 0.2])))  # shorter than the smoothing window
-
-
 def test_cli_run_writes_tables_and_prints_a_summary(tmp_path):
     out = tmp_path / "run"
     proc = cli("run", "--preset", "syn-small", "--steps", "40", "--seed", "3", "--eta-y", "2", "--out", str(out))
-    assert "Measured snapping step" in proc.stdout and "t0′" in proc.stdout and "final training loss" in proc.stdout
+    assert "Scan peak (fastest attention" in proc.stdout and "SGD theory: t0′" in proc.stdout
+    assert "final training loss" in proc.stdout and "Outside the theory's assumptions: momentum" in proc.stdout
     names = {p.name for p in out.iterdir()}
     assert {"config.json", "summary.json", "metrics.csv", "metrics.parquet", "attention.parquet",
             "decoder.csv"} <= names
@@ -66,6 +60,13 @@ def test_cli_run_writes_tables_and_prints_a_summary(tmp_path):
     np.testing.assert_allclose(csv["loss"].to_numpy(), parquet["loss"].to_numpy(), rtol=1e-6, equal_nan=True)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["final_loss"] == pytest.approx(csv["loss"].iloc[-1], rel=1e-6)
+    # the events: in summary.json, as rows of the metrics table, and in the printed line
+    peak, snap = summary["scan_peak_step"], summary["snap_step"]
+    assert peak is not None and f"at step {peak}" in proc.stdout
+    marked = csv.dropna(subset=["event"]).set_index("event")["step"].to_dict()
+    assert marked == ({"scan peak": peak} if snap is None else {"scan peak": peak, "snap": snap})
+    assert csv["attended_changed"].dtype == bool and not csv["attended_changed"].iloc[0]
+    assert csv["dz_smoothed"].iloc[:5].isna().all() and csv["dz_smoothed"].iloc[5:37].notna().all()
 
 
 def test_cli_command_reproduces_the_run(tmp_path):

@@ -12,7 +12,8 @@ import pytest
 
 from scansnap_core.config import RunConfig, preset
 from scansnap_core.engine import Engine
-from scansnap_core.figures import DISTINCT_SHADES, MAX_HEATMAP_CLASSES, all_figures, attention_heatmap, logit_trajectories
+from scansnap_core.figures import (DISTINCT_SHADES, MAX_HEATMAP_CLASSES, all_figures, attention_heatmap,
+                                   logit_trajectories, theory_vs_experiment)
 from scansnap_core.results import RunData
 
 
@@ -54,7 +55,8 @@ def test_logit_trajectories_colour_by_kind_and_mark_theory(small_run):
     assert len(tokens) == 20
     texts = {a.text for a in fig.layout.annotations}
     assert len([sh for sh in fig.layout.shapes if sh.type == "line"]) == 3
-    assert {"t0′, t0", "measured snap"} <= texts  # t0′ ≈ 0.7 and t0 ≈ 2.1 share a label on a 60-step axis
+    # t0′ ≈ 0.7 and t0 ≈ 2.1 share a label on a 60-step axis; the snap (step 43) shows only from step 86
+    assert texts == {"SGD t0′, t0", "scan peak"} and small_run.snap_step is None
     assert all(seg[~np.isnan(seg)][-1] < 0 for seg in segments["common"])  # Theorem 2(b) visible in the figure
 
 
@@ -121,7 +123,7 @@ def test_sweep_figures_show_one_panel_per_query_count_and_the_grid_as_eta_y_by_e
     from scansnap_core.sweep import summarize_sweep
 
     table = pd.DataFrame([dict(num_query=q, eta_z=ez, ratio=r, eta_y=ez * r, seed=s, entropy_distinct=q + ez + r + s,
-                               snap_step=10.0 * r, t0=5.0)
+                               scan_peak_step=5.0, snap_step=10.0 * r if s == 1 or r == 10 else np.nan, t0=5.0)
                           for q in (1, 3) for ez in (0.5, 1.0) for r in (1.0, 10.0) for s in (1, 2)])
     summary = summarize_sweep(table)
     fig = sweep_entropy(summary)
@@ -134,6 +136,9 @@ def test_sweep_figures_show_one_panel_per_query_count_and_the_grid_as_eta_y_by_e
     assert list(heat.x) == ["0.5", "1", "5", "10"] and list(heat.y) == ["0.5", "1"]
     z = np.asarray(heat.z, float)
     assert z[0, 0] == 10.0 and z[0, 2] == 100.0 and np.isnan(z[0, 1])  # η_Y = 1 is not in row η_Z = 0.5
+    counts = np.asarray(heat.customdata, float)  # [η_Z, η_Y, (seeds with a snap, seeds)]
+    assert counts[0, 0].tolist() == [1, 2] and counts[0, 2].tolist() == [2, 2]  # ratio 1: only seed 1 snapped
+    assert summary["snapped"].tolist() == [1, 2, 1, 2] * 2 and (summary["scan_peaks"] == 2).all()
 
 
 def test_growth_factor_is_measured_on_the_dominant_distinct_token(small_run):
@@ -146,6 +151,19 @@ def test_growth_factor_is_measured_on_the_dominant_distinct_token(small_run):
     assert growth.token == int(layout.support[0, s])
     z = np.array([r.logits[0][0, s] for r in small_run.records])
     np.testing.assert_allclose(growth.chi, np.exp(2 * (z - z[0])))
-    assert growth.chi[0] == 1.0 and growth.chi[-1] > 1.0  # distinct tokens gain attention (Theorem 2)
-    f0 = small_run.records[0].attention[0][0]
-    assert growth.f0_squared == pytest.approx(f0[s] ** 2 / (f0 ** 2).sum())
+    assert growth.chi[-1] > 1.0  # distinct tokens gain attention (Theorem 2)
+    # zero init: c_n(0) = P(·|n), so f²(0) = P_max² / Σ P² = (10/155)² / (10/15.5² + Σ_i (i/155)²)
+    assert growth.f0_squared == pytest.approx((10 / 155) ** 2 / (10 / 15.5 ** 2 + 385 / 155 ** 2), rel=1e-5)
+
+
+def test_event_marks_on_a_snapped_run():
+    engine = Engine(preset("syn-small"))
+    engine.step(100)
+    data = RunData.from_engine(engine)
+    fig = logit_trajectories(data, query=0)
+    marks = {a.text: a.x for a in fig.layout.annotations}
+    assert marks["scan peak"] == data.scan_peak_step and marks["snap"] == data.snap_step
+    theory = theory_vs_experiment(data)
+    assert {t.name for t in theory.data} >= {"SGD theory: upper e^{2B}", "SGD theory: lower e^{2f²(0)B}"}
+    adam = RunData.from_engine(Engine(preset("syn-small", optimizer="adam")))
+    assert "(Adam run: the bounds are SGD theory)" in theory_vs_experiment(adam).layout.title.text
