@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import ConfigError, RunConfig
-from .events import attended_mask
+from .events import attended_threshold
 from .layout import Layout
 from .limits import LIMITS
 
@@ -150,7 +150,10 @@ class Engine:
         self._loss = np.zeros((max(16, self.config.train.steps), R), np.float32)
         self._dz = np.zeros_like(self._loss)
         self._changed = np.zeros_like(self._loss, dtype=bool)  # attended distinct tokens changed at the step
-        self._attended = self.attended()
+        self._all_classes = torch.arange(self.K).expand(R, self.K)
+        self._distinct_log_prob = torch.where(self._distinct, self._log_prob, -torch.inf)
+        self._attend_above = torch.from_numpy(attended_threshold(L.support_distinct)).float()
+        self._attended = self._attended_now()
         self.records: list[Record] = []
         self.record()
 
@@ -216,13 +219,16 @@ class Engine:
         return self.Z.reshape(-1)[index + self._support[classes]]
 
     @torch.no_grad()
+    def _attended_now(self) -> torch.Tensor:
+        """[R, K, S] bool: the distinct tokens each class attends to now: the population attention
+        restricted to the class's distinct tokens, renormalised, above events.attended_threshold
+        (off-distinct shares are 0 or NaN, never above it).  O(R·K·S) per call."""
+        share = torch.softmax(self._distinct_log_prob + self._support_logits(self._all_classes), dim=-1)
+        return share > self._attend_above
+
     def attended(self) -> np.ndarray:
-        """[R, K, S] bool: the distinct tokens each class attends to now (events.attended_mask on the
-        population attention restricted to the class's distinct tokens).  O(R·K·S) per call."""
-        classes = torch.arange(self.K).expand(self.R, self.K)
-        logits = torch.where(self._distinct, self._log_prob + self._support_logits(classes), -torch.inf)
-        share = torch.softmax(logits, dim=-1).nan_to_num_(0.0)  # a class without distinct tokens: all 0
-        return attended_mask(share.numpy(), self.layout.support_distinct)
+        """[R, K, S] bool: the distinct tokens each class attends to now (see _attended_now)."""
+        return self._attended.numpy().copy()
 
     def _population_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
         classes = torch.arange(self.K).expand(self.R, self.K)
@@ -271,14 +277,14 @@ class Engine:
             self._update("Z", self.Z, grad_z)
             dz = (self.Z - z_before).flatten(1).norm(dim=1)
         loss = fw.nll.detach().mean(dim=1)  # [R]
-        attended = self.attended()
+        attended = self._attended_now()
         if self.step_count == len(self._loss):
             self._loss = np.concatenate([self._loss, np.zeros_like(self._loss)])
             self._dz = np.concatenate([self._dz, np.zeros_like(self._dz)])
             self._changed = np.concatenate([self._changed, np.zeros_like(self._changed)])
         self._loss[self.step_count] = loss.numpy()
         self._dz[self.step_count] = dz.numpy()
-        self._changed[self.step_count] = (attended != self._attended).any(axis=(1, 2))
+        self._changed[self.step_count] = (attended != self._attended).flatten(1).any(dim=1).numpy()
         self._attended = attended
         self.step_count += 1
         bad = ~torch.isfinite(loss) | ~torch.isfinite(dz)

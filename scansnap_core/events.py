@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["SPEED_WINDOW", "SNAP_FRACTION", "SNAP_HOLD", "ATTENDED_MARGIN", "Events", "smoothed_speed",
-           "detect_events", "detect_events_batch", "attended_mask"]
+           "detect_events", "detect_events_batch", "attended_mask", "attended_threshold"]
 
 #: width (steps, odd) of the centred moving average of ‖ΔZ‖: long enough to average out minibatch noise
 #: (a single-step spike moves it by a ninth), short enough to resolve Syn-Small's peak near step 10
@@ -43,13 +43,17 @@ SNAP_HOLD = 2
 ATTENDED_MARGIN = 0.1
 
 
+def attended_threshold(distinct: np.ndarray, margin: float = ATTENDED_MARGIN) -> np.ndarray:
+    """[K, 1]: the share above which a distinct token of class n is attended, (1 + margin) / |G_DT(n)|
+    (inf for a class without distinct tokens).  ``distinct`` [K, S] marks each class's distinct tokens."""
+    count = distinct.sum(axis=-1, keepdims=True)
+    return np.divide(1.0 + margin, count, out=np.full(count.shape, np.inf), where=count > 0)
+
+
 def attended_mask(share: np.ndarray, distinct: np.ndarray, margin: float = ATTENDED_MARGIN) -> np.ndarray:
     """Which distinct tokens are attended: ``share`` [..., K, S] is each class's attention restricted
-    to its distinct tokens and renormalised; ``distinct`` [K, S] marks them.  True where
-    share > (1 + margin) / |G_DT(n)|."""
-    count = distinct.sum(axis=-1, keepdims=True)
-    uniform = np.divide(1.0, count, out=np.full(count.shape, np.inf), where=count > 0)
-    return distinct & (np.asarray(share) > (1.0 + margin) * uniform)
+    to its distinct tokens and renormalised (0 elsewhere).  True where share > (1 + margin) / |G_DT(n)|."""
+    return distinct & (np.asarray(share) > attended_threshold(distinct, margin))
 
 
 def smoothed_speed(dz_norms: np.ndarray, window: int = SPEED_WINDOW) -> np.ndarray:
@@ -60,7 +64,7 @@ def smoothed_speed(dz_norms: np.ndarray, window: int = SPEED_WINDOW) -> np.ndarr
     half = window // 2
     if len(dz) >= window:
         csum = np.cumsum(np.concatenate([np.zeros((1, *dz.shape[1:])), dz]), axis=0)
-        out[half:len(dz) - half] = (csum[window:] - csum[:-window]) / window
+        out[half:len(dz) - half] = (csum[window:] - csum[:-window]) / window  # the same windows as the events
     return out
 
 
@@ -120,39 +124,39 @@ def detect_events_batch(dz_norms: np.ndarray, attended_changed: np.ndarray | Non
     changed = np.zeros((n, R), bool) if attended_changed is None else np.asarray(attended_changed, bool)
     last_change = np.where(changed.any(axis=0), n - np.argmax(changed[::-1], axis=0), 0)
     out["attended_since"] = last_change.astype(float)
-    path = np.concatenate([np.zeros((1, R)), np.cumsum(np.nan_to_num(dz), axis=0)])  # path[k]: steps 1..k
+    path = np.concatenate([np.zeros((1, R)), np.cumsum(np.where(np.isfinite(dz), dz, 0.0), axis=0)])  # steps 1..k
     if n >= 2:
         out["late_path_share"] = _share_after(path, np.array([n // 2]), hold=n / (n // 2))[0]
     half = window // 2
-    # Z cannot move before the decoder has learned (its gradient is ∝ Y, 0 under zero init): the
-    # windows start at the first step that moved, so leading zeros cannot fake a rise
-    start = np.argmax(dz > 0, axis=0)  # 0 where nothing moved (then there are no events anyway)
-    first, last = start + half, n - 1 - half  # indices of the first and last full window
-    index = np.arange(n)[:, None]
-    full = (index >= first) & (index <= last)
-    smooth = np.where(full, smoothed_speed(dz, window), np.nan)
-    has_window = full.any(axis=0)
-    moved = np.isfinite(dz).all(axis=0) & (dz > 0).any(axis=0) & has_window
-    if not moved.any():
+    if n < window:
         return out
-    filled = np.where(np.isnan(smooth), -np.inf, smooth)
+    # window row j is centred on step j + half + 1.  Z cannot move before the decoder has learned (its
+    # gradient is ∝ Y, 0 under zero init): a run's windows start at its first step that moved, so
+    # leading zeros cannot fake a rise
+    smooth = (path[window:] - path[:-window]) / window  # [n − window + 1, R]
+    start = np.argmax(dz > 0, axis=0)  # the first window row of each run
+    last = len(smooth) - 1
+    moved = np.isfinite(dz).all(axis=0) & (dz > 0).any(axis=0) & (start <= last)
+    filled = np.where(np.arange(len(smooth))[:, None] >= start, smooth, -np.inf)
     peak = filled.argmax(axis=0)
     peak_speed = filled.max(axis=0)
-    step = index[:, 0] + 1.0  # window index -> step (1-based)
-    out["speed_now"] = np.where(moved, smooth[last] if last >= 0 else np.nan, np.nan)
-    out["fastest_step"] = np.where(moved, step[peak], np.nan)
+    to_step = half + 1  # row -> step
+    out["speed_now"] = np.where(moved, smooth[last], np.nan)
+    out["fastest_step"] = np.where(moved, peak + to_step, np.nan)
     out["peak_speed"] = np.where(moved, peak_speed, np.nan)
-    out["scan_peak_step"] = np.where(moved & (peak > first) & (peak < last), step[peak], np.nan)
+    out["scan_peak_step"] = np.where(moved & (peak > start) & (peak < last), peak + to_step, np.nan)
     above = filled >= fraction * peak_speed
-    last_above = n - 1 - np.argmax(above[::-1], axis=0)  # the peak itself is above, so one exists
+    last_above = last - np.argmax(above[::-1], axis=0)  # the peak itself is above, so one exists
     slow = moved & (last_above < last)  # a later window is below (never while the speed still rises)
-    slow_since = last_above + 2  # the step after the last window at or above the threshold
+    slow_since = last_above + to_step + 1  # the step after the last window at or above the threshold
     out["slow_since"] = np.where(slow, slow_since, np.nan)
     candidate = np.maximum(slow_since, last_change)
-    s = np.arange(1, n // hold + 1)  # the steps whose hold window s+1..hold·s lies inside the data
-    settled = (_share_after(path, s, hold) <= fraction) & (s[:, None] >= candidate)  # [len(s), R]
-    found = slow & settled.any(axis=0)
-    out["snap_step"] = np.where(found, s[settled.argmax(axis=0)] if len(s) else 0, np.nan)
+    if slow.any():
+        # condition 3 for the steps s >= the earliest candidate whose window s+1..hold·s lies inside the data
+        s = np.arange(candidate[slow].min(), n // hold + 1)
+        settled = (_share_after(path, s, hold) <= fraction) & (s[:, None] >= candidate)  # [len(s), R]
+        found = slow & settled.any(axis=0)
+        out["snap_step"] = np.where(found, s[settled.argmax(axis=0)] if len(s) else 0, np.nan)
     return out
 
 

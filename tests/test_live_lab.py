@@ -176,3 +176,26 @@ def test_watchdog_reaps_silent_sessions():
     assert registry.reap(now=time.monotonic() + 1) == []
     assert sorted(registry.reap(now=time.monotonic() + 10)) == ["a", "b"]
     assert lab.runner.status == Status.STOPPED and registry.active_sessions() == 0
+
+
+def test_events_show_only_what_the_replayed_step_could_detect(fresh_registry):
+    """Finished Syn-Small: KPIs and caption give the scan peak and the snap; replayed to a step before
+    the snap was detectable (2 × snap), the replay box says "not snapped" and shows no snap mark."""
+    at = page()
+    lab = lab_of(fresh_registry)
+    lab.runner.start()
+    assert lab.runner.wait(120) == Status.FINISHED
+    at.run()
+    data = lab.runner.snapshot().data
+    peak, snap = data.scan_peak_step, data.snap_step
+    assert peak is not None and snap is not None
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Scan peak"] == f"step {peak}" and metrics["Snap"] == f"step {snap}"
+    captions = " ".join(c.value for c in at.caption)
+    assert f"Snapped at step {snap}" in captions and f"Attended distinct tokens at the snap (step {snap})" in captions
+    assert "Outside the theory's assumptions: momentum" in captions
+    at.select_slider(key="replay").set_value(2 * snap - 1).run()
+    captions = " ".join(c.value for c in at.caption)
+    assert f"Not snapped by step {2 * snap - 1}" in captions and "if the logits stay nearly still until step" in captions
+    at.select_slider(key="replay").set_value(peak + 3).run()  # the last full window is centred at peak − 1
+    assert "still rising (no scan peak yet)" in " ".join(c.value for c in at.caption)
