@@ -165,9 +165,9 @@ def kpis(snap: Snapshot, data: RunData) -> None:
                 help=f"Step of fastest attention movement: the peak of the {SPEED_WINDOW}-step mean of ‖ΔZ‖. "
                      "None while it still rises, or when it only falls (no interior peak).")
     c[4].metric("Snap", "not yet" if ev.snap_step is None else f"step {ev.snap_step}",
-                help=f"First step from which ‖ΔZ‖ stays below {SNAP_FRACTION:.0%} of its peak, the attended distinct "
-                     f"tokens stay the same, and the logits travel at most {SNAP_FRACTION:.0%} of their path in the "
-                     f"next as many steps. Shown once the run reaches twice that step.")
+                help=f"First step from which ‖ΔZ‖ stays below {SNAP_FRACTION:.0%} of its peak, the attended "
+                     f"distinct tokens stay the same, and the logits travel at most {SNAP_FRACTION:.0%} of their "
+                     "path in the next as many steps. Shown once the run reaches twice that step.")
 
 
 def thin(data: RunData, keep: int = LIVE_RECORDS) -> RunData:

@@ -7,7 +7,8 @@ step), so a run inside a sweep draws exactly the data and init it would draw alo
 
 Cost of one step, with B = batch, S = largest class support, C = decoder columns:
 sampling O(B·S) (multinomial counts, independent of T); attention O(B·S); decoder forward
-O(B·S·C); decoder update one batched matmul O(B·M·C).
+O(B·S·C); decoder update one batched matmul O(B·M·C); the attended-token check that the
+snap needs (docs/THEORY.md, "Measured events") O(K·S).
 Under zero init all output columns that are never a next token stay identical forever
 (they receive identical gradients from identical values), so the engine stores them as
 one *tied* column with multiplicity M − K: C = K + 1, so memory is O(M·K) instead of O(M²).  Default init breaks that symmetry; then C = M and Y is a dense M × M matrix.

@@ -1,11 +1,14 @@
-"""Tidy results of a run: pandas tables, the measured snapping step, export to disk.
+"""Tidy results of a run: pandas tables, the measured events in words, the summary, export to disk.
 
 Tables (one row per observation, THEORY §7 conventions):
 
 * ``metrics``: one row per step t = 0..N.  Row t describes iteration t: ``loss`` of its
   training batch (evaluated before the update; NaN at t = 0), ``dz_norm`` = ‖Z_t − Z_{t−1}‖_F,
-  and, at recorded steps, the population ``entropy_distinct`` (Fig. 6 metric) and
-  ``population_loss`` of the state after the update.
+  ``dz_smoothed`` (its centred 9-step mean, NaN where the window does not fit),
+  ``attended_changed`` (the step changed a class's attended distinct tokens), ``event`` ("scan
+  peak" / "snap" on those two rows; docs/THEORY.md, "Measured events"), and, at recorded steps,
+  the population ``entropy_distinct`` (Fig. 6 metric) and ``population_loss`` of the state after
+  the update.
 * ``attention``: one row per (recorded step, class, support token): P(l|n), c_n (Eqn 5),
   the logit z_{ψ(n),l}, and for distinct tokens the growth factor χ_l = e^{2(z(t)−z(0))} (Thm 3).
 * ``decoder``: one row per (recorded step, class): logit o_n and probability α_n of the
