@@ -150,6 +150,9 @@ def overlay(K: int, M: int) -> tuple | None:
     st.caption(f"Overlaid: the Live Lab run's measured χ of token {token} (class 1's dominant distinct token) up to "
                f"step {int(steps[-1]):,}; the run's {rates}η_Y = {pred.eta_y:g}, η_Z = {pred.eta_z:g}, "
                f"f²(0) = {f0:.4g}. Theory time t ≈ optimizer steps.")
+    note = theory.assumption_note(data.config)
+    if note:  # the curves are SGD theory: say where the overlaid run leaves its setting
+        st.caption(f":material/info: {note}")
     return steps, chi, f"measured χ (Live Lab, token {token})"
 
 

@@ -136,12 +136,15 @@ def phase_caption(snap: Snapshot, data: RunData, full: RunData | None = None) ->
     st.caption(f"{events} {theory}")
     at_snap = composition_at_snap(data)
     if at_snap is not None:
-        end = full if full is not None else data
-        final = Composition.of(end, end.latest)
-        same = ("the same at the end of the run" if at_snap.tokens == final.tokens else
-                f"but by step {final.step} it had changed to {final.describe()}")
-        st.caption(f"Attended distinct tokens at the snap (step {at_snap.step}): {at_snap.describe()}; {same} "
-                   f"(step {final.step}).")
+        where = f"step {data.snap_step}" + (f", record of step {at_snap.step}" if at_snap.step != data.snap_step else "")
+        if full is None:  # unchanged since the snap by the snap's own rule
+            st.caption(f"Attended distinct tokens since the snap ({where}): {at_snap.describe()}.")
+        else:  # a replay: what the rest of the run did with them
+            final = Composition.of(full, full.latest)
+            later = ("still the same at the end of the run" if at_snap.tokens == final.tokens else
+                     f"they had changed by the end of the run to {final.describe()}")
+            st.caption(f"Attended distinct tokens at the snap ({where}): {at_snap.describe()}; {later} "
+                       f"(step {final.step}).")
     if gaps:
         st.caption(f":material/info: {gaps}")
 
@@ -163,7 +166,7 @@ def kpis(snap: Snapshot, data: RunData) -> None:
     ev = data.events
     c[3].metric("Scan peak", "—" if ev.scan_peak_step is None else f"step {ev.scan_peak_step}",
                 help=f"Step of fastest attention movement: the peak of the {SPEED_WINDOW}-step mean of ‖ΔZ‖. "
-                     "None while it still rises, or when it only falls (no interior peak).")
+                     "None while it still rises, or when it was highest in its first window (no interior peak).")
     c[4].metric("Snap", "not yet" if ev.snap_step is None else f"step {ev.snap_step}",
                 help=f"First step from which ‖ΔZ‖ stays below {SNAP_FRACTION:.0%} of its peak, the attended "
                      f"distinct tokens stay the same, and the logits travel at most {SNAP_FRACTION:.0%} of their "

@@ -227,10 +227,6 @@ class Engine:
         share = torch.softmax(self._distinct_log_prob + self._support_logits(self._all_classes), dim=-1)
         return share > self._attend_above
 
-    def attended(self) -> np.ndarray:
-        """[R, K, S] bool: the distinct tokens each class attends to now (see _attended_now)."""
-        return self._attended.numpy().copy()
-
     def _population_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
         classes = torch.arange(self.K).expand(self.R, self.K)
         return classes, self._log_prob.expand(self.R, self.K, self.S)

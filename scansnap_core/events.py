@@ -57,14 +57,16 @@ def attended_mask(share: np.ndarray, distinct: np.ndarray, margin: float = ATTEN
 
 
 def smoothed_speed(dz_norms: np.ndarray, window: int = SPEED_WINDOW) -> np.ndarray:
-    """Centred moving average along axis 0 (steps 1..t), NaN where the window does not fit
-    (the first and last window // 2 steps, or everything when t < window)."""
+    """The windows the events use, along axis 0 (steps 1..t): the centred moving average, NaN where
+    the window does not fit inside the steps from the first one that moved to the last."""
     dz = np.asarray(dz_norms, dtype=float)
     out = np.full(dz.shape, np.nan)
     half = window // 2
     if len(dz) >= window:
         csum = np.cumsum(np.concatenate([np.zeros((1, *dz.shape[1:])), dz]), axis=0)
-        out[half:len(dz) - half] = (csum[window:] - csum[:-window]) / window  # the same windows as the events
+        out[half:len(dz) - half] = (csum[window:] - csum[:-window]) / window
+        start = np.argmax(dz > 0, axis=0)  # windows start at the first step that moved (see detect_events)
+        out[np.arange(len(dz)).reshape(-1, *([1] * (dz.ndim - 1))) < start + half] = np.nan
     return out
 
 
@@ -111,7 +113,7 @@ def detect_events(dz_norms: np.ndarray, attended_changed: np.ndarray | None = No
 
 def detect_events_batch(dz_norms: np.ndarray, attended_changed: np.ndarray | None = None,
                         window: int = SPEED_WINDOW, fraction: float = SNAP_FRACTION,
-                        hold: float = SNAP_HOLD) -> dict[str, np.ndarray]:
+                        hold: int = SNAP_HOLD) -> dict[str, np.ndarray]:
     """Events of R runs at once: ``dz_norms`` and ``attended_changed`` are [t, R].  Returns arrays [R]
     (float, NaN for "none") named like the fields of :class:`Events`."""
     dz = np.asarray(dz_norms, dtype=float)
@@ -153,7 +155,7 @@ def detect_events_batch(dz_norms: np.ndarray, attended_changed: np.ndarray | Non
     candidate = np.maximum(slow_since, last_change)
     if slow.any():
         # condition 3 for the steps s >= the earliest candidate whose window s+1..hold·s lies inside the data
-        s = np.arange(candidate[slow].min(), n // hold + 1)
+        s = np.arange(candidate[slow].min(), int(n // hold) + 1)
         settled = (_share_after(path, s, hold) <= fraction) & (s[:, None] >= candidate)  # [len(s), R]
         found = slow & settled.any(axis=0)
         out["snap_step"] = np.where(found, s[settled.argmax(axis=0)] if len(s) else 0, np.nan)

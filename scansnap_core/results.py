@@ -32,7 +32,7 @@ from .engine import Engine, Record
 from .events import ATTENDED_MARGIN, SNAP_FRACTION, SNAP_HOLD, SPEED_WINDOW, Events, attended_mask, detect_events, \
     smoothed_speed
 from .layout import Layout
-from .theory import assumption_gaps, phase_relation, predictions_for
+from .theory import assumption_gaps, assumption_note, phase_relation, predictions_for
 
 __all__ = ["RunData", "RunResult", "Composition", "attended_distinct", "composition_at_snap", "train", "cli_command",
            "frames", "frames_from_data", "summarize", "describe_events", "event_notes"]
@@ -284,21 +284,28 @@ def event_notes(data: RunData) -> tuple[str, str, str]:
     window = f"{SPEED_WINDOW}-step mean of ‖ΔZ‖"
     fraction = f"{SNAP_FRACTION:.0%}"
     if ev.fastest_step is None:
-        parts = [f"No events before the first full {window} (step {SPEED_WINDOW})." if ev.steps < SPEED_WINDOW
-                 else "No scan peak or snap: the attention never moved, or the run diverged."]
+        dz = np.asarray(data.dz_norms, dtype=float)
+        moved = np.flatnonzero(dz > 0)
+        if not np.isfinite(dz).all():
+            parts = ["No scan peak or snap: the run diverged."]
+        elif not len(moved):
+            parts = ["The attention has not moved yet (under zero init Z moves only once the decoder has learned)."]
+        else:
+            parts = [f"No events yet: the first full {window} since Z first moved (step {moved[0] + 1}) "
+                     f"needs step {moved[0] + SPEED_WINDOW}."]
     elif ev.rising:
         parts = [f"Scanning: the {window} is still rising (no scan peak yet)."]
     else:
         parts = [f"Scan peak (fastest attention, {window}) at step {ev.scan_peak_step}, "
                  f"{phase_relation(ev.scan_peak_step, pred)}." if ev.scan_peak_step is not None else
-                 f"No scan peak: the {window} was highest in its first window (it only fell)."]
+                 f"No scan peak: the {window} was highest in its first window."]
         if ev.snap_step is not None:
-            parts.append(f"Snapped at step {ev.snap_step}, {phase_relation(ev.snap_step, pred)}: from then on "
-                         f"‖ΔZ‖ stayed below {fraction} of its peak and the attended distinct tokens did not "
+            parts.append(f"Snapped at step {ev.snap_step}, {phase_relation(ev.snap_step, pred)}: from then on the "
+                         f"{window} stayed below {fraction} of its peak and the attended distinct tokens did not "
                          f"change (checked for {ev.steps - ev.snap_step} further steps).")
         elif ev.slow_since is None:
-            parts.append(f"Not snapped by step {ev.steps}: ‖ΔZ‖ is at {ev.speed_now / ev.peak_speed:.0%} of its "
-                         f"peak (a snap needs below {fraction}).")
+            parts.append(f"Not snapped by step {ev.steps}: the {window} is at {ev.speed_now / ev.peak_speed:.0%} of "
+                         f"its peak (a snap needs below {fraction}).")
         else:
             c = ev.candidate
             since = (f"‖ΔZ‖ below {fraction} of its peak since step {ev.slow_since}, attended tokens last changed "
@@ -307,15 +314,13 @@ def event_notes(data: RunData) -> tuple[str, str, str]:
             drift = (f"steps {ev.steps // 2 + 1}–{ev.steps} carried {ev.late_path_share:.0%} of the logits' path "
                      f"so far")
             if SNAP_HOLD * c > ev.steps:
-                parts.append(f"Not snapped by step {ev.steps}: {since}; that counts as a snap if the logits stay "
-                             f"nearly still until step {SNAP_HOLD * c} ({drift}).")
+                parts.append(f"Not snapped by step {ev.steps}: {since}; that counts as a snap if both stay so and the "
+                             f"logits stay nearly still until step {SNAP_HOLD * c} ({drift}).")
             else:
                 parts.append(f"Not snapped by step {ev.steps}: {since}, but the logits still drift: {drift} "
                              f"(a snap at step s needs at most {fraction} in steps s+1..{SNAP_HOLD}s).")
-    rates = " (effective rates η/(1−μ))" if pred.momentum_corrected else ""
-    theory = f"SGD theory: t0′ = {pred.t0_prime:.1f}, t0 = {pred.t0:.1f}{rates}."
-    gaps = assumption_gaps(data.config)
-    return " ".join(parts), theory, ("Outside the theory's assumptions: " + "; ".join(gaps) + ".") if gaps else ""
+    theory = f"SGD theory: t0′ = {pred.t0_prime:.1f}, t0 = {pred.t0:.1f}."
+    return " ".join(parts), theory, assumption_note(data.config)
 
 
 def describe_events(data: RunData) -> str:

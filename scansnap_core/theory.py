@@ -36,6 +36,7 @@ __all__ = [
     "predictions_for",
     "phase_relation",
     "assumption_gaps",
+    "assumption_note",
 ]
 
 
@@ -216,3 +217,9 @@ def assumption_gaps(cfg) -> tuple[str, ...]:
     if not m.normalize:
         gaps.append("no ℓ2 normalisation (the theory normalises the attended histogram)")
     return tuple(gaps)
+
+
+def assumption_note(cfg) -> str:
+    """:func:`assumption_gaps` as one sentence for a caption ("" when the run is inside the setting)."""
+    gaps = assumption_gaps(cfg)
+    return ("Outside the theory's assumptions: " + "; ".join(gaps) + ".") if gaps else ""

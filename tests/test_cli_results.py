@@ -66,7 +66,9 @@ def test_cli_run_writes_tables_and_prints_a_summary(tmp_path):
     marked = csv.dropna(subset=["event"]).set_index("event")["step"].to_dict()
     assert marked == ({"scan peak": peak} if snap is None else {"scan peak": peak, "snap": snap})
     assert csv["attended_changed"].dtype == bool and not csv["attended_changed"].iloc[0]
-    assert csv["dz_smoothed"].iloc[:5].isna().all() and csv["dz_smoothed"].iloc[5:37].notna().all()
+    # Z moves from step 2 on (zero init): the first full 9-step window is centred on step 6, the last on 36
+    assert csv["dz_smoothed"].iloc[:6].isna().all() and csv["dz_smoothed"].iloc[6:37].notna().all()
+    assert csv["dz_smoothed"].iloc[37:].isna().all()
 
 
 def test_cli_command_reproduces_the_run(tmp_path):

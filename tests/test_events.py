@@ -37,6 +37,9 @@ def test_smoothing_uses_full_windows_only():
     assert np.isnan(out[:4]).all() and np.isnan(out[-4:]).all()  # no shortened averages at the ends
     np.testing.assert_allclose(out[4:8], [5.0, 6.0, 7.0, 8.0])  # mean of 9 consecutive integers = the middle one
     assert np.isnan(smoothed_speed(np.ones(8))).all()
+    # the windows start at the first step that moved, as the events' do: zero init leaves step 1 at 0
+    out = smoothed_speed(np.r_[0.0, np.arange(1.0, 12.0)])
+    assert np.isnan(out[:5]).all() and out[5] == 5.0
 
 
 def test_interior_peak_and_snap_of_a_triangle():
@@ -102,16 +105,49 @@ def test_a_slow_drift_is_not_a_snap():
     assert ev.late_path_share > SNAP_FRACTION
 
 
-def test_vectorised_over_runs_equals_one_at_a_time():
+def reference_events(dz: np.ndarray, changed: np.ndarray) -> tuple:
+    """The rules of docs/THEORY.md written out step by step, one run at a time (no vectorisation)."""
+    n, half = len(dz), SPEED_WINDOW // 2
+    if not np.isfinite(dz).all() or not (dz > 0).any():
+        return None, None
+    start = int(np.flatnonzero(dz > 0)[0])  # 0-based: the first step that moved
+    centres = [c for c in range(start + half, n - half)]  # 0-based centre steps of full windows
+    if not centres:
+        return None, None
+    mean = {c: sum(dz[c - half:c + half + 1]) / SPEED_WINDOW for c in centres}
+    peak = max(centres, key=lambda c: (mean[c], -c))  # the first of equal maxima
+    scan = peak + 1 if centres[0] < peak < centres[-1] else None
+    above = [c for c in centres if mean[c] >= SNAP_FRACTION * mean[peak]]
+    if above[-1] == centres[-1]:
+        return scan, None
+    changes = [t + 1 for t in range(n) if changed[t]]
+    candidate = max(above[-1] + 2, max(changes, default=0))
+    path = np.r_[0.0, np.cumsum(dz)]
+    for s in range(candidate, n // 2 + 1):
+        if path[2 * s] > 0 and (path[2 * s] - path[s]) / path[2 * s] <= SNAP_FRACTION:
+            return scan, s
+    return scan, None
+
+
+def test_vectorised_detection_matches_the_rules_run_by_run():
+    """300 random runs, batched 6 at a time with different lengths of leading zeros, bumps, decays,
+    noise and attended-token changes, against the step-by-step reference above."""
     from scansnap_core.events import detect_events_batch
 
-    runs = np.stack([TRIANGLE, 0.5 ** np.arange(1, 101), np.ones(100)], axis=1)
-    batch = detect_events_batch(runs)
-    for r in range(3):
-        ev = detect_events(runs[:, r])
-        for name in ("scan_peak_step", "snap_step"):
-            got = batch[name][r]
-            assert (math.isnan(got) and getattr(ev, name) is None) or got == getattr(ev, name)
+    rng = np.random.default_rng(1)
+    n = 120
+    t = np.arange(1, n + 1)[:, None]
+    for _ in range(50):
+        lead = rng.integers(0, 5, 6)
+        peak, width = rng.uniform(5, 60, 6), rng.uniform(3, 30, 6)
+        dz = np.exp(-(((t - peak) / width) ** 2)) + rng.uniform(0, 0.02, 6) * rng.random((n, 6))
+        dz[t[:, 0][:, None] <= lead] = 0.0
+        changed = rng.random((n, 6)) < rng.uniform(0, 0.05, 6)
+        batch = detect_events_batch(dz, changed)
+        for r in range(6):
+            expected = reference_events(dz[:, r], changed[:, r])
+            got = tuple(None if math.isnan(batch[k][r]) else int(batch[k][r]) for k in ("scan_peak_step", "snap_step"))
+            assert got == expected, (r, got, expected)
 
 
 # ------------------------------------------------------------------ real runs

@@ -192,11 +192,11 @@ def test_events_show_only_what_the_replayed_step_could_detect(fresh_registry):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Scan peak"] == f"step {peak}" and metrics["Snap"] == f"step {snap}"
     captions = " ".join(c.value for c in at.caption)
-    assert f"Snapped at step {snap}" in captions and f"Attended distinct tokens at the snap (step {snap})" in captions
+    assert f"Snapped at step {snap}" in captions and f"Attended distinct tokens since the snap (step {snap})" in captions
     assert "Outside the theory's assumptions: momentum" in captions
     at.select_slider(key="replay").set_value(2 * snap - 1).run()
     captions = " ".join(c.value for c in at.caption)
-    assert f"Not snapped by step {2 * snap - 1}" in captions
-    assert "if the logits stay nearly still until step" in captions
+    assert f"Not snapped by step {2 * snap - 1}" in captions and "at the snap" not in captions
+    assert "the logits stay nearly still until step" in captions
     at.select_slider(key="replay").set_value(peak + 3).run()  # the last full window is centred at peak − 1
     assert "still rising (no scan peak yet)" in " ".join(c.value for c in at.caption)

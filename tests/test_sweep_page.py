@@ -3,6 +3,7 @@ the page in a real browser."""
 
 import csv
 import io
+import re
 import time
 from pathlib import Path
 
@@ -100,6 +101,13 @@ def test_sweep_page_in_a_browser(server, browser, tmp_path):
     info.value.save_as(path)
     rows = list(csv.DictReader(io.StringIO(path.read_text())))
     assert len(rows) == 64 and {r["num_query"] for r in rows} == {"1", "3", "5", "10"}
+    assert {"scan_peak_step", "snap_step"} <= set(rows[0])
+    # the event heatmaps say how many runs snapped and where the grid leaves the SGD theory's setting
+    caption = page.get_by_text(re.compile(r"\d+ of 16 runs with \d+ query token\(s\) snapped within their 20 steps"))
+    expect(caption).to_be_visible()
+    count, q = re.search(r"(\d+) of 16 runs with (\d+) query", caption.inner_text()).groups()
+    assert int(count) == sum(1 for r in rows if r["num_query"] == q and r["snap_step"])
+    expect(page.get_by_text("default init (the theory starts from Y = Z = 0)", exact=False)).to_be_visible()
     table = page.get_by_test_id("stDataFrame")
     table.scroll_into_view_if_needed()
     box = table.bounding_box()
