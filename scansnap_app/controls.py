@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from scansnap_core.config import FIELD_HELP, PRESETS, ConfigError, RunConfig, parse_field, preset
+from scansnap_core.config import FIELD_HELP, PRESETS, ConfigError, RunConfig, field_bounds, parse_field, preset
 from scansnap_core.engine import check_memory, estimate_memory_bytes
 from scansnap_core.layout import Layout
 from scansnap_core.limits import LIMITS
@@ -131,7 +131,10 @@ def _rate_options(value: float) -> list[float]:
     return sorted(set(RATES) | {float(value)})
 
 
-def _number(name: str, label: str, lo, hi, step=None, fmt=None, container=st) -> None:
+def _number(name: str, label: str, step=None, fmt=None, container=st) -> None:
+    """A number input whose range is the config's (config.field_bounds), so a cap raised by an
+    environment variable (e.g. SCANSNAP_MAX_STEPS) reaches the widget and the URL."""
+    lo, hi = field_bounds(name)
     container.number_input(label, min_value=lo, max_value=hi, step=step, format=fmt, key=name, help=FIELD_HELP[name])
 
 
@@ -148,11 +151,11 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
         sb.error(ss["_upload_error"])
 
     with sb.expander("Vocabulary", expanded=True):
-        _number("num_query", "Query tokens", 1, 1000, container=st)
-        _number("next_per_query", "Next tokens per query", 1, 1000)
-        _number("distinct_per_class", "Distinct tokens per class", 0, 5000)
-        _number("common_global", "Common tokens (all classes)", 0, 5000)
-        _number("common_per_query", "Common tokens per query group", 0, 5000)
+        _number("num_query", "Query tokens", container=st)
+        _number("next_per_query", "Next tokens per query")
+        _number("distinct_per_class", "Distinct tokens per class")
+        _number("common_global", "Common tokens (all classes)")
+        _number("common_per_query", "Common tokens per query group")
         try:
             M = current_config().vocab_size
             st.caption(f"Vocabulary size **M = {M:,}**, classes **K = {ss['num_query'] * ss['next_per_query']}**")
@@ -160,9 +163,9 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
             pass
 
     with sb.expander("Conditional probabilities P(l|n)", expanded=False):
-        _number("distinct_min", "Distinct ramp: least likely weight", 0.0, 1e6, fmt="%g")
-        _number("distinct_max", "Distinct ramp: most likely weight", 0.0, 1e6, fmt="%g")
-        _number("common_weight", "Common-token weight (overlap)", 0.0, 1e6, fmt="%g")
+        _number("distinct_min", "Distinct ramp: least likely weight", fmt="%g")
+        _number("distinct_max", "Distinct ramp: most likely weight", fmt="%g")
+        _number("common_weight", "Common-token weight (overlap)", fmt="%g")
         st.toggle("Edit distinct weights per class", key="edit_weights",
                   help="Full control: one row of unnormalised distinct-token weights per class")
         if ss.get("edit_weights"):
@@ -179,21 +182,21 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
     with sb.expander("Training", expanded=False):
         st.radio("Optimizer", ["sgd", "adam"], key="optimizer", horizontal=True, help=FIELD_HELP["optimizer"])
         if ss["optimizer"] == "sgd":
-            _number("momentum", "Momentum μ", 0.0, 0.999, step=0.1, fmt="%g")
+            _number("momentum", "Momentum μ", step=0.1, fmt="%g")
         st.radio("Mode", ["sgd", "expected"], key="mode", horizontal=True, help=FIELD_HELP["mode"],
                  format_func={"sgd": "sampled SGD", "expected": "expected (T→∞)"}.get)
         if ss["mode"] == "sgd":
             st.select_slider("Batch size", options=sorted(set(BATCHES) | {ss["batch_size"]}), key="batch_size",
                              help=FIELD_HELP["batch_size"])
-            _number("seq_len", "Sequence length T", 2, 8192)
-        _number("steps", "Steps", 1, 1_000_000, step=50)
-        _number("seed", "Seed", 0, 2**31 - 1)
-        _number("record_every", "Record every (steps)", 1, 100_000)
+            _number("seq_len", "Sequence length T")
+        _number("steps", "Steps", step=50)
+        _number("seed", "Seed")
+        _number("record_every", "Record every (steps)")
 
     with sb.expander("Model", expanded=False):
         st.radio("Init", ["zero", "default"], key="init", horizontal=True, help=FIELD_HELP["init"])
         if ss["init"] == "default":
-            _number("init_scale", "Init scale", 0.0, 100.0, step=0.5, fmt="%g")
+            _number("init_scale", "Init scale", step=0.5, fmt="%g")
         st.toggle("ℓ2 normalisation", key="normalize", help=FIELD_HELP["normalize"])
         st.toggle("Residual (query token)", key="residual", help=FIELD_HELP["residual"])
 
@@ -222,7 +225,7 @@ def _weights_editor() -> None:
         current = tuple(tuple(ramp) for _ in range(k))
     frame = pd.DataFrame(np.array(current, dtype=float).reshape(k, d),
                          index=[f"class {n + 1}" for n in range(k)], columns=[f"d{j + 1}" for j in range(d)])
-    edited = st.data_editor(frame, key="weights_editor", use_container_width=True)
+    edited = st.data_editor(frame, key="weights_editor", width="stretch")
     ss["distinct_weights"] = tuple(tuple(float(w) for w in row) for row in edited.to_numpy())
 
 

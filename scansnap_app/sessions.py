@@ -10,17 +10,17 @@ many sessions may train at once.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 
 from scansnap_core.config import RunConfig
+from scansnap_core.limits import LIMITS
 from scansnap_core.runner import Runner, Status
 
-MAX_TRAINING = int(os.environ.get("SCANSNAP_MAX_TRAINING", "4"))
-IDLE_TTL = float(os.environ.get("SCANSNAP_IDLE_TTL", "120"))
+MAX_TRAINING = LIMITS.max_training
+IDLE_TTL = LIMITS.idle_ttl
 _WATCH_EVERY = 5.0
 
 #: seconds slept between steps for each speed setting (for watching a run unfold)

@@ -42,6 +42,7 @@ __all__ = [
     "FIELD_SECTION",
     "parse_field",
     "field_kind",
+    "field_bounds",
     "FIELD_CHOICES",
 ]
 
@@ -140,6 +141,13 @@ FIELD_CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("sgd", "adam"),
     "mode": ("sgd", "expected"),
 }
+
+
+def field_bounds(name: str) -> tuple[int, int] | tuple[float, float]:
+    """(lowest, highest) value of a numeric field, for forms (an open lower bound is still rejected
+    by validation, with a message naming it).  The one source of the ranges that controls show."""
+    r = _RANGES[name]
+    return (int(r.lo), int(r.hi)) if r.integer else (float(r.lo), float(r.hi))
 
 
 def field_kind(name: str) -> str:

@@ -24,9 +24,14 @@ class Limits:
     max_run_memory_mb: int = 2048
     #: most runs in one sweep
     max_sweep_runs: int = 10_000
+    #: most browser sessions training at once, server-wide
+    max_training: int = 4
+    #: seconds of silence after which a closed tab's trainer is stopped
+    idle_ttl: float = 120.0
 
     ENV = {"max_vocab": "SCANSNAP_MAX_VOCAB", "max_steps": "SCANSNAP_MAX_STEPS",
-           "max_run_memory_mb": "SCANSNAP_MAX_RUN_MEMORY_MB", "max_sweep_runs": "SCANSNAP_MAX_SWEEP_RUNS"}
+           "max_run_memory_mb": "SCANSNAP_MAX_RUN_MEMORY_MB", "max_sweep_runs": "SCANSNAP_MAX_SWEEP_RUNS",
+           "max_training": "SCANSNAP_MAX_TRAINING", "idle_ttl": "SCANSNAP_IDLE_TTL"}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Limits":
@@ -35,13 +40,15 @@ class Limits:
         values = {}
         for f in fields(cls):
             name = cls.ENV[f.name]
-            if name in env:
-                try:
-                    values[f.name] = int(env[name])
-                except ValueError:
-                    raise ValueError(f"{name} = {env[name]!r} is invalid: allowed a positive integer") from None
-                if values[f.name] < 1:
-                    raise ValueError(f"{name} = {env[name]!r} is invalid: allowed a positive integer")
+            if name not in env:
+                continue
+            kind, allowed = (float, "a positive number") if f.type in (float, "float") else (int, "a positive integer")
+            try:
+                values[f.name] = kind(env[name])
+            except ValueError:
+                raise ValueError(f"{name} = {env[name]!r} is invalid: allowed {allowed}") from None
+            if not values[f.name] > 0 or values[f.name] == float("inf"):
+                raise ValueError(f"{name} = {env[name]!r} is invalid: allowed {allowed}")
         return cls(**values)
 
     def describe(self) -> str:

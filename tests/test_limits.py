@@ -19,6 +19,15 @@ def test_limits_come_from_the_environment_and_bad_values_are_named():
     for bad in ("lots", "0", "-3"):
         with pytest.raises(ValueError, match=f"SCANSNAP_MAX_STEPS = '{bad}' is invalid: allowed a positive integer"):
             Limits.from_env({"SCANSNAP_MAX_STEPS": bad})
+    # the session caps are parsed here too, with the same kind of message (they were bare int() calls)
+    got = Limits.from_env({"SCANSNAP_MAX_TRAINING": "2", "SCANSNAP_IDLE_TTL": "15.5"})
+    assert (got.max_training, got.idle_ttl) == (2, 15.5)
+    for name, bad, allowed in (("SCANSNAP_MAX_TRAINING", "four", "a positive integer"),
+                               ("SCANSNAP_MAX_TRAINING", "2.5", "a positive integer"),
+                               ("SCANSNAP_IDLE_TTL", "-1", "a positive number"),
+                               ("SCANSNAP_IDLE_TTL", "nan", "a positive number")):
+        with pytest.raises(ValueError, match=f"{name} = '{bad}' is invalid: allowed {allowed}"):
+            Limits.from_env({name: bad})
 
 
 def test_the_core_enforces_vocab_steps_sweep_size_and_memory(monkeypatch):
@@ -54,3 +63,20 @@ def test_the_live_lab_shows_the_estimate_the_limits_and_refuses_an_over_limit_ru
     assert any("estimated memory in MB = 2 is invalid: allowed at most 1 per run" in e.value for e in at.error)
     (lab,) = fresh_registry._labs.values()
     assert lab.runner.config == preset("syn-small")  # the last valid configuration is kept
+
+
+def test_a_raised_step_cap_reaches_the_steps_widget_and_the_url():
+    """SCANSNAP_MAX_STEPS = 2,000,000: a shared URL with steps=1500000 opens with 1,500,000 steps (the
+    widget's maximum was hard-coded to 1,000,000, and the value fell back to 1).  A fresh interpreter,
+    since the caps are read once at import."""
+    import subprocess
+    import sys
+
+    script = ("from streamlit.testing.v1 import AppTest\n"
+              f"at = AppTest.from_file({APP!r}, default_timeout=120)\n"
+              "at.query_params.update({'steps': '1500000'})\n"
+              "at.run()\n"
+              "print('STEPS', at.number_input(key='steps').value, not at.exception)\n")
+    env = {**__import__("os").environ, "SCANSNAP_MAX_STEPS": "2000000"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert "STEPS 1500000 True" in out.stdout, out.stdout + out.stderr
