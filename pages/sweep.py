@@ -13,8 +13,8 @@ from scansnap_app import entry
 from scansnap_app.controls import RATES, live_lab_link
 from scansnap_app.live_chart import live_chart
 from scansnap_core import figures
-from scansnap_core.config import ConfigError, preset
-from scansnap_core.sweep import FIG6_GRID, SweepJob, fig6_configs, summarize_sweep
+from scansnap_core.config import PRESETS, ConfigError
+from scansnap_core.sweep import FIG6_GRID, SweepJob, cell_config, fig6_configs, summarize_sweep
 from scansnap_core.theory import assumption_gaps
 
 entry.through_app()
@@ -106,10 +106,10 @@ def _open_in_live_lab(summary: pd.DataFrame) -> None:
     if rows:
         row = summary.iloc[rows[0]]
         q = int(row["num_query"])
-        cfg = preset(f"syn-medium-{q}").replace(eta_z=float(row["eta_z"]), eta_y=float(row["ratio"] * row["eta_z"]),
-                                                seed=1, steps=int(steps))
+        cfg = cell_config(q, float(row["eta_z"]), float(row["ratio"]), seed=1, steps=int(steps))
+        name = f"syn-medium-{q}" if f"syn-medium-{q}" in PRESETS else "syn-medium-1"  # the URL names the rest
         st.link_button(f"Open {q} query token(s), η_Z = {row['eta_z']:g}, η_Y/η_Z = {row['ratio']:g} in the Live Lab",
-                       live_lab_link(cfg, f"syn-medium-{q}"), icon=":material/open_in_new:")
+                       live_lab_link(cfg, name), icon=":material/open_in_new:")
 
 
 @st.fragment(run_every=0.5 if job is not None and job.running else None)

@@ -41,6 +41,7 @@ def ensure_plotly_js() -> Path:
         fd, tmp = tempfile.mkstemp(dir=STATIC_DIR, suffix=".tmp")  # concurrent sessions: rename is atomic
         os.close(fd)
         shutil.copyfile(_SOURCE, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600: a server running as another user (Docker) must read it
         os.replace(tmp, target)
     return target
 

@@ -29,7 +29,7 @@ from .events import attended_threshold
 from .layout import Layout
 from .limits import LIMITS
 
-__all__ = ["Engine", "Record", "batch_key", "estimate_memory_bytes"]
+__all__ = ["Engine", "Record", "batch_key", "check_memory", "estimate_memory_bytes"]
 
 _ADAM_BETAS = (0.9, 0.999)
 _ADAM_EPS = 1e-8

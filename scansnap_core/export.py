@@ -16,8 +16,8 @@ import kaleido
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from .figures import RunData, all_figures
-from .results import cli_command, frames_from_data
+from .figures import all_figures
+from .results import RunData, cli_command, frames_from_data
 
 __all__ = ["figure_pack", "render_images", "EXPORT_SIZE"]
 

@@ -34,7 +34,7 @@ from .events import ATTENDED_MARGIN, SNAP_FRACTION, SNAP_HOLD, SPEED_WINDOW, Eve
 from .layout import Layout
 from .theory import assumption_gaps, assumption_note, phase_relation, predictions_for
 
-__all__ = ["RunData", "RunResult", "Composition", "attended_distinct", "composition_at_snap", "train", "cli_command",
+__all__ = ["RunData", "RunResult", "GrowthFactor", "Composition", "attended_distinct", "composition_at_snap", "train", "cli_command",
            "frames", "frames_from_data", "summarize", "describe_events", "event_notes"]
 
 @dataclass(frozen=True)

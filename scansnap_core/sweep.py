@@ -23,7 +23,7 @@ from .limits import LIMITS
 from .events import detect_events_batch
 from .theory import predictions_for
 
-__all__ = ["FIG6_GRID", "fig6_configs", "run_sweep", "summarize_sweep", "SweepJob", "MAX_SWEEP_RUNS"]
+__all__ = ["FIG6_GRID", "fig6_configs", "cell_config", "run_sweep", "summarize_sweep", "SweepJob", "MAX_SWEEP_RUNS"]
 
 #: The paper's Fig. 6 grid (§7).
 FIG6_GRID = {
@@ -49,12 +49,16 @@ def fig6_configs(num_query: Iterable[int] = FIG6_GRID["num_query"], eta_z: Itera
     size = math.prod(len(a) for a in axes)
     if size > MAX_SWEEP_RUNS:  # counted before any configuration is built
         raise ConfigError("sweep size", size, f"at most {MAX_SWEEP_RUNS} runs")
-    configs = []
-    for q, ez, ratio_, seed in itertools.product(*axes):
-        base = preset("syn-medium-1").replace(num_query=q)
-        configs.append(base.replace(eta_z=ez, eta_y=ratio_ * ez, seed=seed, steps=steps, record_every=steps,
-                                    **overrides))
-    return configs
+    return [cell_config(q, ez, ratio_, seed, steps, record_every=steps, **overrides)
+            for q, ez, ratio_, seed in itertools.product(*axes)]
+
+
+def cell_config(num_query: int, eta_z: float, ratio: float, seed: int, steps: int = FIG6_GRID["steps"],
+                **overrides) -> RunConfig:
+    """The Syn-Medium run of one grid cell: ``num_query`` queries with two next tokens each (any count,
+    not only the presets' 1, 3, 5, 10), η_Y = ratio · η_Z."""
+    base = preset("syn-medium-1").replace(num_query=num_query)
+    return base.replace(eta_z=eta_z, eta_y=ratio * eta_z, seed=seed, steps=steps, **overrides)
 
 
 def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], None] | None = None,

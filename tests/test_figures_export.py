@@ -108,6 +108,19 @@ def test_long_loss_series_are_shown_as_bin_means():
     assert width == 1 and list(steps) == [1, 2] and list(means) == [4, 2]
 
 
+def test_the_served_plotly_js_is_readable_by_every_user(tmp_path, monkeypatch):
+    """In the Docker image the file is created at build time by root and served by uid 10001: a 0600
+    file (mkstemp's mode) answered 500 with a PermissionError."""
+    import stat
+
+    from scansnap_app import live_chart
+
+    monkeypatch.setattr(live_chart, "STATIC_DIR", tmp_path / "static")
+    path = live_chart.ensure_plotly_js()
+    mode = stat.S_IMODE(path.stat().st_mode)
+    assert mode & 0o444 == 0o444 and not mode & 0o022, oct(mode)
+
+
 def test_live_charts_serve_the_pinned_plotly_js():
     import plotly
 

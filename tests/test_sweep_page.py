@@ -117,3 +117,21 @@ def test_sweep_page_in_a_browser(server, browser, tmp_path):
     assert "preset=syn-medium-1" in link.get_attribute("href")
     shot(page, "sweep")
     assert not errors
+
+
+def test_every_query_token_count_the_page_offers_opens_in_the_live_lab():
+    """The page offers 1–10 query tokens, but the row link used to call preset(f"syn-medium-{q}"),
+    which exists only for 1, 3, 5 and 10: a row with 2 query tokens raised ConfigError on the page."""
+    import urllib.parse
+
+    from scansnap_app.controls import config_from_url, live_lab_link
+    from scansnap_core.sweep import cell_config
+
+    for q in range(1, 11):
+        cfg = cell_config(q, 2.0, 5.0, seed=1, steps=20)
+        assert cfg == fig6_configs(num_query=(q,), eta_z=(2.0,), ratio=(5.0,), seeds=(1,), steps=20)[0].replace(
+            record_every=1)  # the sweep's own run, recorded every step for the Live Lab
+        name = f"syn-medium-{q}" if q in (1, 3, 5, 10) else "syn-medium-1"
+        query = dict(urllib.parse.parse_qsl(live_lab_link(cfg, name).removeprefix("./?")))
+        _, restored, notices = config_from_url(query)
+        assert restored == cfg and not notices
