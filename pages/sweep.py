@@ -9,9 +9,10 @@ import io
 import pandas as pd
 import streamlit as st
 
-from scansnap_app import entry
+from scansnap_app import entry, views
 from scansnap_app.controls import RATES, live_lab_link
 from scansnap_app.live_chart import live_chart
+from scansnap_app.sessions import REGISTRY, new_session_id
 from scansnap_core import figures
 from scansnap_core.config import PRESETS, ConfigError
 from scansnap_core.sweep import FIG6_GRID, SweepJob, cell_config, fig6_configs, summarize_sweep
@@ -27,6 +28,8 @@ JOB = "sweep_job"
 EVENTS = {"Scan peak vs t0′": ("scan_peak_step", "t0_prime", "SGD theory: t0′ (end of scanning)"),
           "Snap vs t0": ("snap_step", "t0", "SGD theory: t0 (start of snapping)")}
 ss = st.session_state
+#: this session's sweep in the sessions registry
+SWEEP_ID = ss.setdefault("session_id", new_session_id()) + "-sweep"
 
 st.title("Learning-rate sweep (Fig. 6)")
 st.caption(
@@ -68,7 +71,11 @@ if job is not None and job.running:
         st.rerun()
 elif left.button("Run sweep", type="primary", icon=":material/play_arrow:", width="stretch",
                  disabled=not configs):
-    ss[JOB] = job = SweepJob(configs)
+    if REGISTRY.may_start(SWEEP_ID):  # a sweep counts against the server-wide training cap
+        ss[JOB] = job = SweepJob(configs)
+        REGISTRY.track_sweep(SWEEP_ID, job)  # the watchdog cancels it once this tab falls silent
+    else:
+        st.warning(views.busy_text())
 if configs:
     estimate = len(configs) * int(steps) * SECONDS_PER_RUN_STEP
     right.caption(f"{len(configs):,} runs × {int(steps):,} steps: about {max(1, round(estimate)):,} s on 2 cores. "
@@ -118,6 +125,7 @@ def results() -> None:
     if job is None:
         st.info("Press **Run sweep** to train the grid.")
         return
+    REGISTRY.touch_sweep(SWEEP_ID)  # this tab is still open
     if job.running:
         st.progress(min(1.0, job.done / job.total),
                     text=f"{job.done:,.0f} of {job.total:,} runs · {job.seconds():.0f} s")

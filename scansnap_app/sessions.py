@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from scansnap_core.config import RunConfig
 from scansnap_core.limits import LIMITS
 from scansnap_core.runner import Runner, Status
+from scansnap_core.sweep import SweepJob
 
 MAX_TRAINING = LIMITS.max_training
 IDLE_TTL = LIMITS.idle_ttl
@@ -63,6 +64,14 @@ class Lab:
         return None
 
 
+@dataclass
+class _Sweep:
+    """A sweep job and when its page last polled it."""
+
+    job: SweepJob
+    last_seen: float = field(default_factory=time.monotonic)
+
+
 class Registry:
     """Process-wide map of session id → :class:`Lab`, with the cap and the watchdog."""
 
@@ -70,6 +79,7 @@ class Registry:
         self.max_training = max_training
         self.idle_ttl = idle_ttl
         self._labs: dict[str, Lab] = {}
+        self._sweeps: dict[str, _Sweep] = {}  # sweep jobs count as training sessions too
         self._lock = threading.Lock()
         self._watchdog: threading.Thread | None = None
 
@@ -102,11 +112,27 @@ class Registry:
         current.touch()
         return current
 
-    def training_count(self, excluding: str | None = None) -> int:
-        """How many sessions (other than ``excluding``) are training right now."""
+    def track_sweep(self, owner_id: str, job: SweepJob) -> None:
+        """Count a sweep job under ``owner_id`` (e.g. ``<session id>-sweep``): against the training cap,
+        and stopped by the watchdog when its page falls silent, like a Live Lab run."""
         with self._lock:
-            return sum(1 for sid, lab in self._labs.items()
-                       if sid != excluding and lab.runner.status == Status.RUNNING)
+            old = self._sweeps.get(owner_id)
+            self._sweeps[owner_id] = _Sweep(job)
+            self._ensure_watchdog()
+        if old is not None and old.job is not job:
+            old.job.cancel(wait=0)
+
+    def touch_sweep(self, owner_id: str) -> None:
+        with self._lock:
+            entry = self._sweeps.get(owner_id)
+        if entry is not None:
+            entry.last_seen = time.monotonic()
+
+    def training_count(self, excluding: str | None = None) -> int:
+        """How many sessions (other than ``excluding``) are training right now, sweeps included."""
+        with self._lock:
+            runs = sum(1 for sid, lab in self._labs.items() if sid != excluding and lab.runner.status == Status.RUNNING)
+            return runs + sum(1 for sid, e in self._sweeps.items() if sid != excluding and e.job.running)
 
     def may_start(self, session_id: str) -> bool:
         return self.training_count(excluding=session_id) < self.max_training
@@ -117,9 +143,13 @@ class Registry:
         with self._lock:
             stale = [sid for sid, lab in self._labs.items() if now - lab.last_seen > self.idle_ttl]
             labs = [self._labs.pop(sid) for sid in stale]
+            stale_sweeps = [sid for sid, e in self._sweeps.items() if now - e.last_seen > self.idle_ttl]
+            sweeps = [self._sweeps.pop(sid) for sid in stale_sweeps]
         for lab in labs:
             lab.runner.stop()
-        return stale
+        for entry in sweeps:
+            entry.job.cancel(wait=0)
+        return stale + stale_sweeps
 
     def active_sessions(self) -> int:
         with self._lock:

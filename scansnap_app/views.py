@@ -69,10 +69,15 @@ def speed_control(container, lab: Lab) -> None:
     lab.runner.delay = SPEEDS[st.session_state.get("speed", "full speed")]
 
 
+def busy_text() -> str:
+    """Why the server-wide training cap refused a start."""
+    return f"Server busy: {REGISTRY.max_training} sessions are training right now. Try again in a moment."
+
+
 def busy_warning() -> None:
     """Shown after a Start or Step that the server-wide training cap refused."""
     if st.session_state.pop(_BUSY, False):
-        st.warning(f"Server busy: {REGISTRY.max_training} sessions are training right now. Try again in a moment.")
+        st.warning(busy_text())
 
 
 _GENERATION = "_run_controls_generation"

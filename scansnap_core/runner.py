@@ -25,7 +25,7 @@ from .engine import Engine, Record
 from .layout import Layout
 from .results import RunData
 
-__all__ = ["Runner", "Snapshot", "Status"]
+__all__ = ["Runner", "Snapshot", "Status", "TRAINERS"]
 
 
 class Status:
@@ -74,8 +74,8 @@ def _run_name(index: int) -> str:
     return chr(ord("A") + index) if index < 26 else f"#{index + 1}"
 
 
-class _Training:
-    """The runners training right now, process-wide.  Python runs one thread at a time, so with
+class Trainers:
+    """The runners (and sweep jobs) training right now, process-wide.  Python runs one thread at a time, so with
     several trainers each pauses between steps long enough that together they use at most
     TRAINER_SHARE of the interpreter, and the pages' own threads (live refreshes, clicks) keep
     running on a busy classroom server.  One trainer alone never pauses."""
@@ -84,13 +84,13 @@ class _Training:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._runners: set[Runner] = set()
+        self._runners: set = set()  # Runners and SweepJobs
 
-    def add(self, runner: "Runner") -> None:
+    def add(self, runner) -> None:
         with self._lock:
             self._runners.add(runner)
 
-    def discard(self, runner: "Runner") -> None:
+    def discard(self, runner) -> None:
         with self._lock:
             self._runners.discard(runner)
 
@@ -105,7 +105,7 @@ class _Training:
         return 0.0 if n < 2 else step_seconds * (n / self.TRAINER_SHARE - 1)
 
 
-_TRAINING = _Training()
+TRAINERS = Trainers()
 
 
 class Runner:
@@ -288,14 +288,14 @@ class Runner:
         try:
             self._loop()
         finally:
-            _TRAINING.discard(self)
+            TRAINERS.discard(self)
 
     def _loop(self) -> None:
         window: list[tuple[float, int]] = []
         while True:
             with self._lock:
                 while not self._stop and self._status != Status.RUNNING and self._pending_steps == 0:
-                    _TRAINING.discard(self)
+                    TRAINERS.discard(self)
                     self._wake.wait()
                 if self._stop or self._status in Status.DONE:
                     return
@@ -304,7 +304,7 @@ class Runner:
                 if single:
                     self._pending_steps -= 1
                 else:
-                    _TRAINING.add(self)
+                    TRAINERS.add(self)
                 self._stepping = True
             started = time.perf_counter()
             try:
@@ -322,7 +322,7 @@ class Runner:
                     self._error = traceback.format_exc()
                     self._wake.notify_all()
                 return
-            pause = 0.0 if single else max(self.delay, _TRAINING.fair_pause(time.perf_counter() - started))
+            pause = 0.0 if single else max(self.delay, TRAINERS.fair_pause(time.perf_counter() - started))
             with self._lock:
                 if self._status in Status.DONE or self._stop:
                     return

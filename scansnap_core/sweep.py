@@ -19,8 +19,9 @@ import pandas as pd
 
 from .config import ConfigError, RunConfig, preset
 from .engine import Engine, batch_key
-from .limits import LIMITS
 from .events import detect_events_batch
+from .limits import LIMITS
+from .runner import TRAINERS
 from .theory import predictions_for
 
 __all__ = ["FIG6_GRID", "fig6_configs", "cell_config", "run_sweep", "summarize_sweep", "SweepJob", "MAX_SWEEP_RUNS"]
@@ -129,7 +130,9 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
 
 class SweepJob:
     """:func:`run_sweep` in a background thread, for a page that polls it: progress, the rows
-    finished so far, cancel, and any error as a message (never an exception in the caller)."""
+    finished so far, cancel, and any error as a message (never an exception in the caller).
+    While it runs it counts among the process's trainers (runner.TRAINERS) and takes its fair
+    share of the interpreter like a Live Lab run, pausing between chunks."""
 
     def __init__(self, configs: Sequence[RunConfig]):
         self.configs = list(configs)
@@ -141,6 +144,7 @@ class SweepJob:
         self.started = time.monotonic()
         self.elapsed = 0.0
         self._stop = threading.Event()
+        self._chunk_started = time.perf_counter()
         self._thread = threading.Thread(target=self._work, name="scansnap-sweep", daemon=True)
         self._thread.start()
 
@@ -148,6 +152,7 @@ class SweepJob:
         import torch
 
         torch.set_num_threads(1)  # share the cores with the server and other sessions
+        TRAINERS.add(self)
         try:
             table = run_sweep(self.configs, progress=self._progress, partial=self._partial,
                               should_stop=self._stop.is_set)
@@ -157,10 +162,15 @@ class SweepJob:
             self.error = f"{type(err).__name__}: {err}\n{traceback.format_exc()}"
             self.status = "error"
         finally:
+            TRAINERS.discard(self)
             self.elapsed = time.monotonic() - self.started
 
     def _progress(self, done: float, total: int) -> None:
         self.done = done
+        pause = TRAINERS.fair_pause(time.perf_counter() - self._chunk_started)
+        if pause:
+            self._stop.wait(pause)  # a cancel ends the pause
+        self._chunk_started = time.perf_counter()
 
     def _partial(self, table: pd.DataFrame) -> None:
         self.table = table

@@ -117,25 +117,25 @@ def test_single_steps_requested_while_paused_do_not_run_after_a_later_pause():
 
 
 def test_concurrent_trainers_share_the_interpreter_and_one_alone_never_pauses():
-    from scansnap_core.runner import _TRAINING
+    from scansnap_core.runner import TRAINERS
 
     a, b = Runner(preset("syn-small", steps=100_000)), Runner(preset("syn-small", steps=100_000, seed=3))
     try:
         a.start()
         deadline = time.monotonic() + 30
-        while _TRAINING.count() < 1 and time.monotonic() < deadline:
+        while TRAINERS.count() < 1 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert _TRAINING.count() == 1 and _TRAINING.fair_pause(0.01) == 0.0
+        assert TRAINERS.count() == 1 and TRAINERS.fair_pause(0.01) == 0.0
         b.start()
-        while _TRAINING.count() < 2 and time.monotonic() < deadline:
+        while TRAINERS.count() < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert _TRAINING.count() == 2
-        assert _TRAINING.fair_pause(0.01) == pytest.approx(0.01 * (2 / 0.75 - 1))  # together busy 75 % of the time
+        assert TRAINERS.count() == 2
+        assert TRAINERS.fair_pause(0.01) == pytest.approx(0.01 * (2 / 0.75 - 1))  # together busy 75 % of the time
         a.pause()
-        while _TRAINING.count() > 1 and time.monotonic() < deadline:
+        while TRAINERS.count() > 1 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert _TRAINING.count() == 1
+        assert TRAINERS.count() == 1
     finally:
         a.stop()
         b.stop()
-    assert _TRAINING.count() == 0
+    assert TRAINERS.count() == 0

@@ -135,3 +135,27 @@ def test_every_query_token_count_the_page_offers_opens_in_the_live_lab():
         query = dict(urllib.parse.parse_qsl(live_lab_link(cfg, name).removeprefix("./?")))
         _, restored, notices = config_from_url(query)
         assert restored == cfg and not notices
+
+
+def test_a_sweep_counts_against_the_server_caps_and_stops_when_its_tab_goes_silent():
+    """Sweeps used to escape every cap: the training cap, the fair share and the idle watchdog."""
+    from scansnap_app.sessions import Registry
+    from scansnap_core.runner import TRAINERS
+
+    registry = Registry(max_training=1, idle_ttl=30)
+    job = SweepJob(fig6_configs(num_query=(10,), eta_z=(1.0,), ratio=(1.0, 2.0), seeds=range(1, 9), steps=5000))
+    try:
+        registry.track_sweep("tab-sweep", job)
+        deadline = time.monotonic() + 30
+        while TRAINERS.count() < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert job.running and TRAINERS.count() == 1  # takes its fair share among the trainers
+        assert registry.training_count() == 1 and not registry.may_start("another-tab")  # the cap counts it
+        assert registry.may_start("tab-sweep")  # its own tab is not blocked by itself
+        registry.touch_sweep("tab-sweep")
+        assert registry.reap(now=time.monotonic() + 10) == []  # a polling tab keeps it
+        assert registry.reap(now=time.monotonic() + 31) == ["tab-sweep"]  # a silent one does not
+        wait_for(job, 30)
+        assert job.status == "cancelled" and registry.training_count() == 0 and TRAINERS.count() == 0
+    finally:
+        job.cancel()
