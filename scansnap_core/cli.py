@@ -167,3 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def entry() -> None:
+    """The ``scansnap`` console command (pyproject.toml)."""
+    raise SystemExit(main())

@@ -17,3 +17,32 @@ def test_pages_import_only_public_core_names():
                 public = getattr(importlib.import_module(node.module), "__all__", ())
                 missing += [f"{path.name}: {node.module}.{a.name}" for a in node.names if a.name not in public]
     assert not missing, missing
+
+
+def test_the_package_installs_with_a_scansnap_command(tmp_path):
+    """pyproject.toml: `pip install .` gives the packages and a `scansnap` console command (the CLI).
+    Installed into a folder with --no-deps (the dependencies are this interpreter's) and run from
+    elsewhere, so the installed copy is the one imported."""
+    import os
+    import subprocess
+    import sys
+
+    import shutil
+
+    source, target = tmp_path / "source", tmp_path / "site"  # a copy: setuptools writes build/ beside the source
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source)
+    for package in ("scansnap_core", "scansnap_app"):
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target",
+                    str(target), str(source)], check=True, capture_output=True, timeout=300, cwd=tmp_path)
+    assert (target / "scansnap_core" / "events.py").exists() and (target / "scansnap_app" / "live_chart.js").exists()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), *sys.path[1:]])}
+    out = subprocess.run([str(target / "bin" / "scansnap"), "theory", "--preset", "fig3", "--eta-y", "2"],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "t0' = 34.55, t0 = 91.19" in out.stdout
+    check = subprocess.run([sys.executable, "-c", "import scansnap_core; print(scansnap_core.__file__)"],
+                           capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert check.stdout.startswith(str(target))
