@@ -1,4 +1,4 @@
-"""Two baseline trainers of the Y/Z model (THEORY §2) for the benchmarks.
+"""Two baseline trainers of the Y/Z model (docs/THEORY.md §2) for the benchmarks.
 
 Both train exactly the model and data distribution of :class:`scansnap_core.engine.Engine`
 (same layout, P(l|n), ψ, init and optimizer semantics; separate torch.optim optimizers for
@@ -55,7 +55,7 @@ def _init_(weight: torch.Tensor, cfg: RunConfig, generator: torch.Generator) -> 
 
 
 def _optimizer(params, lr: float, cfg: RunConfig) -> torch.optim.Optimizer:
-    """SGD with heavy-ball momentum or Adam, as the engine (THEORY §2: one optimizer per matrix)."""
+    """SGD with heavy-ball momentum or Adam, as the engine (docs/THEORY.md §2: one optimizer per matrix)."""
     t = cfg.train
     if t.optimizer == "adam":
         return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8)

@@ -1,4 +1,4 @@
-"""Learning-rate sweep: the paper's Fig. 6 experiment (THEORY §7) behind one button.
+"""Learning-rate sweep: the paper's Fig. 6 experiment (docs/THEORY.md §7) behind one button.
 
 Grid widgets -> fig6_configs -> a background SweepJob (batched engine) polled by a fragment ->
 pure figure builders.  Partial results appear as each batched group finishes.

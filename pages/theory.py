@@ -1,4 +1,4 @@
-"""Theory explorer: the closed-form curves of THEORY.md §6 (Eqn 13, Eqn 129, Eqn 14, Theorem 3 bounds).
+"""Theory explorer: the closed-form curves of docs/THEORY.md §6 (Eqn 13, Eqn 129, Eqn 14, Theorem 3 bounds).
 
 Thin page: sidebar widgets -> validated numbers -> scansnap_core.theory / figure builders -> live charts.
 Every control is bound to the URL (``bind="query-params"``), so a pasted URL restores the view.

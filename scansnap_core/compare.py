@@ -1,7 +1,7 @@
 """Differences between two runs (A and B) on the same data at one step: which distinct tokens
 each run attends to, per class, and the headline numbers (entropy, losses).
 
-The paper's Fig. 5 (THEORY §7): with Adam, different learning rates steer the attention to
+The paper's Fig. 5 (docs/THEORY.md §7): with Adam, different learning rates steer the attention to
 different subsets of distinct tokens, where SGD favours the most frequent ones.  A run
 *attends to* a distinct token of class n when that token holds clearly more than a uniform
 share of the class's distinct-token attention: c_l / Σ_{l'∈G_DT(n)} c_l' > (1 + margin) / |G_DT(n)|

@@ -1,6 +1,6 @@
 """Validated, serialisable run configuration and the paper's presets.
 
-A :class:`RunConfig` has three parts, mirroring THEORY.md:
+A :class:`RunConfig` has three parts, mirroring docs/THEORY.md:
 
 * :class:`DataConfig` — the sequence classes of §1 in the token layout of the
   authors' ``Dataset2`` (§7): global common tokens, per-query-group common
@@ -8,7 +8,7 @@ A :class:`RunConfig` has three parts, mirroring THEORY.md:
 * :class:`ModelConfig` — the Y/Z model of §2 (ℓ2 normalisation, residual, init).
 * :class:`TrainConfig` — learning rates η_Y, η_Z, optimizer, batch, T, steps,
   seed and the ``mode``: ``sgd`` (sampled minibatches) or ``expected`` (the
-  deterministic T→∞ class-averaged update, §3 "[derived] Population update").
+  deterministic T→∞ class-averaged update, §3 "Expected (population) update").
 
 Every invalid value raises :class:`ConfigError`, whose message names the field,
 the value and the allowed range.  Nothing else escapes validation.
@@ -209,7 +209,7 @@ def _plain(value: Any) -> Any:
 # --------------------------------------------------------------------------- sections
 @dataclass(frozen=True)
 class DataConfig(_Validated):
-    """Sequence classes (THEORY §1) in the token layout of ``Dataset2`` (§7).
+    """Sequence classes (docs/THEORY.md §1) in the token layout of ``Dataset2`` (§7).
 
     Token ids, in order: ``common_global`` global common tokens; ``common_per_query``
     common tokens for each query group; ``distinct_per_class`` distinct tokens for each
@@ -288,7 +288,7 @@ class DataConfig(_Validated):
 
 @dataclass(frozen=True)
 class ModelConfig(_Validated):
-    """The reparameterised 1-layer model of THEORY §2.
+    """The reparameterised 1-layer model of docs/THEORY.md §2.
 
     ``normalize``: ℓ2-normalise the attention-weighted histogram (step 3).
     ``residual``: add the query one-hot before normalising (the code's residual, §2).

@@ -1,4 +1,4 @@
-"""Training engine for the Y/Z model (THEORY §2–§3), batched over runs.
+"""Training engine for the Y/Z model (docs/THEORY.md §2–§3), batched over runs.
 
 One :class:`Engine` trains R runs that share a layout and a model structure and differ
 only in η_Y, η_Z and seed (a single run is R = 1; a sweep stacks many).  Each run has its

@@ -306,7 +306,7 @@ def all_figures(data: RunData, cls: int = 0) -> dict[str, go.Figure]:
     }
 
 
-# --- Learning-rate sweep (THEORY §7, Fig. 6)
+# --- Learning-rate sweep (docs/THEORY.md §7, Fig. 6)
 def sweep_entropy(summary: pd.DataFrame) -> go.Figure:
     """The paper's Fig. 6: final distinct-token entropy against η_Y/η_Z (log axis), one line per
     η_Z with ± one standard deviation over seeds, one panel per number of query tokens.
@@ -367,7 +367,7 @@ def sweep_heatmap(table: pd.DataFrame, value: str, title: str, num_query: int, z
 
 
 # --- Theory explorer
-# Pure builders for the Theory explorer page: closed-form curves of THEORY.md §6 (Eqn 13, Eqn 129, Eqn 14,
+# Pure builders for the Theory explorer page: closed-form curves of docs/THEORY.md §6 (Eqn 13, Eqn 129, Eqn 14,
 # Theorem 3 bounds) from plain parameters, vectorised over a time grid t.  The page validates the numbers.
 
 #: points per curve; the curves are smooth, so a few hundred are plenty
@@ -540,7 +540,7 @@ def theory_eta_z_sweep(K: int, M: float, nu: float, eta_zs: Sequence[float], C0:
         xaxis=_x_axis(log_axis), yaxis=dict(title=dict(text="B_n(t)"))))
 
 
-# --- Compare (A/B): two runs on the same data (THEORY §7, Fig. 5)
+# --- Compare (A/B): two runs on the same data (docs/THEORY.md §7, Fig. 5)
 #: diverging, colour-blind safe: B's blue below 0, white at 0, A's vermillion above 0
 DIFF_SCALE = [[0.0, "#0072B2"], [0.5, "#FFFFFF"], [1.0, "#D55E00"]]
 

@@ -1,4 +1,4 @@
-"""Token layout and the vectorised sampler of sequence classes (THEORY §1).
+"""Token layout and the vectorised sampler of sequence classes (docs/THEORY.md §1).
 
 Everything works on token *indices*.  Each class n has a support supp(n) of at most
 ``S`` contextual tokens; a batch is stored as per-class-support token counts

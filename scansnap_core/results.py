@@ -1,6 +1,6 @@
 """Tidy results of a run: pandas tables, the measured events in words, the summary, export to disk.
 
-Tables (one row per observation, THEORY §7 conventions):
+Tables (one row per observation, docs/THEORY.md §7 conventions):
 
 * ``metrics``: one row per step t = 0..N.  Row t describes iteration t: ``loss`` of its
   training batch (evaluated before the update; NaN at t = 0), ``dz_norm`` = ‖Z_t − Z_{t−1}‖_F,
@@ -146,7 +146,7 @@ def composition_at_snap(data: RunData) -> Composition | None:
 @dataclass(frozen=True)
 class GrowthFactor:
     """Measured growth factor χ(t) = e^{2(z(t)−z(0))} of one class's dominant distinct token (the
-    largest P(l|n); THEORY §6, Theorem 3), with the f²(0) its lower bound needs."""
+    largest P(l|n); docs/THEORY.md §6, Theorem 3), with the f²(0) its lower bound needs."""
 
     steps: np.ndarray
     chi: np.ndarray
@@ -362,7 +362,7 @@ def summarize(data: RunData) -> dict:
         "final_attended": final.as_dict(),
         "final_attended_step": final.step,
         "snap_attended_is_final": None if at_snap is None else at_snap.tokens == final.tokens,
-        "theory": "SGD (THEORY §4–§6)",
+        "theory": "SGD (docs/THEORY.md §4–§6)",
         "t0_prime": pred.t0_prime,
         "t0": pred.t0,
         "t0_approx": pred.t0_approx,

@@ -1,4 +1,4 @@
-"""Batched sweeps: many configurations × seeds in one process (THEORY §7, Fig. 6).
+"""Batched sweeps: many configurations × seeds in one process (docs/THEORY.md §7, Fig. 6).
 
 Runs that share a layout and settings (they differ only in η_Y, η_Z and seed) are stacked
 into one :class:`~scansnap_core.engine.Engine`, so a whole Fig. 6 panel trains as one

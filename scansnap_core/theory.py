@@ -1,8 +1,8 @@
-"""Closed-form theory of THEORY.md §3–§6, vectorised over time with numpy.
+"""Closed-form theory of docs/THEORY.md §3–§6, vectorised over time with numpy.
 
 Units.  The theory's time t counts batch-size-1 SGD steps with classes visited t/K times
 each (§4).  A mean-reduced minibatch step is about one expected-gradient step, so for a
-real run t ≈ number of optimizer steps (§6 "[derived] Units").  Heavy-ball momentum μ
+real run t ≈ number of optimizer steps (§6 "Units").  Heavy-ball momentum μ
 raises the effective rate towards η/(1−μ): :func:`effective_rate` applies that
 correction, and :func:`predicted_times` says which rate it used.
 """
@@ -197,7 +197,7 @@ FAST_DECODER_RATIO = 10.0
 
 def assumption_gaps(cfg) -> tuple[str, ...]:
     """Where a :class:`~scansnap_core.config.RunConfig` leaves the setting the theory's times and bounds
-    are derived in (THEORY §1–§6), one short phrase each; empty when the run is inside it."""
+    are derived in (docs/THEORY.md §1–§6), one short phrase each; empty when the run is inside it."""
     t, m = cfg.train, cfg.model
     gaps = []
     if t.optimizer == "adam":

@@ -1,4 +1,4 @@
-"""A deliberately plain reference of the THEORY §2 model for cross-checking the engine.
+"""A deliberately plain reference of the docs/THEORY.md §2 model for cross-checking the engine.
 
 Token sequences are materialised position by position, inputs are one-hot, Y and Z are
 full M × M parameters, gradients come from autograd and updates from torch.optim — the

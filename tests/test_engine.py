@@ -1,4 +1,4 @@
-"""The engine against the theory's exact statements (THEORY §8) and a plain reference."""
+"""The engine against the theory's exact statements (docs/THEORY.md §8) and a plain reference."""
 
 import copy
 import math

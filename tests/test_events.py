@@ -227,7 +227,7 @@ def test_adam_events_are_described_honestly(eta, steps, snapped):
 
 
 def test_fig3_sampled_and_expected():
-    """THEORY §6 setting: the scan peak follows 1/η_Y, and in T→∞ mode it falls before t0′ (the
+    """docs/THEORY.md §6 setting: the scan peak follows 1/η_Y, and in T→∞ mode it falls before t0′ (the
     theory's γ peaks at 0.82 t0′, but ‖ΔZ‖ also shrinks as the attention sparsifies).  Neither run
     snaps within 400 steps: the sampled one still moves at > 5 % of its peak speed, the T→∞ one
     drifts logarithmically (the theory's snapping regime)."""

@@ -1,4 +1,4 @@
-"""Token layout, P(l|n), token kinds and the sampler (THEORY §1, §7)."""
+"""Token layout, P(l|n), token kinds and the sampler (docs/THEORY.md §1, §7)."""
 
 import numpy as np
 import pytest

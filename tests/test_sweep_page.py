@@ -1,4 +1,4 @@
-"""Learning-rate sweep page (THEORY §7, Fig. 6): the background job, the page in AppTest, and
+"""Learning-rate sweep page (docs/THEORY.md §7, Fig. 6): the background job, the page in AppTest, and
 the page in a real browser."""
 
 import csv

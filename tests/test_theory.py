@@ -1,4 +1,4 @@
-"""Closed-form theory against the reference values and checks of THEORY §6 and §8."""
+"""Closed-form theory against the reference values and checks of docs/THEORY.md §6 and §8."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Theory explorer: figure builders against scansnap_core.theory and THEORY.md §6 reference values, the
+"""Theory explorer: figure builders against scansnap_core.theory and docs/THEORY.md §6 reference values, the
 page in AppTest (presets, validation, overlay message), and one real-browser test."""
 
 from pathlib import Path
@@ -81,7 +81,7 @@ def test_h_gamma_and_growth_traces_equal_theory():
 def test_fig3_view_matches_the_reference_values():
     t = figures.theory_time_grid(700)
     fig = figures.theory_eta_y_sweep(FIG3["K"], FIG3["M"], FIG3["eta_z"], FIG3["eta_ys"], 1.0, t)
-    assert vlines(fig) == pytest.approx([364.7, 182.3, 91.2, 36.5], abs=0.05)  # THEORY.md §6 Figure 3
+    assert vlines(fig) == pytest.approx([364.7, 182.3, 91.2, 36.5], abs=0.05)  # docs/THEORY.md §6 Figure 3
     final_chi = [trace(fig, f"η_Y = {e:g}")[1][-1] for e in FIG3["eta_ys"]]
     assert final_chi == pytest.approx([45.2, 34.7, 26.3, 18.0], abs=0.05)
     # the dotted t0 of each η_Y has that curve's colour
