@@ -54,7 +54,10 @@ def test_image_is_slim_python311_non_root_with_port_healthcheck_and_the_readme_c
 
 
 def _ignored(relative: Path, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatch(part, p.removeprefix("**/")) for p in patterns for part in relative.parts)
+    """A pattern with a slash matches a path from the context's root; one without, any path part."""
+    path = relative.as_posix()
+    return any(fnmatch.fnmatch(path, p) or path.startswith(p + "/") if "/" in p.removeprefix("**/") else
+               any(fnmatch.fnmatch(part, p.removeprefix("**/")) for part in relative.parts) for p in patterns)
 
 
 def _build_context(target: Path) -> Path:
@@ -82,6 +85,7 @@ def test_install_and_entry_steps_work_in_a_fresh_venv(dockerfile, tmp_path):
     app = _build_context(tmp_path / "app")
     assert (app / "app.py").exists() and (app / ".streamlit" / "config.toml").exists()
     assert not (app / ".venv").exists() and not (app / "tests").exists()
+    assert (app / "docs" / "THEORY.md").exists() and not (app / "docs" / "screenshots").exists()  # cited notes
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
