@@ -5,14 +5,12 @@ for Python's global interpreter lock that all sessions, trainers and the web ser
 share.  Each kind of refresh may keep the interpreter busy for only a set share of the time, all
 sessions together: with n sessions live and one run costing c seconds, a session refreshes every
 max(base, n * c / share) seconds.  On a crowded or slow server the refreshes thin out instead of
-queueing up faster than they can run, which would starve the event loop that delivers them (seen
-under load in CI: 8 sessions, pages frozen for tens of seconds).
+queueing up faster than they can run and starving the event loop that delivers them.
 
 Streamlit fixes a fragment's interval when the page script declares it, so a running live fragment
 calls :func:`keep_pace`, which re-times the fragment's automatic reruns in the browser when the
-interval it runs with is off by more than ``DRIFT`` either way.  A full rerun would do that too,
-but full reruns interleaved with fragment reruns can crash Streamlit's page ("Bad delta path
-index", a blank page: seen with 8 sessions under load).
+interval it runs with is off by more than ``DRIFT`` either way (not with a full rerun, which can
+crash the page under load).  The history: docs/ENGINEERING.md, "Paced live refreshes".
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
 """A client that vanishes mid-send must end its websocket quietly (Streamlit 1.67 + Starlette 1.10).
 
-When a tab closes while the server is sending to it, Starlette's ``send`` marks the socket
-disconnected and raises ``WebSocketDisconnect``, which Streamlit's sender task swallows.  The
-receive loop's next ``receive_bytes`` then raises ``WebSocketDisconnected``, a ``RuntimeError``
-that Streamlit takes for a text frame: it tries to close the closed socket and a traceback lands
-in the server log (seen in CI's 8-tab load test).  The session is cleaned up either way.
-
-:func:`install` makes ``receive_bytes`` on a socket already known to be gone raise
+A tab that closes while the server sends to it would leave a traceback in the server log
+(docs/ENGINEERING.md, "Quiet websocket ends").  :func:`install` makes ``receive_bytes`` on a socket already known to be gone raise
 ``WebSocketDisconnect``, the exception Streamlit's loop expects for a client that left, so the
 loop ends as it does for any closed tab.  Sockets that are still connected are untouched.
 """
