@@ -122,7 +122,7 @@ def test_attended_tokens_on_a_constructed_record(sgd_vs_adam):
 
 
 def test_difference_heatmap_values_and_labels(sgd_vs_adam, monkeypatch):
-    monkeypatch.setattr(figures, "VALIDATE", True)
+    monkeypatch.setattr(figures.style, "VALIDATE", True)
     sgd, adam = sgd_vs_adam
     fig = figures.attention_difference(sgd, adam, step=100)
     heat = fig.data[0]

@@ -22,7 +22,7 @@ def validated_figures(monkeypatch):
     """Build every figure with plotly's validation on: the specs must be valid."""
     import scansnap_core.figures as figures
 
-    monkeypatch.setattr(figures, "VALIDATE", True)
+    monkeypatch.setattr(figures.style, "VALIDATE", True)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_figure_pack_holds_every_view_the_tables_and_the_command(small_run):
 
 
 def test_long_loss_series_are_shown_as_bin_means():
-    from scansnap_core.figures import _binned
+    from scansnap_core.figures.run import _binned
 
     steps, means, width = _binned(np.arange(1, 10_001, dtype=float), max_points=2000)
     assert width == 5 and len(means) == 2000

@@ -17,7 +17,7 @@ FIG3 = dict(K=10, M=1000, eta_z=0.5, eta_ys=(0.5, 1.0, 2.0, 5.0))
 
 @pytest.fixture(autouse=True)
 def validate_figures(monkeypatch):
-    monkeypatch.setattr(figures, "VALIDATE", True)
+    monkeypatch.setattr(figures.style, "VALIDATE", True)
 
 
 def trace(fig, name_start: str):

@@ -1,0 +1,77 @@
+"""What every figure shares: colours, the template, float32 payloads, figure construction and
+vertical time marks.  Colours are colour-blind safe: a perceptual sequential scale (viridis) for
+attention, a diverging scale centred at 0 for logits and differences, the Okabe–Ito palette for
+categories."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+
+#: Okabe–Ito vermillion for common tokens, blue for distinct ones (colour-blind safe pair)
+COMMON_COLOR = "#D55E00"
+DISTINCT_COLOR = "#0072B2"
+#: Okabe–Ito bluish green for the measured events (scan peak, snap), apart from the grey theory marks
+EVENT_COLOR = "#009E73"
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+#: the live heatmap shows at most this many classes (a K = 100 layout would be 10⁶ cells)
+MAX_HEATMAP_CLASSES = 20
+#: at most this many logit trajectories are drawn (evenly spread over P(l|n))
+MAX_TRAJECTORIES = 60
+#: distinct-token trajectories are drawn in this many shades of blue (darker = larger P(l|n))
+DISTINCT_SHADES = 5
+
+LAYOUT = dict(font=dict(size=14), margin=dict(l=60, r=20, t=60, b=50))
+TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
+VIRIDIS = [[0.0, "#440154"], [0.25, "#3b528b"], [0.5, "#21918c"], [0.75, "#5ec962"], [1.0, "#fde725"]]
+#: validate figure specs on construction (slow; the tests switch it on)
+VALIDATE = False
+#: the loss panel shows at most this many points (bin means beyond it)
+MAX_LOSS_POINTS = 2000
+
+
+def f32(values) -> np.ndarray:
+    """float32 for the browser: plotly ships numpy arrays as base64, half the bytes of float64."""
+    return np.asarray(values, dtype=np.float32)
+
+
+def figure(traces: list[dict], layout: dict) -> go.Figure:
+    """One Figure from plain trace and layout dicts.  Validation is off (it costs ~50–150 ms per
+    figure, too slow for several live refreshes a second); the tests build every figure with
+    ``VALIDATE = True`` to keep the specs honest."""
+    full = {**LAYOUT, "template": TEMPLATE, **layout}
+    return go.Figure(data=traces, layout=full, _validate=VALIDATE)
+
+
+def line(x, y, name: str, color: str, dash: str = "solid", width: float = 2.0, **extra) -> dict:
+    return dict(type="scatter", x=f32(x), y=f32(y), mode="lines", name=name,
+                line=dict(color=color, dash=dash, width=width), **extra)
+
+
+class Mark(NamedTuple):
+    """A vertical line at ``x`` with an optional label at height ``y`` (paper units), anchored on
+    the line's ``side``."""
+
+    x: float
+    label: str
+    dash: str
+    color: str
+    y: float = 1.0
+    side: str = "left"
+
+
+def vertical_marks(marks: Sequence[Mark], xref: str = "x", log_axis: bool = False) -> tuple[list[dict], list[dict]]:
+    """Shapes (full-height lines) and annotations (labels) for ``marks``.  On a log axis shapes take
+    data values and annotations log10 of them (plotly's convention)."""
+    shapes, notes = [], []
+    for m in marks:
+        shapes.append(dict(type="line", xref=xref, yref="paper", x0=m.x, x1=m.x, y0=0, y1=1,
+                           line=dict(color=m.color, width=1.5, dash=m.dash)))
+        if m.label:
+            notes.append(dict(text=m.label, x=float(np.log10(m.x)) if log_axis else m.x, y=m.y, xref=xref,
+                              yref="paper", showarrow=False, xanchor=m.side, yanchor="top" if m.y > 0.5 else "bottom",
+                              font=dict(size=12, color=m.color)))
+    return shapes, notes
