@@ -16,7 +16,7 @@ from scansnap_app.sessions import REGISTRY, new_session_id
 from scansnap_core import figures
 from scansnap_core.config import PRESETS, ConfigError
 from scansnap_core.sweep import FIG6_GRID, SweepJob, cell_config, fig6_configs, summarize_sweep
-from scansnap_core.theory import assumption_gaps
+from scansnap_core.theory import assumption_note
 
 entry.through_app()
 
@@ -92,15 +92,6 @@ def _download(table: pd.DataFrame) -> None:
                        "application/vnd.apache.parquet", key="sw_parquet")
 
 
-def _assumption_gaps(configs) -> str:
-    """Where the grid's runs leave the theory's setting, each gap named once (ratios summarised)."""
-    gaps = {gap for cfg in configs for gap in assumption_gaps(cfg)}
-    ratios = sorted(g for g in gaps if g.startswith("η_Y/η_Z"))
-    named = sorted(gaps - set(ratios)) + (["η_Y/η_Z below 10 in some runs (the theory assumes η_Y ≫ η_Z)"] if ratios
-                                          else [])
-    return ("Outside the theory's assumptions: " + "; ".join(named) + ".") if named else ""
-
-
 def _open_in_live_lab(summary: pd.DataFrame) -> None:
     st.markdown("**Open a cell in the Live Lab**: select a row, then follow the link (seed 1).")
     shown = summary.rename(columns={"num_query": "query tokens", "eta_z": "η_Z", "ratio": "η_Y/η_Z",
@@ -168,7 +159,7 @@ def results() -> None:
                    filename=f"sweep-{theory_column}", height=380)
     snapped = int(part["snap_step"].notna().sum())
     st.caption(f"{snapped} of {len(part)} runs with {q} query token(s) snapped within their {int(part['steps'].max())} "
-               f"steps. t0′ and t0 are SGD theory. {_assumption_gaps(job.configs)}")
+               f"steps. t0′ and t0 are SGD theory. {assumption_note(*job.configs)}")
     if not job.running:
         _open_in_live_lab(summary)
         _download(table)

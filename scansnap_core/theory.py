@@ -219,7 +219,12 @@ def assumption_gaps(cfg) -> tuple[str, ...]:
     return tuple(gaps)
 
 
-def assumption_note(cfg) -> str:
-    """:func:`assumption_gaps` as one sentence for a caption ("" when the run is inside the setting)."""
-    gaps = assumption_gaps(cfg)
+def assumption_note(*configs) -> str:
+    """:func:`assumption_gaps` of one run, or of several (a sweep's grid: each gap named once, the
+    η_Y/η_Z ones summarised), as one sentence for a caption; "" when every run is inside the setting."""
+    gaps = assumption_gaps(configs[0]) if len(configs) == 1 else {g for c in configs for g in assumption_gaps(c)}
+    if len(configs) > 1:
+        ratios = [g for g in gaps if g.startswith("η_Y/η_Z")]
+        gaps = sorted(gaps - set(ratios)) + (["η_Y/η_Z below 10 in some runs (the theory assumes η_Y ≫ η_Z)"]
+                                             if ratios else [])
     return ("Outside the theory's assumptions: " + "; ".join(gaps) + ".") if gaps else ""

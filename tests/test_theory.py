@@ -127,3 +127,14 @@ def test_momentum_correction_is_explicit():
     corrected = th.predicted_times(K, M, 1.0, 1.0, momentum=0.9)
     assert corrected.eta_y == pytest.approx(10.0) and corrected.momentum_corrected
     assert corrected.t0_prime == pytest.approx(plain.t0_prime / 10) and not plain.momentum_corrected
+
+
+def test_assumption_notes_for_one_run_and_for_a_grid():
+    from scansnap_core.config import preset
+    from scansnap_core.sweep import fig6_configs
+
+    assert th.assumption_note(preset("fig3", mode="expected", eta_y=5.0)) == ""  # η_Y/η_Z = 10: inside
+    adam = th.assumption_note(preset("syn-small", optimizer="adam"))
+    assert adam.startswith("Outside the theory's assumptions: Adam") and "momentum" not in adam
+    grid = th.assumption_note(*fig6_configs(num_query=(1,), eta_z=(1.0,), ratio=(1.0, 2.0, 10.0), seeds=(1,)))
+    assert grid.count("η_Y/η_Z") == 1 and "below 10 in some runs" in grid and "default init" in grid  # one phrase
