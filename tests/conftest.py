@@ -1,3 +1,4 @@
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -28,20 +29,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """One real `streamlit run app.py` for every browser test; its log is shown if it fails to start."""
+@contextlib.contextmanager
+def streamlit_server(log: Path, **env):
+    """A real `streamlit run app.py` on a free port (yields its URL); its log is shown if it fails to start."""
     import subprocess
     import time
     import urllib.request
 
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "SCANSNAP_MAX_TRAINING": "4"}
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-                                 str(port), "--server.headless", "true"], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+                                 str(port), "--server.headless", "true"], cwd=ROOT, env={**os.environ, **env},
+                                stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -53,9 +52,18 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("streamlit did not become healthy:\n" + log.read_text())
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """One real server for every browser test."""
+    with streamlit_server(tmp_path_factory.mktemp("server") / "streamlit.log", SCANSNAP_MAX_TRAINING="4") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
