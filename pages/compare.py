@@ -96,15 +96,9 @@ lab = REGISTRY.lab(PAIR_ID, DEFAULT_PAIR[0])
 runner = lab.runner
 if len(runner.configs) != len(SIDES):  # a new lab holds a single run: make it the pair
     runner.reset(DEFAULT_PAIR if errors else tuple(configs))
-wanted = tuple(configs) if not errors else runner.configs
-first = runner.snapshot()
-lab.pending = None
-if wanted != runner.configs:
-    if first.step == 0 and first.status in (Status.IDLE, Status.PAUSED):
-        runner.reset(wanted)  # nothing trained yet: simply rebuild the pair
-    else:
-        lab.pending = wanted  # applied by Reset
-        st.info("You changed the settings of a run in progress: they apply when you press **Reset**.")
+lab.sync(tuple(configs) if not errors else runner.configs)  # the Live Lab's rule, for a pair
+if lab.pending is not None:
+    st.info("You changed the settings of a run in progress: they apply when you press **Reset**.")
 views.busy_warning()
 
 snap = runner.snapshot()
@@ -116,18 +110,8 @@ c4 = views.run_controls(lab, PAIR_ID, prefix="cmp-")
 # ---------------------------------------------------------------- live parts
 @st.fragment(run_every=kpi_every if running else None)
 def live_status() -> None:
-    lab.touch()
-    snap_a = runner.snapshot()
-    if running and snap_a.status != Status.RUNNING:
-        st.rerun()  # the pair just paused or ended: leave live mode (the replay slider appears)
-    with views.paced(pacing.KPI, running):
-        st.progress(min(1.0, snap_a.step / snap_a.total_steps),
-                    text=f"shared step {snap_a.step:,} of {snap_a.total_steps:,} · {snap_a.steps_per_second:,.0f} "
-                         f"steps/s · {snap_a.status}")
-    if snap_a.status in (Status.ERROR, Status.DIVERGED):
-        st.error(snap_a.message + " Press Reset to start over.")
-    elif snap_a.status == Status.FINISHED:
-        st.success(snap_a.message + " Use the shared replay slider to revisit any step on both sides.")
+    with views.live_status(lab, running, what="shared step"):
+        pass  # the pair's KPIs are drawn with the charts, at the replayed step
 
 
 def _describe(cfg: RunConfig) -> str:
@@ -149,10 +133,8 @@ def pair_views() -> None:
     attended tokens."""
     snaps = runner.snapshots()  # both sides at the same shared step
     data = [s.data for s in snaps]
-    if not running and len(data[0].records) > 1:
-        steps = [int(s) for s in data[0].steps]
-        shown = st.select_slider("Replay: step shown on both sides", options=steps, value=steps[-1],
-                                 key="cmp_replay")
+    shown = views.replay_step(data[0], running, key="cmp_replay", label="Replay: step shown on both sides")
+    if shown is not None:
         data = [d.upto(shown) for d in data]
     result = compare_runs(*data)
     k = st.columns([0.9, 1.2, 1.5, 0.9])

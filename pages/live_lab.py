@@ -48,16 +48,8 @@ kpi_every, chart_every = views.live_intervals()
 @st.fragment(run_every=kpi_every if running else None)
 def live_status() -> None:
     """Progress, KPIs and the phase caption: cheap, so they refresh several times a second."""
-    lab.touch()
-    snap = lab.runner.snapshot()
-    if running and snap.status != Status.RUNNING:
-        st.rerun()  # the run just paused or ended: leave live mode (replay and export appear)
-    with views.paced(pacing.KPI, running):
+    with views.live_status(lab, running) as snap:
         data = snap.data
-        st.progress(min(1.0, snap.step / snap.total_steps),
-                    text=f"step {snap.step:,} of {snap.total_steps:,} · {snap.steps_per_second:,.0f} steps/s · "
-                         f"{snap.status}")
-        views.status_line(snap)
         views.kpis(snap, data)
         views.phase_caption(snap, data)
 
@@ -68,15 +60,12 @@ def live_views() -> None:
     with views.paced(pacing.CHART, running):
         snap = lab.runner.snapshot()
         data = snap.data
-        if not running and len(data.records) > 1:
-            steps = [int(s) for s in data.steps]
-            replay = st.select_slider("Replay: step shown in every view", options=steps, value=steps[-1],
-                                      key="replay")
-            if replay < steps[-1]:  # the events as a live run could have detected them by then
-                full, data = data, data.upto(replay)
-                with st.container(border=True):
-                    st.markdown(f"**At step {replay}** (replay)")
-                    views.phase_caption(snap, data, full)
+        replay = views.replay_step(data, running, key="replay")
+        if replay is not None and replay < data.steps[-1]:  # the events as a live run could have detected them
+            full, data = data, data.upto(replay)
+            with st.container(border=True):
+                st.markdown(f"**At step {replay}** (replay)")
+                views.phase_caption(snap, data, full)
         views.views(data)
 
 

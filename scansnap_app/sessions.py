@@ -35,32 +35,32 @@ class Lab:
     """A browser session's training state."""
 
     runner: Runner
-    pending: RunConfig | None = None  # settings changed after the run started; applied on Reset
+    pending: RunConfig | tuple[RunConfig, ...] | None = None  # settings changed mid-run; applied on Reset
     last_seen: float = field(default_factory=time.monotonic)
 
     def touch(self) -> None:
         self.last_seen = time.monotonic()
 
-    def sync(self, cfg: RunConfig) -> str | None:
-        """Bring the run in line with the controls.  Before the first step any change simply
-        rebuilds the run; during a run the learning rates apply live and other changes wait
-        for Reset.  Returns a note for the user, or None."""
+    def sync(self, wanted: RunConfig | tuple[RunConfig, ...]) -> str | None:
+        """Bring the run (one config) or the lockstep runs (a tuple, e.g. the Compare pair) in line
+        with the controls.  Before the first step any change simply rebuilds them; during a run a
+        single run's learning rates apply live, and other changes wait for Reset in ``pending``.
+        Returns a note for the user, or None."""
         runner = self.runner
-        current = runner.config
-        if cfg == current:
-            self.pending = None
+        current = runner.config if isinstance(wanted, RunConfig) else runner.configs
+        self.pending = None
+        if wanted == current:
             return None
         snap = runner.snapshot()
         if snap.step == 0 and snap.status in (Status.IDLE, Status.PAUSED):
-            runner.reset(cfg)
-            self.pending = None
+            runner.reset(wanted)
             return None
-        if cfg.replace(eta_y=current.train.eta_y, eta_z=current.train.eta_z) == current:
-            runner.set_learning_rates(cfg.train.eta_y, cfg.train.eta_z)
-            self.pending = None
-            return (f"Learning rates applied live from step {snap.step + 1}: η_Y = {cfg.train.eta_y:g}, "
-                    f"η_Z = {cfg.train.eta_z:g}.")
-        self.pending = cfg
+        if isinstance(wanted, RunConfig) and wanted.replace(eta_y=current.train.eta_y,
+                                                             eta_z=current.train.eta_z) == current:
+            runner.set_learning_rates(wanted.train.eta_y, wanted.train.eta_z)
+            return (f"Learning rates applied live from step {snap.step + 1}: η_Y = {wanted.train.eta_y:g}, "
+                    f"η_Z = {wanted.train.eta_z:g}.")
+        self.pending = wanted
         return None
 
 

@@ -225,13 +225,38 @@ def secondary_picker(num_classes: int) -> int:
                         key="view_class", help="Class shown in the history and theory views")
 
 
+@contextmanager
+def live_status(lab: Lab, running: bool, what: str = "step"):
+    """The body of a live status fragment, the same on every run page: keeps the lab alive, leaves
+    live mode once the run stops (a full rerun shows replay and export), then, timed as one KPI
+    refresh, draws the progress bar and the run's status line and yields the snapshot for the page's
+    own KPIs.  ``what`` names the step counter ("shared step" for a pair)."""
+    lab.touch()
+    snap = lab.runner.snapshot()
+    if running and snap.status != Status.RUNNING:
+        st.rerun()  # the run just paused or ended: leave live mode
+    with paced(pacing.KPI, running):
+        st.progress(min(1.0, snap.step / snap.total_steps),
+                    text=f"{what} {snap.step:,} of {snap.total_steps:,} · {snap.steps_per_second:,.0f} steps/s · "
+                         f"{snap.status}")
+        status_line(snap)
+        yield snap
+
+
 def status_line(snap: Snapshot) -> None:
-    if snap.status == Status.ERROR:
+    if snap.status in (Status.ERROR, Status.DIVERGED):
         st.error(snap.message + " Press Reset to start over.")
-    elif snap.status == Status.DIVERGED:
-        st.error(snap.message)
     elif snap.status == Status.FINISHED:
         st.success(snap.message + " Use the replay slider below to revisit any step.")
+
+
+def replay_step(data: RunData, running: bool, key: str, label: str = "Replay: step shown in every view") -> int | None:
+    """Once a run is paused or finished, a slider over its recorded steps; the step picked (None while
+    live or before anything was recorded)."""
+    if running or len(data.records) < 2:
+        return None
+    steps = [int(s) for s in data.steps]
+    return st.select_slider(label, options=steps, value=steps[-1], key=key)
 
 
 def export_panel(data: RunData, summary: dict, cfg: RunConfig) -> None:

@@ -266,3 +266,20 @@ def test_compare_page_in_a_browser(server, browser):
     page.wait_for_timeout(800)  # let the last charts draw before the screenshot
     shot(page, "compare")
     assert not errors
+
+
+def test_a_pair_syncs_by_the_live_labs_rule():
+    """Lab.sync takes a tuple of configs (the pair) as well as one: rebuilt before the first step,
+    kept in ``pending`` for Reset once it has trained (the page had its own copy of this rule)."""
+    from scansnap_app.sessions import Lab
+    from scansnap_core.runner import Runner
+
+    a, b = preset("syn-small", steps=5), preset("syn-small", optimizer="adam", steps=5)
+    lab = Lab(Runner((a, b)))
+    changed = (a, b.replace(eta_z=0.1))
+    assert lab.sync(changed) is None and lab.runner.configs == changed and lab.pending is None  # not started
+    lab.runner.step_once(wait=5)
+    later = (a.replace(seed=9), b)
+    assert lab.sync(later) is None and lab.pending == later and lab.runner.configs == changed  # waits for Reset
+    assert lab.sync(changed) is None and lab.pending is None  # back to what runs: nothing waits
+    lab.runner.stop()
