@@ -27,7 +27,10 @@ import json, sys, time
 sys.path.insert(0, sys.argv[1])
 import numpy as np, torch
 torch.set_num_threads(2)
-from scansnap_core.config import preset
+try:
+    from scansnap_core.presets import preset
+except ImportError:  # an older tree: the presets lived in config
+    from scansnap_core.config import preset
 from scansnap_core.engine import Engine
 from scansnap_core.sweep import fig6_configs, run_sweep
 out = {}

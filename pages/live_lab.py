@@ -8,7 +8,7 @@ import streamlit as st
 
 from scansnap_app import controls, entry, pacing, views
 from scansnap_app.sessions import REGISTRY, new_session_id
-from scansnap_core.config import preset
+from scansnap_core.presets import preset
 from scansnap_core.results import summarize
 from scansnap_core.runner import Status
 

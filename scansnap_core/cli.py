@@ -7,8 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from .config import (FIELD_CHOICES, FIELD_HELP, FIELD_SECTION, PRESET_ALIASES, PRESETS, ConfigError, RunConfig,
-                     field_kind, preset)
+from .config import FIELD_CHOICES, FIELD_HELP, FIELD_SECTION, ConfigError, RunConfig, field_kind
+from .presets import PRESET_ALIASES, PRESETS, preset
 from .results import train
 from .sweep import FIG6_GRID, MAX_SWEEP_RUNS, fig6_configs, run_sweep, summarize_sweep
 from .theory import predictions_for

@@ -17,10 +17,11 @@ from typing import Callable, Iterable, Sequence
 
 import pandas as pd
 
-from .config import ConfigError, RunConfig, preset
+from .config import ConfigError, RunConfig
 from .engine import Engine, batch_key
 from .events import detect_events_batch
 from .limits import LIMITS
+from .presets import preset
 from .runner import TRAINERS
 from .theory import predictions_for
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scansnap_core.config import (FIELD_HELP, FIELD_SECTION, PRESETS, ConfigError, DataConfig, RunConfig,
-                                  TrainConfig, preset)
+from scansnap_core.config import FIELD_HELP, FIELD_SECTION, ConfigError, DataConfig, RunConfig, TrainConfig
 from scansnap_core.engine import Engine
+from scansnap_core.presets import PRESETS, preset
 
 
 @pytest.mark.parametrize("name, M, K", [("syn-small", 34, 2), ("syn-medium-1", 33, 2), ("syn-medium-3", 79, 6),

@@ -9,9 +9,9 @@ import torch
 
 from reference import ReferenceModel
 from scansnap_core import theory
-from scansnap_core.config import preset
 from scansnap_core.engine import Engine
 from scansnap_core.events import detect_events
+from scansnap_core.presets import preset
 from scansnap_core.sweep import fig6_configs, run_sweep
 
 

@@ -1,8 +1,6 @@
 """Pages always run through app.py (scansnap_app/entry.py): the private Streamlit flag the
 workaround flips, and a server's very first visitor opening a page's own URL."""
 
-import pytest
-
 from browser_helpers import needs_chromium
 from conftest import streamlit_server
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from scansnap_core import theory
-from scansnap_core.config import preset
 from scansnap_core.engine import Engine
 from scansnap_core.events import SNAP_FRACTION, SPEED_WINDOW, detect_events, smoothed_speed
+from scansnap_core.presets import preset
 from scansnap_core.results import Composition, RunData, attended_distinct, composition_at_snap, summarize
 
 STEPS = np.arange(1, 101)

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from scansnap_app.controls import config_from_url
-from scansnap_core.config import FIELD_SECTION, PRESETS, ConfigError, RunConfig
+from scansnap_core.config import FIELD_SECTION, ConfigError, RunConfig
+from scansnap_core.presets import PRESETS
 from scansnap_core.runner import Status
 
 from test_live_lab import APP, control, fresh_registry, lab_of  # noqa: F401  (fixture)

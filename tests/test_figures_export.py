@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scansnap_core.config import RunConfig, preset
+from scansnap_core.config import RunConfig
 from scansnap_core.engine import Engine
 from scansnap_core.figures import (DISTINCT_SHADES, MAX_HEATMAP_CLASSES, all_figures, attention_heatmap,
+from scansnap_core.presets import preset
                                    logit_trajectories, theory_vs_experiment)
 from scansnap_core.results import RunData
 

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from scansnap_core.config import DataConfig, preset
+from scansnap_core.config import DataConfig
 from scansnap_core.layout import Layout
+from scansnap_core.presets import preset
 
 
 def test_syn_small_layout_matches_the_reference_code():

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from scansnap_app import sessions
-from scansnap_core.config import preset
+from scansnap_core.presets import preset
 from scansnap_core.runner import Status
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from scansnap_core.config import ConfigError, preset
+from scansnap_core.config import ConfigError
+from scansnap_core.presets import preset
 from scansnap_core.runner import Runner, Status
 
 

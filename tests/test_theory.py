@@ -130,7 +130,7 @@ def test_momentum_correction_is_explicit():
 
 
 def test_assumption_notes_for_one_run_and_for_a_grid():
-    from scansnap_core.config import preset
+    from scansnap_core.presets import preset
     from scansnap_core.sweep import fig6_configs
 
     assert th.assumption_note(preset("fig3", mode="expected", eta_y=5.0)) == ""  # η_Y/η_Z = 10: inside
