@@ -12,7 +12,7 @@ tab closes, and it never disturbs the same session's Live Lab run.
 
 import streamlit as st
 
-from scansnap_app import entry, pacing, views
+from scansnap_app import entry, live, pacing, run_controls, views
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY, new_session_id
 from scansnap_core import figures
@@ -100,18 +100,18 @@ if len(runner.configs) != len(SIDES):  # a new lab holds a single run: make it t
 lab.sync(tuple(configs) if not errors else runner.configs)  # the Live Lab's rule, for a pair
 if lab.pending is not None:
     st.info("You changed the settings of a run in progress: they apply when you press **Reset**.")
-views.busy_warning()
+run_controls.busy_warning()
 
 snap = runner.snapshot()
 running = snap.status == Status.RUNNING
-kpi_every, chart_every = views.live_intervals()
-c4 = views.run_controls(lab, PAIR_ID, prefix="cmp-")
+kpi_every, chart_every = live.live_intervals()
+c4 = run_controls.run_controls(lab, PAIR_ID, prefix="cmp-")
 
 
 # ---------------------------------------------------------------- live parts
 @st.fragment(run_every=kpi_every if running else None)
 def live_status() -> None:
-    with views.live_status(lab, running, what="shared step"):
+    with live.live_status(lab, running, what="shared step"):
         pass  # the pair's KPIs are drawn with the charts, at the replayed step
 
 
@@ -134,7 +134,7 @@ def pair_views() -> None:
     attended tokens."""
     snaps = runner.snapshots()  # both sides at the same shared step
     data = [s.data for s in snaps]
-    shown = views.replay_step(data[0], running, key="cmp_replay", label="Replay: step shown on both sides")
+    shown = live.replay_step(data[0], running, key="cmp_replay", label="Replay: step shown on both sides")
     if shown is not None:
         data = [d.upto(shown) for d in data]
     result = compare_runs(*data)
@@ -169,10 +169,10 @@ def pair_views() -> None:
 
 @st.fragment(run_every=chart_every if running else None)
 def live_views() -> None:
-    with views.paced(pacing.CHART, running):
+    with live.paced(pacing.CHART, running):
         pair_views()
 
 
 live_status()
 live_views()
-views.heartbeat(lab)
+run_controls.heartbeat(lab)

@@ -6,7 +6,7 @@ pure figure builders, refreshed live by a Streamlit fragment while training.
 
 import streamlit as st
 
-from scansnap_app import controls, entry, pacing, views
+from scansnap_app import controls, entry, live, pacing, run_controls, views
 from scansnap_app.sessions import REGISTRY, new_session_id
 from scansnap_core.presets import preset
 from scansnap_core.results import summarize
@@ -38,17 +38,17 @@ else:
 if lab.pending is not None:
     st.info("You changed settings of a run in progress. Learning rates apply live; everything else applies when "
             "you press **Reset** (the current run is kept until then).")
-views.busy_warning()
+run_controls.busy_warning()
 
-views.speed_control(views.run_controls(lab, session_id), lab)
+run_controls.speed_control(run_controls.run_controls(lab, session_id), lab)
 running = lab.runner.status == Status.RUNNING
-kpi_every, chart_every = views.live_intervals()
+kpi_every, chart_every = live.live_intervals()
 
 
 @st.fragment(run_every=kpi_every if running else None)
 def live_status() -> None:
     """Progress, KPIs and the phase caption: cheap, so they refresh several times a second."""
-    with views.live_status(lab, running) as snap:
+    with live.live_status(lab, running) as snap:
         data = snap.data
         views.kpis(snap, data)
         views.phase_caption(snap, data)
@@ -57,10 +57,10 @@ def live_status() -> None:
 @st.fragment(run_every=chart_every if running else None)
 def live_views() -> None:
     """The charts: costlier than the KPIs (figures and their JSON), so refreshed less often."""
-    with views.paced(pacing.CHART, running):
+    with live.paced(pacing.CHART, running):
         snap = lab.runner.snapshot()
         data = snap.data
-        replay = views.replay_step(data, running, key="replay")
+        replay = live.replay_step(data, running, key="replay")
         if replay is not None and replay < data.steps[-1]:  # the events as a live run could have detected them
             full, data = data, data.upto(replay)
             with st.container(border=True):
@@ -71,7 +71,7 @@ def live_views() -> None:
 
 live_status()
 live_views()
-views.heartbeat(lab)
+run_controls.heartbeat(lab)
 snapshot = lab.runner.snapshot()
 if not running and snapshot.step > 0:
     with st.expander("Export: figure pack and reproducing command", expanded=False):

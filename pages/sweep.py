@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from scansnap_app import entry, views
+from scansnap_app import entry, run_controls
 from scansnap_app.controls import RATES, live_lab_link
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY, new_session_id
@@ -76,7 +76,7 @@ elif left.button("Run sweep", type="primary", icon=":material/play_arrow:", widt
         ss[JOB] = job = SweepJob(configs)
         REGISTRY.track_sweep(SWEEP_ID, job)  # the watchdog cancels it once this tab falls silent
     else:
-        st.warning(views.busy_text())
+        st.warning(run_controls.busy_text())
 if configs:
     estimate = len(configs) * int(steps) * SECONDS_PER_RUN_STEP
     right.caption(f"{len(configs):,} runs × {int(steps):,} steps: about {max(1, round(estimate)):,} s on 2 cores. "

@@ -1,8 +1,8 @@
-"""The Live Lab's main area: run controls, KPIs, live views, replay and export."""
+"""The Live Lab's views of a run: KPIs, captions on the measured events, the charts, the
+secondary view picker and the export panel."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -12,122 +12,12 @@ from scansnap_core import figures
 from scansnap_core.config import RunConfig
 from scansnap_core.events import SNAP_FRACTION, SPEED_WINDOW
 from scansnap_core.results import Composition, RunData, cli_command, composition_at_snap, event_notes
-from scansnap_core.runner import Snapshot, Status
+from scansnap_core.runner import Snapshot
 
-from . import pacing
 from .live_chart import live_chart
-from .sessions import IDLE_TTL, REGISTRY, SPEEDS, Lab
-
-
-def live_intervals() -> tuple[float, float]:
-    """(KPI, chart) refresh intervals in seconds for the live fragments a page declares now: they
-    follow the measured cost of refreshes and the number of sessions training
-    (scansnap_app/pacing.py), so a crowded server stays responsive."""
-    live = REGISTRY.training_count()
-    return pacing.declared(pacing.KPI, live), pacing.declared(pacing.CHART, live)
-
-
-@contextmanager
-def paced(pacer: pacing.Pacer, live: bool):
-    """Wraps the body of a fragment of kind ``pacer`` and times the run; while ``live`` (declared
-    with an interval), keeps the interval in step with the server's load."""
-    if live:
-        pacing.keep_pace(pacer, REGISTRY.training_count())
-    with pacer.timed():
-        yield
-
 
 #: rows kept in live heatmaps and line charts (records are thinned evenly beyond this)
 LIVE_RECORDS = 240
-
-
-def run_controls(lab: Lab, lab_id: str, prefix: str = ""):
-    """Start/Pause, Step and Reset, large and obvious (outside the live fragments), for the lab
-    registered as ``lab_id``; Reset applies ``lab.pending`` (or restarts the same run).  Widget
-    keys start with ``prefix``.  Returns a fourth column for the page's own control."""
-    snap = lab.runner.snapshot()
-    running = snap.status == Status.RUNNING
-    done = snap.status in Status.DONE
-    c1, c2, c3, c4 = st.columns([1.2, 1, 1, 2.2])
-    # Streamlit may deliver one click twice (once to a live fragment's rerun, again to the full
-    # rerun). The keys change after every action, so a late copy finds its button gone.
-    gen = st.session_state.setdefault(prefix + _GENERATION, 0)
-    c1.button("Pause" if running else ("Finished" if done else "Resume" if snap.step else "Start"), type="primary",
-              icon=":material/pause:" if running else ":material/play_arrow:",
-              width="stretch", disabled=done, on_click=_start_or_pause, key=f"{prefix}start-{gen}",
-              args=(lab, lab_id, prefix, "pause" if running else "start"))
-    c2.button("Step", icon=":material/skip_next:", width="stretch", disabled=done, on_click=_step,
-              args=(lab, lab_id, prefix), key=f"{prefix}step-{gen}")
-    c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=_reset, args=(lab, lab_id, prefix),
-              key=f"{prefix}reset-{gen}")
-    return c4
-
-
-def speed_control(container, lab: Lab) -> None:
-    container.select_slider("Speed", options=list(SPEEDS), key="speed", on_change=_speed, args=(lab,),
-                            help="Slow the run down to watch scanning and snapping unfold")
-    lab.runner.delay = SPEEDS[st.session_state.get("speed", "full speed")]
-
-
-def busy_text() -> str:
-    """Why the server-wide training cap refused a start."""
-    return f"Server busy: {REGISTRY.max_training} sessions are training right now. Try again in a moment."
-
-
-def busy_warning() -> None:
-    """Shown after a Start or Step that the server-wide training cap refused."""
-    if st.session_state.pop(_BUSY, False):
-        st.warning(busy_text())
-
-
-_GENERATION = "_run_controls_generation"
-_BUSY = "_run_controls_busy"
-
-
-def _acted(prefix: str) -> None:
-    st.session_state[prefix + _GENERATION] = st.session_state.get(prefix + _GENERATION, 0) + 1
-
-
-def _may_start(lab_id: str) -> bool:
-    if REGISTRY.may_start(lab_id):
-        return True
-    st.session_state[_BUSY] = True
-    return False
-
-
-def _start_or_pause(lab: Lab, lab_id: str, prefix: str, action: str) -> None:
-    """Do what the button said when it was drawn (not a toggle: a late or repeated click can
-    never flip the run the wrong way)."""
-    _acted(prefix)
-    lab = REGISTRY.revive(lab_id, lab)
-    if action == "pause":
-        lab.runner.pause()
-    elif _may_start(lab_id):
-        lab.runner.start()
-
-
-def _step(lab: Lab, lab_id: str, prefix: str) -> None:
-    _acted(prefix)
-    lab = REGISTRY.revive(lab_id, lab)
-    if _may_start(lab_id):
-        lab.runner.step_once(wait=2.0)
-
-
-def _reset(lab: Lab, lab_id: str, prefix: str) -> None:
-    _acted(prefix)
-    lab = REGISTRY.revive(lab_id, lab)
-    lab.runner.reset(lab.pending)  # None: the same run(s) from step 0
-    lab.pending = None
-
-
-def _speed(lab: Lab) -> None:
-    lab.runner.delay = SPEEDS[st.session_state["speed"]]
-
-
-@st.fragment(run_every=max(5.0, IDLE_TTL / 4))
-def heartbeat(lab: Lab) -> None:
-    """Keeps a session's trainer alive while its tab is open, even when nothing refreshes."""
-    lab.touch()
 
 
 def phase_caption(snap: Snapshot, data: RunData, full: RunData | None = None) -> None:
@@ -223,40 +113,6 @@ def secondary_picker(num_classes: int) -> int:
         return 0
     return c2.selectbox("Class", list(range(num_classes)), format_func=lambda n: f"class {n + 1}",
                         key="view_class", help="Class shown in the history and theory views")
-
-
-@contextmanager
-def live_status(lab: Lab, running: bool, what: str = "step"):
-    """The body of a live status fragment, the same on every run page: keeps the lab alive, leaves
-    live mode once the run stops (a full rerun shows replay and export), then, timed as one KPI
-    refresh, draws the progress bar and the run's status line and yields the snapshot for the page's
-    own KPIs.  ``what`` names the step counter ("shared step" for a pair)."""
-    lab.touch()
-    snap = lab.runner.snapshot()
-    if running and snap.status != Status.RUNNING:
-        st.rerun()  # the run just paused or ended: leave live mode
-    with paced(pacing.KPI, running):
-        st.progress(min(1.0, snap.step / snap.total_steps),
-                    text=f"{what} {snap.step:,} of {snap.total_steps:,} · {snap.steps_per_second:,.0f} steps/s · "
-                         f"{snap.status}")
-        status_line(snap)
-        yield snap
-
-
-def status_line(snap: Snapshot) -> None:
-    if snap.status in (Status.ERROR, Status.DIVERGED):
-        st.error(snap.message + " Press Reset to start over.")
-    elif snap.status == Status.FINISHED:
-        st.success(snap.message + " Use the replay slider below to revisit any step.")
-
-
-def replay_step(data: RunData, running: bool, key: str, label: str = "Replay: step shown in every view") -> int | None:
-    """Once a run is paused or finished, a slider over its recorded steps; the step picked (None while
-    live or before anything was recorded)."""
-    if running or len(data.records) < 2:
-        return None
-    steps = [int(s) for s in data.steps]
-    return st.select_slider(label, options=steps, value=steps[-1], key=key)
 
 
 def export_panel(data: RunData, summary: dict, cfg: RunConfig) -> None:

@@ -13,8 +13,8 @@ import pytest
 from scansnap_core.config import RunConfig
 from scansnap_core.engine import Engine
 from scansnap_core.figures import (DISTINCT_SHADES, MAX_HEATMAP_CLASSES, all_figures, attention_heatmap,
-from scansnap_core.presets import preset
                                    logit_trajectories, theory_vs_experiment)
+from scansnap_core.presets import preset
 from scansnap_core.results import RunData
 
 

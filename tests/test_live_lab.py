@@ -18,10 +18,7 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 def fresh_registry(monkeypatch):
     """Every AppTest shares one session id: give each test its own registry."""
     registry = sessions.Registry(max_training=4, idle_ttl=120)
-    monkeypatch.setattr(sessions, "REGISTRY", registry)
-    import scansnap_app.views as views
-
-    monkeypatch.setattr(views, "REGISTRY", registry)
+    monkeypatch.setattr(sessions, "REGISTRY", registry)  # every page part reads sessions.REGISTRY when it runs
     yield registry
     for lab in list(registry._labs.values()):
         lab.runner.stop()

@@ -1,0 +1,67 @@
+"""The live parts every run page shares: refresh intervals and pacing, the live status fragment's
+body (keep-alive, progress, status line) and the replay slider."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import streamlit as st
+
+from scansnap_core.results import RunData
+from scansnap_core.runner import Snapshot, Status
+
+from . import pacing, sessions
+from .sessions import Lab
+
+
+def live_intervals() -> tuple[float, float]:
+    """(KPI, chart) refresh intervals in seconds for the live fragments a page declares now: they
+    follow the measured cost of refreshes and the number of sessions training
+    (scansnap_app/pacing.py), so a crowded server stays responsive."""
+    live = sessions.REGISTRY.training_count()
+    return pacing.declared(pacing.KPI, live), pacing.declared(pacing.CHART, live)
+
+
+@contextmanager
+def paced(pacer: pacing.Pacer, live: bool):
+    """Wraps the body of a fragment of kind ``pacer`` and times the run; while ``live`` (declared
+    with an interval), keeps the interval in step with the server's load."""
+    if live:
+        pacing.keep_pace(pacer, sessions.REGISTRY.training_count())
+    with pacer.timed():
+        yield
+
+
+@contextmanager
+def live_status(lab: Lab, running: bool, what: str = "step"):
+    """The body of a live status fragment, the same on every run page: keeps the lab alive, leaves
+    live mode once the run stops (a full rerun shows replay and export), then, timed as one KPI
+    refresh, draws the progress bar and the run's status line and yields the snapshot for the page's
+    own KPIs.  ``what`` names the step counter ("shared step" for a pair)."""
+    lab.touch()
+    snap = lab.runner.snapshot()
+    if running and snap.status != Status.RUNNING:
+        st.rerun()  # the run just paused or ended: leave live mode
+    with paced(pacing.KPI, running):
+        st.progress(min(1.0, snap.step / snap.total_steps),
+                    text=f"{what} {snap.step:,} of {snap.total_steps:,} · {snap.steps_per_second:,.0f} steps/s · "
+                         f"{snap.status}")
+        status_line(snap)
+        yield snap
+
+
+def status_line(snap: Snapshot) -> None:
+    if snap.status in (Status.ERROR, Status.DIVERGED):
+        st.error(snap.message + " Press Reset to start over.")
+    elif snap.status == Status.FINISHED:
+        st.success(snap.message + " Use the replay slider below to revisit any step.")
+
+
+def replay_step(data: RunData, running: bool, key: str,
+                label: str = "Replay: step shown in every view") -> int | None:
+    """Once a run is paused or finished, a slider over its recorded steps; the step picked (None while
+    live or before anything was recorded)."""
+    if running or len(data.records) < 2:
+        return None
+    steps = [int(s) for s in data.steps]
+    return st.select_slider(label, options=steps, value=steps[-1], key=key)

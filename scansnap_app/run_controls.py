@@ -1,0 +1,100 @@
+"""Run controls: Start/Pause, Step and Reset (outside the live fragments), the speed control, the
+"server busy" message and the heartbeat that keeps a session's trainer alive."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from scansnap_core.runner import Status
+
+from . import sessions
+from .sessions import IDLE_TTL, SPEEDS, Lab
+
+
+def run_controls(lab: Lab, lab_id: str, prefix: str = ""):
+    """Start/Pause, Step and Reset, large and obvious (outside the live fragments), for the lab
+    registered as ``lab_id``; Reset applies ``lab.pending`` (or restarts the same run).  Widget
+    keys start with ``prefix``.  Returns a fourth column for the page's own control."""
+    snap = lab.runner.snapshot()
+    running = snap.status == Status.RUNNING
+    done = snap.status in Status.DONE
+    c1, c2, c3, c4 = st.columns([1.2, 1, 1, 2.2])
+    # Streamlit may deliver one click twice (once to a live fragment's rerun, again to the full
+    # rerun). The keys change after every action, so a late copy finds its button gone.
+    gen = st.session_state.setdefault(prefix + _GENERATION, 0)
+    c1.button("Pause" if running else ("Finished" if done else "Resume" if snap.step else "Start"), type="primary",
+              icon=":material/pause:" if running else ":material/play_arrow:",
+              width="stretch", disabled=done, on_click=_start_or_pause, key=f"{prefix}start-{gen}",
+              args=(lab, lab_id, prefix, "pause" if running else "start"))
+    c2.button("Step", icon=":material/skip_next:", width="stretch", disabled=done, on_click=_step,
+              args=(lab, lab_id, prefix), key=f"{prefix}step-{gen}")
+    c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=_reset, args=(lab, lab_id, prefix),
+              key=f"{prefix}reset-{gen}")
+    return c4
+
+
+def speed_control(container, lab: Lab) -> None:
+    container.select_slider("Speed", options=list(SPEEDS), key="speed", on_change=_speed, args=(lab,),
+                            help="Slow the run down to watch scanning and snapping unfold")
+    lab.runner.delay = SPEEDS[st.session_state.get("speed", "full speed")]
+
+
+def busy_text() -> str:
+    """Why the server-wide training cap refused a start."""
+    return f"Server busy: {sessions.REGISTRY.max_training} sessions are training right now. Try again in a moment."
+
+
+def busy_warning() -> None:
+    """Shown after a Start or Step that the server-wide training cap refused."""
+    if st.session_state.pop(_BUSY, False):
+        st.warning(busy_text())
+
+
+_GENERATION = "_run_controls_generation"
+_BUSY = "_run_controls_busy"
+
+
+def _acted(prefix: str) -> None:
+    st.session_state[prefix + _GENERATION] = st.session_state.get(prefix + _GENERATION, 0) + 1
+
+
+def _may_start(lab_id: str) -> bool:
+    if sessions.REGISTRY.may_start(lab_id):
+        return True
+    st.session_state[_BUSY] = True
+    return False
+
+
+def _start_or_pause(lab: Lab, lab_id: str, prefix: str, action: str) -> None:
+    """Do what the button said when it was drawn (not a toggle: a late or repeated click can
+    never flip the run the wrong way)."""
+    _acted(prefix)
+    lab = sessions.REGISTRY.revive(lab_id, lab)
+    if action == "pause":
+        lab.runner.pause()
+    elif _may_start(lab_id):
+        lab.runner.start()
+
+
+def _step(lab: Lab, lab_id: str, prefix: str) -> None:
+    _acted(prefix)
+    lab = sessions.REGISTRY.revive(lab_id, lab)
+    if _may_start(lab_id):
+        lab.runner.step_once(wait=2.0)
+
+
+def _reset(lab: Lab, lab_id: str, prefix: str) -> None:
+    _acted(prefix)
+    lab = sessions.REGISTRY.revive(lab_id, lab)
+    lab.runner.reset(lab.pending)  # None: the same run(s) from step 0
+    lab.pending = None
+
+
+def _speed(lab: Lab) -> None:
+    lab.runner.delay = SPEEDS[st.session_state["speed"]]
+
+
+@st.fragment(run_every=max(5.0, IDLE_TTL / 4))
+def heartbeat(lab: Lab) -> None:
+    """Keeps a session's trainer alive while its tab is open, even when nothing refreshes."""
+    lab.touch()
