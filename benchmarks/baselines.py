@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scansnap_core.config import ConfigError, RunConfig  # noqa: E402
+from scansnap_core.config import RunConfig  # noqa: E402
+from scansnap_core.fields import ConfigError  # noqa: E402
 from scansnap_core.layout import Layout  # noqa: E402
 from scansnap_core.presets import preset  # noqa: E402
 

@@ -17,7 +17,8 @@ from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY, new_session_id
 from scansnap_core import figures
 from scansnap_core.compare import ATTENDED_MARGIN, compare_runs
-from scansnap_core.config import FIELD_HELP, ConfigError, RunConfig
+from scansnap_core.config import RunConfig
+from scansnap_core.fields import FIELD_HELP, ConfigError
 from scansnap_core.presets import preset
 from scansnap_core.runner import Status
 

@@ -14,7 +14,7 @@ from scansnap_app.controls import RATES, live_lab_link
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY, new_session_id
 from scansnap_core import figures
-from scansnap_core.config import ConfigError
+from scansnap_core.fields import ConfigError
 from scansnap_core.presets import PRESETS
 from scansnap_core.sweep import FIG6_GRID, SweepJob, cell_config, fig6_configs, summarize_sweep
 from scansnap_core.theory import assumption_note

@@ -15,8 +15,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from scansnap_core.config import FIELD_HELP, ConfigError, RunConfig, field_bounds, parse_field
+from scansnap_core.config import RunConfig
 from scansnap_core.engine import check_memory, estimate_memory_bytes
+from scansnap_core.fields import FIELD_HELP, ConfigError, field_bounds, parse_field
 from scansnap_core.layout import Layout
 from scansnap_core.limits import LIMITS
 from scansnap_core.presets import PRESETS, preset

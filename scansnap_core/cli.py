@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from .config import FIELD_CHOICES, FIELD_HELP, FIELD_SECTION, ConfigError, RunConfig, field_kind
+from .config import FIELD_SECTION, RunConfig
+from .fields import FIELD_CHOICES, FIELD_HELP, ConfigError, field_kind
 from .presets import PRESET_ALIASES, PRESETS, preset
 from .results import train
 from .sweep import FIG6_GRID, MAX_SWEEP_RUNS, fig6_configs, run_sweep, summarize_sweep

@@ -24,8 +24,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import ConfigError, RunConfig
+from .config import RunConfig
 from .events import attended_threshold
+from .fields import ConfigError
 from .layout import Layout
 from .limits import LIMITS
 

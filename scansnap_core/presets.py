@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
+from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from .fields import ConfigError
 
 __all__ = ["PRESETS", "PRESET_ALIASES", "preset"]
 

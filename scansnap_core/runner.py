@@ -20,8 +20,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .config import ConfigError, RunConfig
+from .config import RunConfig
 from .engine import Engine, Record
+from .fields import ConfigError
 from .layout import Layout
 from .results import RunData
 

@@ -17,9 +17,10 @@ from typing import Callable, Iterable, Sequence
 
 import pandas as pd
 
-from .config import ConfigError, RunConfig
+from .config import RunConfig
 from .engine import Engine, batch_key
 from .events import detect_events_batch
+from .fields import ConfigError
 from .limits import LIMITS
 from .presets import preset
 from .runner import TRAINERS

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scansnap_core.config import FIELD_HELP, RunConfig
+from scansnap_core.config import RunConfig
+from scansnap_core.fields import FIELD_HELP
 from scansnap_core.presets import preset
 from scansnap_core.results import cli_command, frames, train
 from scansnap_core.engine import Engine

@@ -15,8 +15,8 @@ from browser_helpers import needs_chromium, open_page, shot
 from scansnap_app import sessions
 from scansnap_core import figures
 from scansnap_core.compare import attended_distinct, compare_runs
-from scansnap_core.config import ConfigError
 from scansnap_core.engine import Engine
+from scansnap_core.fields import ConfigError
 from scansnap_core.presets import preset
 from scansnap_core.results import RunData
 from scansnap_core.runner import Runner, Status

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scansnap_core.config import FIELD_HELP, FIELD_SECTION, ConfigError, DataConfig, RunConfig, TrainConfig
+from scansnap_core.config import FIELD_SECTION, DataConfig, RunConfig, TrainConfig
 from scansnap_core.engine import Engine
+from scansnap_core.fields import FIELD_HELP, ConfigError
 from scansnap_core.presets import PRESETS, preset
 
 

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from scansnap_app.controls import config_from_url
-from scansnap_core.config import FIELD_SECTION, ConfigError, RunConfig
+from scansnap_core.config import FIELD_SECTION, RunConfig
+from scansnap_core.fields import ConfigError
 from scansnap_core.presets import PRESETS
 from scansnap_core.runner import Status
 

@@ -4,8 +4,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from scansnap_core import engine
-from scansnap_core.config import ConfigError
 from scansnap_core.engine import Engine, estimate_memory_bytes
+from scansnap_core.fields import ConfigError
 from scansnap_core.limits import LIMITS, Limits
 from scansnap_core.presets import preset
 from scansnap_core.sweep import MAX_SWEEP_RUNS, fig6_configs

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from scansnap_core.config import ConfigError
+from scansnap_core.fields import ConfigError
 from scansnap_core.presets import preset
 from scansnap_core.runner import Runner, Status
 
