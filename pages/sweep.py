@@ -99,8 +99,12 @@ def _open_in_live_lab(summary: pd.DataFrame) -> None:
                                     "entropy_mean": "entropy (mean)", "entropy_std": "entropy (std)",
                                     "scan_peak_mean": "scan peak (mean)", "scan_peaks": "seeds with a scan peak",
                                     "snap_mean": "snap (mean)", "snapped": "seeds snapped"})
+    steps_format = st.column_config.NumberColumn(format="%.1f")  # a mean over seeds of a step
     picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key="sw_table",
-                          width="stretch", height=260)
+                          width="stretch", height=260,
+                          column_config={"scan peak (mean)": steps_format, "snap (mean)": steps_format,
+                                         "entropy (mean)": st.column_config.NumberColumn(format="%.4f"),
+                                         "entropy (std)": st.column_config.NumberColumn(format="%.4f")})
     rows = picked.selection.rows if picked is not None else []
     if rows:
         row = summary.iloc[rows[0]]
