@@ -1,6 +1,6 @@
 """Two baseline trainers of the Y/Z model (docs/THEORY.md §2) for the benchmarks.
 
-Both train exactly the model and data distribution of :class:`scansnap_core.engine.Engine`
+Both train exactly the model and data distribution of :class:`scansnap_core.scan_snap.engine.Engine`
 (same layout, P(l|n), ψ, init and optimizer semantics; separate torch.optim optimizers for
 Y at rate η_Y and Z at rate η_Z), but the straightforward way:
 
@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scansnap_core.config import RunConfig  # noqa: E402
-from scansnap_core.fields import ConfigError  # noqa: E402
-from scansnap_core.layout import Layout  # noqa: E402
-from scansnap_core.presets import preset  # noqa: E402
+from scansnap_core.scan_snap.config import RunConfig  # noqa: E402
+from scansnap_core.lab.fields import ConfigError  # noqa: E402
+from scansnap_core.scan_snap.layout import Layout  # noqa: E402
+from scansnap_core.scan_snap.presets import preset  # noqa: E402
 
 __all__ = ["ReferenceStyle", "DenseVectorised", "BASELINES"]
 
@@ -178,7 +178,7 @@ BASELINES = {"reference": ReferenceStyle, "dense": DenseVectorised}
 # --------------------------------------------------------------------------- sanity check
 def _same_batch_losses(cfg: RunConfig) -> dict[str, float]:
     """Loss of the engine and both baselines on one batch with identical parameters."""
-    from scansnap_core.engine import Engine
+    from scansnap_core.scan_snap.engine import Engine
 
     engine = Engine(cfg)
     ref, dense = ReferenceStyle(cfg), DenseVectorised(cfg)

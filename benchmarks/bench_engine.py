@@ -1,4 +1,4 @@
-"""Training speed of :class:`scansnap_core.engine.Engine` against the two baselines.
+"""Training speed of :class:`scansnap_core.scan_snap.engine.Engine` against the two baselines.
 
 Prints Markdown to stdout:
 
@@ -38,9 +38,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baselines import BASELINES, ROOT  # noqa: E402
 
-from scansnap_core.config import RunConfig  # noqa: E402
-from scansnap_core.engine import Engine  # noqa: E402
-from scansnap_core.presets import preset  # noqa: E402
+from scansnap_core.scan_snap.config import RunConfig  # noqa: E402
+from scansnap_core.scan_snap.engine import Engine  # noqa: E402
+from scansnap_core.scan_snap.presets import preset  # noqa: E402
 
 PRESETS = ("syn-small", "syn-medium-10", "fig3", "large")
 #: Fig. 3-like layouts (K classes sharing one query, D distinct tokens each): M = K·D + K + 2

@@ -42,7 +42,7 @@ from pathlib import Path
 from browsing import CHROMIUM_ARGS, KPI_COUNTER, STEP_ABOVE_ZERO
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAINER_THREAD = "scansnap-runner"  # scansnap_core/runner.py names its worker threads so
+TRAINER_THREAD = "scansnap-runner"  # scansnap_core/lab/runner.py names its worker threads so
 BASE_STEPS = 100_000  # session i trains BASE_STEPS + i steps: its Step KPI names its own run
 LOG_PROBLEM = re.compile(r"Traceback|\bError\b|Exception")
 CLK_TCK = os.sysconf("SC_CLK_TCK")

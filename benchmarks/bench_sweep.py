@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scansnap_core.engine import Engine  # noqa: E402
-from scansnap_core.presets import preset  # noqa: E402
-from scansnap_core.sweep import FIG6_GRID, fig6_configs, run_sweep  # noqa: E402
+from scansnap_core.scan_snap.engine import Engine  # noqa: E402
+from scansnap_core.scan_snap.presets import preset  # noqa: E402
+from scansnap_core.scan_snap.sweep import FIG6_GRID, fig6_configs, run_sweep  # noqa: E402
 
 MEASURED_QUERIES = (1, 5, 10)
 

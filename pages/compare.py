@@ -2,7 +2,7 @@
 
 Settings for A and B -> two validated RunConfigs -> one Runner stepping both in lockstep (one
 shared step counter) -> the figure builders for each side, the difference heatmap and the
-attended-token sets of scansnap_core.compare.  Default: the paper's Fig. 5 contrast, SGD vs
+attended-token sets of scansnap_core.scan_snap.compare.  Default: the paper's Fig. 5 contrast, SGD vs
 Adam (η_Y = η_Z = 0.5) on Syn-Small.
 
 The pair is kept in the sessions registry under its own id (``<session id>-compare``), so the
@@ -14,13 +14,15 @@ import streamlit as st
 
 from scansnap_app import entry, live, pacing, run_controls, views
 from scansnap_app.live_chart import live_chart
-from scansnap_app.sessions import REGISTRY, new_session_id
-from scansnap_core import figures
-from scansnap_core.compare import ATTENDED_MARGIN, compare_runs
-from scansnap_core.config import RunConfig
-from scansnap_core.fields import FIELD_HELP, ConfigError
-from scansnap_core.presets import preset
-from scansnap_core.runner import Status
+from scansnap_app.sessions import MAX_RECORDS, REGISTRY, new_session_id
+from scansnap_core.lab.fields import ConfigError
+from scansnap_core.lab.runner import Status
+from scansnap_core.scan_snap import figures
+from scansnap_core.scan_snap.compare import ATTENDED_MARGIN, compare_runs
+from scansnap_core.scan_snap.config import RunConfig
+from scansnap_core.scan_snap.engine import live_runner
+from scansnap_core.scan_snap.fields import FIELD_HELP
+from scansnap_core.scan_snap.presets import preset
 
 entry.through_app()
 
@@ -94,10 +96,8 @@ for message in errors:
 
 DEFAULT_PAIR = tuple(preset(BASE_PRESET).replace(**DEFAULTS[side]) for side in SIDES)
 PAIR_ID = f"{session_id}-compare"  # the pair's own entry in the sessions registry
-lab = REGISTRY.lab(PAIR_ID, DEFAULT_PAIR[0])
+lab = REGISTRY.lab(PAIR_ID, lambda: live_runner(DEFAULT_PAIR if errors else tuple(configs), max_records=MAX_RECORDS))
 runner = lab.runner
-if len(runner.configs) != len(SIDES):  # a new lab holds a single run: make it the pair
-    runner.reset(DEFAULT_PAIR if errors else tuple(configs))
 lab.sync(tuple(configs) if not errors else runner.configs)  # the Live Lab's rule, for a pair
 if lab.pending is not None:
     st.info("You changed the settings of a run in progress: they apply when you press **Reset**.")

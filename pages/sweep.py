@@ -1,6 +1,6 @@
 """Learning-rate sweep: the paper's Fig. 6 experiment (docs/THEORY.md §7) behind one button.
 
-Grid widgets -> fig6_configs -> a background SweepJob (batched engine) polled by a fragment ->
+Grid widgets -> fig6_configs -> a background sweep job (batched engine) polled by a fragment ->
 pure figure builders.  Partial results appear as each batched group finishes.
 """
 
@@ -13,11 +13,12 @@ from scansnap_app import entry, run_controls
 from scansnap_app.controls import RATES, live_lab_link
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY, new_session_id
-from scansnap_core import figures
-from scansnap_core.fields import ConfigError
-from scansnap_core.presets import PRESETS
-from scansnap_core.sweep import FIG6_GRID, SweepJob, cell_config, fig6_configs, summarize_sweep
-from scansnap_core.theory import assumption_note
+from scansnap_core.scan_snap import figures
+from scansnap_core.lab.fields import ConfigError
+from scansnap_core.scan_snap.presets import PRESETS
+from scansnap_core.lab.jobs import SweepJob
+from scansnap_core.scan_snap.sweep import FIG6_GRID, cell_config, fig6_configs, summarize_sweep, sweep_job
+from scansnap_core.scan_snap.theory import assumption_note
 
 entry.through_app()
 
@@ -73,7 +74,7 @@ if job is not None and job.running:
 elif left.button("Run sweep", type="primary", icon=":material/play_arrow:", width="stretch",
                  disabled=not configs):
     if REGISTRY.may_start(SWEEP_ID):  # a sweep counts against the server-wide training cap
-        ss[JOB] = job = SweepJob(configs)
+        ss[JOB] = job = sweep_job(configs)
         REGISTRY.track_sweep(SWEEP_ID, job)  # the watchdog cancels it once this tab falls silent
     else:
         st.warning(run_controls.busy_text())

@@ -1,6 +1,6 @@
 """Theory explorer: the closed-form curves of docs/THEORY.md §6 (Eqn 13, Eqn 129, Eqn 14, Theorem 3 bounds).
 
-Thin page: sidebar widgets -> validated numbers -> scansnap_core.theory / figure builders -> live charts.
+Thin page: sidebar widgets -> validated numbers -> scansnap_core.scan_snap.theory / figure builders -> live charts.
 Every control is bound to the URL (``bind="query-params"``), so a pasted URL restores the view.
 """
 
@@ -13,8 +13,8 @@ import streamlit as st
 from scansnap_app import entry
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY
-from scansnap_core import figures, theory
-from scansnap_core.results import GrowthFactor
+from scansnap_core.scan_snap import figures, theory
+from scansnap_core.scan_snap.results import GrowthFactor
 
 entry.through_app()
 

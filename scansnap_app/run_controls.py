@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from scansnap_core.runner import Status
+from scansnap_core.lab.runner import Status
 
 from . import sessions
 from .sessions import IDLE_TTL, SPEEDS, Lab

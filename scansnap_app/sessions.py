@@ -14,11 +14,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
-from scansnap_core.config import RunConfig
-from scansnap_core.limits import LIMITS
-from scansnap_core.runner import Runner, Status
-from scansnap_core.sweep import SweepJob
+from scansnap_core.lab.fields import ConfigError
+from scansnap_core.lab.jobs import SweepJob
+from scansnap_core.lab.limits import LIMITS
+from scansnap_core.lab.runner import Runner, Status
 
 MAX_TRAINING = LIMITS.max_training
 IDLE_TTL = LIMITS.idle_ttl
@@ -35,19 +36,20 @@ class Lab:
     """A browser session's training state."""
 
     runner: Runner
-    pending: RunConfig | tuple[RunConfig, ...] | None = None  # settings changed mid-run; applied on Reset
+    pending: Any = None  # settings (a config, or a tuple of them for lockstep runs) changed mid-run; applied on Reset
     last_seen: float = field(default_factory=time.monotonic)
 
     def touch(self) -> None:
         self.last_seen = time.monotonic()
 
-    def sync(self, wanted: RunConfig | tuple[RunConfig, ...]) -> str | None:
+    def sync(self, wanted: Any) -> str | None:
         """Bring the run (one config) or the lockstep runs (a tuple, e.g. the Compare pair) in line
         with the controls.  Before the first step any change simply rebuilds them; during a run a
-        single run's learning rates apply live, and other changes wait for Reset in ``pending``.
-        Returns a note for the user, or None."""
+        single run's live-changeable settings (its engine's ``retune``) apply at once, and other
+        changes wait for Reset in ``pending``.  Returns a note for the user, or None."""
         runner = self.runner
-        current = runner.config if isinstance(wanted, RunConfig) else runner.configs
+        lockstep = isinstance(wanted, tuple)
+        current = runner.configs if lockstep else runner.config
         self.pending = None
         if wanted == current:
             return None
@@ -55,11 +57,13 @@ class Lab:
         if snap.step == 0 and snap.status in (Status.IDLE, Status.PAUSED):
             runner.reset(wanted)
             return None
-        if isinstance(wanted, RunConfig) and wanted.replace(eta_y=current.train.eta_y,
-                                                             eta_z=current.train.eta_z) == current:
-            runner.set_learning_rates(wanted.train.eta_y, wanted.train.eta_z)
-            return (f"Learning rates applied live from step {snap.step + 1}: η_Y = {wanted.train.eta_y:g}, "
-                    f"η_Z = {wanted.train.eta_z:g}.")
+        if not lockstep:
+            try:
+                changed = runner.retune(wanted)
+            except ConfigError:  # not a live change: it waits for Reset
+                pass
+            else:
+                return f"Applied live from step {snap.step + 1}: {changed}."
         self.pending = wanted
         return None
 
@@ -83,11 +87,12 @@ class Registry:
         self._lock = threading.Lock()
         self._watchdog: threading.Thread | None = None
 
-    def lab(self, session_id: str, cfg: RunConfig) -> Lab:
+    def lab(self, session_id: str, new_runner: Callable[[], Runner]) -> Lab:
+        """The lab registered as ``session_id``, made with ``new_runner()`` if there is none."""
         with self._lock:
             lab = self._labs.get(session_id)
             if lab is None:
-                lab = self._labs[session_id] = Lab(Runner(cfg, max_records=MAX_RECORDS))
+                lab = self._labs[session_id] = Lab(new_runner())
             self._ensure_watchdog()
         lab.touch()
         return lab

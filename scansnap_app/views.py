@@ -8,11 +8,11 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from scansnap_core import figures
-from scansnap_core.config import RunConfig
-from scansnap_core.events import SNAP_FRACTION, SPEED_WINDOW
-from scansnap_core.results import Composition, RunData, cli_command, composition_at_snap, event_notes
-from scansnap_core.runner import Snapshot
+from scansnap_core.scan_snap import figures
+from scansnap_core.scan_snap.config import RunConfig
+from scansnap_core.scan_snap.events import SNAP_FRACTION, SPEED_WINDOW
+from scansnap_core.scan_snap.results import Composition, RunData, cli_command, composition_at_snap, event_notes
+from scansnap_core.lab.runner import Snapshot
 
 from .live_chart import live_chart
 
@@ -56,8 +56,8 @@ def events_line(data: RunData) -> str:
 def kpis(snap: Snapshot, data: RunData) -> None:
     c = st.columns([1.1, 0.9, 1.2, 1, 1])
     c[0].metric("Step", f"{snap.step:,} / {snap.total_steps:,}")
-    c[1].metric("Loss", f"{snap.losses[-1]:.4g}" if len(snap.losses) else "—")
-    c[2].metric("Distinct-token entropy", f"{float(snap.latest.entropy_distinct[0]):.4f} nats")
+    c[1].metric("Loss", f"{data.losses[-1]:.4g}" if len(data.losses) else "—")
+    c[2].metric("Distinct-token entropy", f"{float(data.latest.entropy_distinct[0]):.4f} nats")
     ev = data.events
     c[3].metric("Scan peak", "—" if ev.scan_peak_step is None else f"step {ev.scan_peak_step}",
                 help=f"Step of fastest attention movement: the peak of the {SPEED_WINDOW}-step mean of ‖ΔZ‖. "
@@ -117,7 +117,7 @@ def secondary_picker(num_classes: int) -> int:
 
 def export_panel(data: RunData, summary: dict, cfg: RunConfig) -> None:
     """Figure pack (zip) download and the reproducing command."""
-    from scansnap_core.export import figure_pack  # kaleido is loaded only when exporting
+    from scansnap_core.scan_snap.export import figure_pack  # kaleido is loaded only when exporting
 
     c1, c2 = st.columns([1, 3])
     if c1.button("Prepare figure pack", key="prepare_pack",

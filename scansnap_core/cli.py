@@ -1,173 +1,23 @@
-"""Command line: ``python -m scansnap_core run|sweep|theory`` (see ``--help``)."""
+"""The lab's command line: ``python -m scansnap_core [STUDY] COMMAND …`` (or ``scansnap …`` once
+installed).  Each study brings its own commands; without a study name they are Scan & Snap's
+(``run``, ``sweep``, ``theory``), so ``python -m scansnap_core run …`` keeps working."""
 
 from __future__ import annotations
 
-import argparse
+import importlib
 import sys
-import time
-from pathlib import Path
 
-from .config import FIELD_SECTION, RunConfig
-from .fields import FIELD_CHOICES, FIELD_HELP, ConfigError, field_kind
-from .presets import PRESET_ALIASES, PRESETS, preset
-from .results import train
-from .sweep import FIG6_GRID, MAX_SWEEP_RUNS, fig6_configs, run_sweep, summarize_sweep
-from .theory import predictions_for
-
-_KIND = {name: field_kind(name) for name in FIELD_SECTION if field_kind(name) != "weights"}
-_BOOL_FIELDS = tuple(n for n, k in _KIND.items() if k == "bool")
-_NUMBER_FIELDS = tuple(n for n, k in _KIND.items() if k in ("int", "float"))
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _number(text: str) -> int | float:
-    """argparse type that accepts any number text; types and ranges are checked by the config."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    # keep integers as typed (a message then quotes "-3", not "-3.0")
-    return int(value) if value.is_integer() and text.strip().lstrip("+-").isdigit() else value
-
-
-def _positive_int(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return int(text)
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m scansnap_core",
-                                description="Scan & Snap: train the 1-layer Y/Z transformer of Tian et al. (2023).")
-    sub = p.add_subparsers(dest="command", required=True)
-    names = ", ".join(list(PRESETS) + list(PRESET_ALIASES))
-
-    run = sub.add_parser("run", help="train one configuration and write its tables",
-                         description="Train one run; writes config.json, summary.json and metrics/attention/decoder "
-                                     "tables as Parquet and CSV into --out, then prints a summary.")
-    src = run.add_mutually_exclusive_group()
-    src.add_argument("--preset", default="syn-small", help=f"starting configuration: {names} (default syn-small)")
-    src.add_argument("--config", type=Path, help="starting configuration from a config.json file")
-    src.add_argument("--config-token", help="starting configuration from a compact token (RunConfig.to_token)")
-    run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
-    run.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: torch's choice)")
-    for name in _NUMBER_FIELDS:
-        run.add_argument(_flag(name), dest=name, type=_number, help=FIELD_HELP[name])
-    for name, options in FIELD_CHOICES.items():
-        run.add_argument(_flag(name), dest=name, choices=options, help=FIELD_HELP[name])
-    for name in _BOOL_FIELDS:
-        run.add_argument(_flag(name), dest=name, action=argparse.BooleanOptionalAction, help=FIELD_HELP[name])
-
-    sw = sub.add_parser("sweep", help="batched learning-rate sweep (the paper's Fig. 6 by default)",
-                        description="Run a grid of Syn-Medium configurations x seeds batched in one process and "
-                                    "write one row per run. With no grid flags this is exactly the Fig. 6 grid.")
-    sw.add_argument("--preset", default="syn-medium", choices=["syn-medium"], help="layout family (syn-medium)")
-    sw.add_argument("--num-query", type=int, nargs="+", default=list(FIG6_GRID["num_query"]),
-                    help="query-token counts (two next tokens each); default 1 3 5 10")
-    sw.add_argument("--eta-z", type=float, nargs="+", default=list(FIG6_GRID["eta_z"]),
-                    help="attention learning rates eta_Z; default 0.5 1 2 3")
-    sw.add_argument("--ratio", type=float, nargs="+", default=list(FIG6_GRID["ratio"]),
-                    help="eta_Y/eta_Z ratios; default 1 2 5 10")
-    sw.add_argument("--seeds", nargs="+", default=["1-10"], help="seeds, as numbers or ranges like 1-10; default 1-10")
-    sw.add_argument("--steps", type=int, default=FIG6_GRID["steps"], help="steps per run; default 100")
-    sw.add_argument("--out", type=Path, required=True, help="output table: .csv or .parquet")
-    sw.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: torch's choice)")
-
-    th = sub.add_parser("theory", help="print the predicted scanning/snapping times",
-                        description="Print t0' = K ln M/eta_Y, t0 = 2(1+omega1) K ln M/eta_Y and 2K ln M/eta_Y.")
-    th.add_argument("--preset", default="fig3", help=f"configuration to read K, M and rates from: {names}")
-    th.add_argument("--eta-y", type=float, help="override eta_Y")
-    th.add_argument("--eta-z", type=float, help="override eta_Z")
-    return p
-
-
-def _seeds(items: list[str]) -> list[int]:
-    ranges = []
-    for item in items:
-        lo, sep, hi = item.partition("-")
-        try:
-            ranges.append(range(int(lo), int(hi) + 1) if sep else range(int(lo), int(lo) + 1))
-        except ValueError:
-            raise ConfigError("seeds", item, "integers or ranges like 1-10") from None
-    if sum(len(r) for r in ranges) > MAX_SWEEP_RUNS:  # counted before any list is built
-        raise ConfigError("seeds", " ".join(items), f"at most {MAX_SWEEP_RUNS} seeds")
-    return [seed for r in ranges for seed in r]
-
-
-def _writable(path: Path, directory: bool) -> None:
-    """Fail before training, not after, if the output cannot be written."""
-    target = path if directory else path.parent
-    if (directory and path.exists() and not path.is_dir()) or (not directory and path.is_dir()):
-        raise ConfigError("out", str(path), "a folder path" if directory else "a file path, not a folder")
-    for parent in [target, *target.parents]:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ConfigError("out", str(path), f"a path whose parent {parent} is a folder")
-            break
-
-
-def _run_config(args) -> RunConfig:
-    if args.config is not None:
-        try:
-            text = args.config.read_bytes()
-        except OSError as exc:
-            raise ConfigError("config", str(args.config), f"a readable JSON file ({exc.strerror})") from None
-        cfg = RunConfig.from_json(text)
-    elif args.config_token is not None:
-        cfg = RunConfig.from_token(args.config_token)
-    else:
-        cfg = preset(args.preset)
-    fields = _NUMBER_FIELDS + tuple(FIELD_CHOICES) + _BOOL_FIELDS
-    overrides = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
-    return cfg.replace(**overrides) if overrides else cfg
+#: study name on the command line -> the module whose ``main(argv, prog)`` runs its commands
+STUDIES = {"scan-snap": "scansnap_core.scan_snap.cli"}
+DEFAULT_STUDY = "scan-snap"
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if getattr(args, "threads", None):
-        import torch
-        torch.set_num_threads(args.threads)
-    try:
-        if args.command == "run":
-            cfg = _run_config(args)
-            _writable(args.out, directory=True)
-            result = train(cfg)
-            result.save(args.out)
-            print(result.summary_text())
-            print(f"Wrote {args.out}/config.json, summary.json and metrics/attention/decoder .parquet + .csv")
-        elif args.command == "sweep":
-            configs = fig6_configs(num_query=args.num_query, eta_z=args.eta_z, ratio=args.ratio,
-                                   seeds=_seeds(args.seeds), steps=args.steps)
-            _writable(args.out, directory=False)
-            start = time.perf_counter()
-            table = run_sweep(configs, progress=lambda d, n: print(f"  {d:.0f}/{n} runs done", file=sys.stderr))
-            elapsed = time.perf_counter() - start
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            if args.out.suffix == ".parquet":
-                table.to_parquet(args.out, index=False)
-            else:
-                table.to_csv(args.out, index=False)
-            print(summarize_sweep(table).to_string(index=False))
-            print(f"{len(table)} runs x {args.steps} steps in {elapsed:.1f} s; wrote {args.out}")
-        else:
-            cfg = preset(args.preset)
-            ey = args.eta_y if args.eta_y is not None else cfg.train.eta_y
-            ez = args.eta_z if args.eta_z is not None else cfg.train.eta_z
-            cfg = cfg.replace(eta_y=ey, eta_z=ez)
-            p = predictions_for(cfg)
-            rates = "momentum-corrected rates eta/(1-mu)" if p.momentum_corrected else "the raw rates"
-            print(f"K = {cfg.num_classes}, M = {cfg.vocab_size}, eta_Y = {ey:g}, eta_Z = {ez:g}: "
-                  f"t0' = {p.t0_prime:.2f}, t0 = {p.t0:.2f}, 2K ln M/eta_Y = {p.t0_approx:.2f} steps ({rates})")
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    return 0
+    argv = list(sys.argv[1:] if argv is None else argv)
+    named = bool(argv) and argv[0] in STUDIES
+    study = argv.pop(0) if named else DEFAULT_STUDY
+    prog = "python -m scansnap_core" + (f" {study}" if named else "")
+    return importlib.import_module(STUDIES[study]).main(argv, prog=prog)
 
 
 def entry() -> None:

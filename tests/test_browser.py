@@ -106,7 +106,7 @@ def test_figure_pack_download(server, browser, tmp_path):
 
 
 def test_uploading_a_config_restores_it_and_a_bad_file_gets_a_message(server, browser, tmp_path):
-    from scansnap_core.presets import preset
+    from scansnap_core.scan_snap.presets import preset
 
     page, errors = open_page(browser, server + "/")
     upload = page.locator('[data-testid="stFileUploader"] input[type="file"]')

@@ -13,13 +13,14 @@ from streamlit.testing.v1 import AppTest
 
 from browser_helpers import needs_chromium, open_page, shot
 from scansnap_app import sessions
-from scansnap_core import figures
-from scansnap_core.compare import attended_distinct, compare_runs
-from scansnap_core.engine import Engine
-from scansnap_core.fields import ConfigError
-from scansnap_core.presets import preset
-from scansnap_core.results import RunData
-from scansnap_core.runner import Runner, Status
+from scansnap_core.lab import figure_style
+from scansnap_core.scan_snap import figures
+from scansnap_core.scan_snap.compare import attended_distinct, compare_runs
+from scansnap_core.scan_snap.engine import Engine, live_runner
+from scansnap_core.lab.fields import ConfigError
+from scansnap_core.scan_snap.presets import preset
+from scansnap_core.scan_snap.results import RunData
+from scansnap_core.lab.runner import Runner, Status
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "compare.py")
 
@@ -38,7 +39,7 @@ def alone(cfg, steps=None) -> RunData:
 # ---------------------------------------------------------------- pair runner
 def test_pair_runner_steps_both_runs_in_lockstep_like_each_alone():
     a, b = quick(), quick(optimizer="adam", eta_y=0.5, eta_z=0.5, seed=5)
-    runner = Runner([a, b], max_records=sessions.MAX_RECORDS)
+    runner = live_runner([a, b], max_records=sessions.MAX_RECORDS)
     runner.step_once(wait=10)
     runner.step_once(wait=10)
     snaps = runner.snapshots()
@@ -47,16 +48,16 @@ def test_pair_runner_steps_both_runs_in_lockstep_like_each_alone():
     seen = []
     while runner.status == Status.RUNNING:
         s_a, s_b = runner.snapshots()
-        assert s_a.step == s_b.step == len(s_a.losses) == len(s_b.losses)  # one shared step counter
+        assert s_a.step == s_b.step == len(s_a.data.losses) == len(s_b.data.losses)  # one shared step counter
         seen.append(s_a.step)
         time.sleep(0.002)
     assert runner.wait(60) == Status.FINISHED and runner.snapshot().message == "Finished 30 steps."
     assert seen == sorted(seen)
     for snap, cfg in zip(runner.snapshots(), (a, b)):
         ref = alone(cfg)
-        np.testing.assert_array_equal(snap.losses, ref.losses)  # same seed => the same numbers
-        np.testing.assert_array_equal(snap.latest.attention, ref.latest.attention)
-        assert snap.latest.step == ref.latest.step == 30 and len(snap.records) == len(ref.records) == 31
+        np.testing.assert_array_equal(snap.data.losses, ref.losses)  # same seed => the same numbers
+        np.testing.assert_array_equal(snap.data.latest.attention, ref.latest.attention)
+        assert snap.data.latest.step == ref.latest.step == 30 and len(snap.data.records) == len(ref.records) == 31
     runner.reset()
     assert [s.step for s in runner.snapshots()] == [0, 0] and runner.configs == (a, b)
     runner.stop()
@@ -64,8 +65,8 @@ def test_pair_runner_steps_both_runs_in_lockstep_like_each_alone():
 
 def test_pair_runner_needs_one_step_count_and_names_the_diverged_run():
     with pytest.raises(ConfigError, match="steps"):
-        Runner([quick(steps=30), quick(steps=40)])
-    runner = Runner([quick(), quick(seed=3)])
+        live_runner([quick(steps=30), quick(steps=40)])
+    runner = live_runner([quick(), quick(seed=3)])
     runner.step_once(wait=10)
     with torch.no_grad():
         runner.engines[1].Z.fill_(float("inf"))
@@ -123,7 +124,7 @@ def test_attended_tokens_on_a_constructed_record(sgd_vs_adam):
 
 
 def test_difference_heatmap_values_and_labels(sgd_vs_adam, monkeypatch):
-    monkeypatch.setattr(figures.style, "VALIDATE", True)
+    monkeypatch.setattr(figure_style, "VALIDATE", True)
     sgd, adam = sgd_vs_adam
     fig = figures.attention_difference(sgd, adam, step=100)
     heat = fig.data[0]
@@ -273,10 +274,8 @@ def test_a_pair_syncs_by_the_live_labs_rule():
     """Lab.sync takes a tuple of configs (the pair) as well as one: rebuilt before the first step,
     kept in ``pending`` for Reset once it has trained (the page had its own copy of this rule)."""
     from scansnap_app.sessions import Lab
-    from scansnap_core.runner import Runner
-
     a, b = preset("syn-small", steps=5), preset("syn-small", optimizer="adam", steps=5)
-    lab = Lab(Runner((a, b)))
+    lab = Lab(live_runner((a, b)))
     changed = (a, b.replace(eta_z=0.1))
     assert lab.sync(changed) is None and lab.runner.configs == changed and lab.pending is None  # not started
     lab.runner.step_once(wait=5)

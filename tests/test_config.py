@@ -8,10 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scansnap_core.config import FIELD_SECTION, DataConfig, RunConfig, TrainConfig
-from scansnap_core.engine import Engine
-from scansnap_core.fields import FIELD_HELP, ConfigError
-from scansnap_core.presets import PRESETS, preset
+from scansnap_core.scan_snap.config import FIELD_SECTION, DataConfig, RunConfig, TrainConfig
+from scansnap_core.scan_snap.engine import Engine
+from scansnap_core.lab.fields import ConfigError
+from scansnap_core.scan_snap.fields import FIELD_HELP
+from scansnap_core.scan_snap.presets import PRESETS, preset
 
 
 @pytest.mark.parametrize("name, M, K", [("syn-small", 34, 2), ("syn-medium-1", 33, 2), ("syn-medium-3", 79, 6),

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from reference import ReferenceModel
-from scansnap_core import theory
-from scansnap_core.engine import Engine
-from scansnap_core.events import detect_events
-from scansnap_core.presets import preset
-from scansnap_core.sweep import fig6_configs, run_sweep
+from scansnap_core.scan_snap import theory
+from scansnap_core.scan_snap.engine import Engine
+from scansnap_core.scan_snap.events import detect_events
+from scansnap_core.scan_snap.presets import preset
+from scansnap_core.scan_snap.sweep import fig6_configs, run_sweep
 
 
 def small(**kw):
@@ -226,7 +226,7 @@ def test_distinct_entropy_ignores_classes_without_distinct_tokens():
 
 def test_attended_set_changes_are_tracked_every_step():
     """The engine's per-step attended sets agree with the ones read off every record."""
-    from scansnap_core.results import RunData, attended_distinct
+    from scansnap_core.scan_snap.results import RunData, attended_distinct
 
     engine = Engine(preset("syn-small", steps=30))
     engine.step(30)

@@ -1,4 +1,4 @@
-"""The measured events, scan peak and snap (scansnap_core/events.py; docs/THEORY.md, "Measured events").
+"""The measured events, scan peak and snap (scansnap_core/scan_snap/events.py; docs/THEORY.md, "Measured events").
 
 Synthetic ‖ΔZ‖ series with answers worked out by hand, then real runs, where a reported snap
 must be one the attention shows: at ``snap_step`` the distinct-token entropy is within 10 % of its
@@ -11,11 +11,11 @@ import math
 import numpy as np
 import pytest
 
-from scansnap_core import theory
-from scansnap_core.engine import Engine
-from scansnap_core.events import SNAP_FRACTION, SPEED_WINDOW, detect_events, smoothed_speed
-from scansnap_core.presets import preset
-from scansnap_core.results import Composition, RunData, attended_distinct, composition_at_snap, summarize
+from scansnap_core.scan_snap import theory
+from scansnap_core.scan_snap.engine import Engine
+from scansnap_core.scan_snap.events import SNAP_FRACTION, SPEED_WINDOW, detect_events, smoothed_speed
+from scansnap_core.scan_snap.presets import preset
+from scansnap_core.scan_snap.results import Composition, RunData, attended_distinct, composition_at_snap, summarize
 
 STEPS = np.arange(1, 101)
 #: a symmetric triangle: ‖ΔZ‖ peaks at step 30 and is 0 from step 40 on
@@ -132,7 +132,7 @@ def reference_events(dz: np.ndarray, changed: np.ndarray) -> tuple:
 def test_vectorised_detection_matches_the_rules_run_by_run():
     """300 random runs, batched 6 at a time with different lengths of leading zeros, bumps, decays,
     noise and attended-token changes, against the step-by-step reference above."""
-    from scansnap_core.events import detect_events_batch
+    from scansnap_core.scan_snap.events import detect_events_batch
 
     rng = np.random.default_rng(1)
     n = 120

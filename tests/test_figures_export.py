@@ -10,20 +10,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scansnap_core.config import RunConfig
-from scansnap_core.engine import Engine
-from scansnap_core.figures import (DISTINCT_SHADES, MAX_HEATMAP_CLASSES, all_figures, attention_heatmap,
+from scansnap_core.scan_snap.config import RunConfig
+from scansnap_core.scan_snap.engine import Engine
+from scansnap_core.scan_snap.figures import (DISTINCT_SHADES, MAX_HEATMAP_CLASSES, all_figures, attention_heatmap,
                                    logit_trajectories, theory_vs_experiment)
-from scansnap_core.presets import preset
-from scansnap_core.results import RunData
+from scansnap_core.scan_snap.presets import preset
+from scansnap_core.scan_snap.results import RunData
 
 
 @pytest.fixture(autouse=True)
 def validated_figures(monkeypatch):
     """Build every figure with plotly's validation on: the specs must be valid."""
-    import scansnap_core.figures as figures
+    from scansnap_core.lab import figure_style
 
-    monkeypatch.setattr(figures.style, "VALIDATE", True)
+    monkeypatch.setattr(figure_style, "VALIDATE", True)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_replay_view_cuts_the_run_at_a_step(small_run):
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="no chromium: kaleido cannot render static images")
 def test_figure_pack_holds_every_view_the_tables_and_the_command(small_run):
-    from scansnap_core.export import figure_pack
+    from scansnap_core.scan_snap.export import figure_pack
 
     blob = figure_pack(small_run, summary={"snap_step": small_run.snap_step})
     zf = zipfile.ZipFile(io.BytesIO(blob))
@@ -98,7 +98,7 @@ def test_figure_pack_holds_every_view_the_tables_and_the_command(small_run):
 
 
 def test_long_loss_series_are_shown_as_bin_means():
-    from scansnap_core.figures.run import _binned
+    from scansnap_core.scan_snap.figures.run import _binned
 
     steps, means, width = _binned(np.arange(1, 10_001, dtype=float), max_points=2000)
     assert width == 5 and len(means) == 2000
@@ -133,8 +133,8 @@ def test_live_charts_serve_the_pinned_plotly_js():
 
 
 def test_sweep_figures_show_one_panel_per_query_count_and_the_grid_as_eta_y_by_eta_z():
-    from scansnap_core.figures import sweep_entropy, sweep_heatmap
-    from scansnap_core.sweep import summarize_sweep
+    from scansnap_core.scan_snap.figures import sweep_entropy, sweep_heatmap
+    from scansnap_core.scan_snap.sweep import summarize_sweep
 
     table = pd.DataFrame([dict(num_query=q, eta_z=ez, ratio=r, eta_y=ez * r, seed=s, entropy_distinct=q + ez + r + s,
                                scan_peak_step=5.0, snap_step=10.0 * r if s == 1 or r == 10 else np.nan, t0=5.0)
@@ -156,7 +156,7 @@ def test_sweep_figures_show_one_panel_per_query_count_and_the_grid_as_eta_y_by_e
 
 
 def test_growth_factor_is_measured_on_the_dominant_distinct_token(small_run):
-    from scansnap_core.results import GrowthFactor
+    from scansnap_core.scan_snap.results import GrowthFactor
 
     layout = small_run.layout
     growth = GrowthFactor.of(small_run, 0)

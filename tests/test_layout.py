@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from scansnap_core.config import DataConfig
-from scansnap_core.layout import Layout
-from scansnap_core.presets import preset
+from scansnap_core.scan_snap.config import DataConfig
+from scansnap_core.scan_snap.layout import Layout
+from scansnap_core.scan_snap.presets import preset
 
 
 def test_syn_small_layout_matches_the_reference_code():

@@ -8,8 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from scansnap_app import sessions
-from scansnap_core.presets import preset
-from scansnap_core.runner import Status
+from scansnap_core.scan_snap.engine import live_runner
+from scansnap_core.scan_snap.presets import preset
+from scansnap_core.lab.runner import Status
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -167,9 +168,9 @@ def test_server_cap_says_busy(fresh_registry):
 
 def test_watchdog_reaps_silent_sessions():
     registry = sessions.Registry(max_training=2, idle_ttl=5)
-    lab = registry.lab("a", preset("syn-small", steps=100_000))
+    lab = registry.lab("a", lambda: live_runner(preset("syn-small", steps=100_000)))
     lab.runner.start()
-    registry.lab("b", preset("syn-small"))
+    registry.lab("b", lambda: live_runner(preset("syn-small")))
     assert registry.reap(now=time.monotonic() + 1) == []
     assert sorted(registry.reap(now=time.monotonic() + 10)) == ["a", "b"]
     assert lab.runner.status == Status.STOPPED and registry.active_sessions() == 0

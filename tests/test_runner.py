@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from scansnap_core.fields import ConfigError
-from scansnap_core.presets import preset
-from scansnap_core.runner import Runner, Status
+from scansnap_core.lab.fields import ConfigError
+from scansnap_core.lab.runner import Runner, Status
+from scansnap_core.scan_snap.engine import live_runner
+from scansnap_core.scan_snap.presets import preset
 
 
 def quick(**kw):
@@ -17,18 +18,18 @@ def quick(**kw):
 
 
 def test_runs_to_completion_and_joins():
-    runner = Runner(quick())
+    runner = live_runner(quick())
     runner.start()
     assert runner.wait(60) == Status.FINISHED
     snap = runner.snapshot()
-    assert snap.step == 40 and len(snap.losses) == 40 and snap.latest.step == 40
+    assert snap.step == 40 and len(snap.data.losses) == 40 and snap.data.latest.step == 40
     assert snap.message == "Finished 40 steps."
     runner.stop()
     assert not any(t.name == "scansnap-runner" for t in threading.enumerate())
 
 
 def test_pause_single_step_resume_and_reset():
-    runner = Runner(quick(steps=10_000), delay=0.002)
+    runner = live_runner(quick(steps=10_000), delay=0.002)
     runner.step_once()
     runner.step_once()
     deadline_ok = runner.wait(0.5)  # paused runs are not done
@@ -46,18 +47,18 @@ def test_pause_single_step_resume_and_reset():
     assert runner.snapshot().step == paused_at > 2
     runner.reset()
     snap = runner.snapshot()
-    assert snap.step == 0 and snap.status == Status.IDLE and len(snap.records) == 1
+    assert snap.step == 0 and snap.status == Status.IDLE and len(snap.data.records) == 1
     runner.stop()
 
 
 def test_snapshots_are_consistent_while_training():
-    runner = Runner(quick(steps=400))
+    runner = live_runner(quick(steps=400))
     runner.start()
     steps = []
     while runner.status == Status.RUNNING:
         snap = runner.snapshot()
-        assert len(snap.losses) == snap.step == len(snap.dz_norms)
-        assert all(r.step <= snap.step for r in snap.records)
+        assert len(snap.data.losses) == snap.step == len(snap.data.dz_norms)
+        assert all(r.step <= snap.step for r in snap.data.records)
         steps.append(snap.step)
         threading.Event().wait(0.001)  # a poller, like the page; a busy spin would starve the worker's lock
     assert steps == sorted(steps)
@@ -65,7 +66,7 @@ def test_snapshots_are_consistent_while_training():
 
 
 def test_worker_exception_becomes_an_error_status():
-    runner = Runner(quick())
+    runner = live_runner(quick())
 
     def boom(n=1):
         raise RuntimeError("injected failure")
@@ -81,7 +82,7 @@ def test_worker_exception_becomes_an_error_status():
 
 
 def test_divergence_stops_with_a_clear_message():
-    runner = Runner(quick())
+    runner = live_runner(quick())
     runner.step_once()
     runner.wait(0.3)
     with torch.no_grad():
@@ -91,19 +92,21 @@ def test_divergence_stops_with_a_clear_message():
     assert "diverged at step 2" in runner.snapshot().message and "Lower eta_y" in runner.snapshot().message
 
 
-def test_live_learning_rates_are_validated():
-    runner = Runner(quick())
+def test_live_changes_are_the_learning_rates_only():
+    runner = live_runner(quick())
     with pytest.raises(ConfigError, match="eta_y = -2"):
-        runner.set_learning_rates(eta_y=-2)
-    runner.set_learning_rates(eta_y=3.0)
+        runner.retune(runner.config.replace(eta_y=-2))
+    with pytest.raises(ConfigError, match="only learning-rate changes while training"):
+        runner.retune(runner.config.replace(eta_y=3.0, seed=9))
+    assert runner.retune(runner.config.replace(eta_y=3.0)) == "learning rates η_Y = 3, η_Z = 1"
     assert runner.config.train.eta_y == 3.0 == runner.engine.config.train.eta_y
     runner.start()
     assert runner.wait(60) == Status.FINISHED
-    assert np.isfinite(runner.snapshot().losses).all()
+    assert np.isfinite(runner.snapshot().data.losses).all()
 
 
 def test_single_steps_requested_while_paused_do_not_run_after_a_later_pause():
-    runner = Runner(quick(steps=100_000), delay=0.001)
+    runner = live_runner(quick(steps=100_000), delay=0.001)
     runner.pause()
     for _ in range(5):
         runner.step_once(wait=0.0)
@@ -118,9 +121,9 @@ def test_single_steps_requested_while_paused_do_not_run_after_a_later_pause():
 
 
 def test_concurrent_trainers_share_the_interpreter_and_one_alone_never_pauses():
-    from scansnap_core.runner import TRAINERS
+    from scansnap_core.lab.runner import TRAINERS
 
-    a, b = Runner(preset("syn-small", steps=100_000)), Runner(preset("syn-small", steps=100_000, seed=3))
+    a, b = live_runner(preset("syn-small", steps=100_000)), live_runner(preset("syn-small", steps=100_000, seed=3))
     try:
         a.start()
         deadline = time.monotonic() + 30
@@ -140,3 +143,62 @@ def test_concurrent_trainers_share_the_interpreter_and_one_alone_never_pauses():
         a.stop()
         b.stop()
     assert TRAINERS.count() == 0
+
+
+class Counter:
+    """A study the runner has never seen: any engine with the Trainable protocol trains in the background."""
+
+    def __init__(self, config: dict):
+        self.config, self.step_count, self.finished = config, 0, False
+
+    @property
+    def total_steps(self) -> int:
+        return self.config["steps"]
+
+    def step(self) -> None:
+        if self.step_count + 1 == self.config.get("fail_at"):
+            raise RuntimeError("boom")
+        self.step_count += 1
+
+    def divergence(self):
+        bad = self.config.get("diverge_at")
+        return (bad, "count less.") if bad is not None and self.step_count >= bad else None
+
+    def finish(self) -> None:
+        self.finished = True
+
+    def view(self, step: int) -> list[int]:
+        return list(range(1, step + 1))
+
+    def retune(self, config: dict) -> str:
+        if set(config) != set(self.config) or config["steps"] != self.config["steps"]:
+            raise ConfigError("config", config, "only rate changes while training")
+        self.config = config
+        return f"rate {config['rate']}"
+
+
+def test_the_runner_trains_any_engine_with_the_trainable_protocol():
+    runner = Runner({"steps": 5, "rate": 1}, build=Counter)
+    runner.step_once(wait=5)
+    snap = runner.snapshot()
+    assert (snap.step, snap.data, snap.total_steps, snap.status) == (1, [1], 5, Status.PAUSED)
+    assert runner.retune({"steps": 5, "rate": 2}) == "rate 2" and runner.config == {"steps": 5, "rate": 2}
+    with pytest.raises(ConfigError):
+        runner.retune({"steps": 6, "rate": 2})
+    runner.start()
+    assert runner.wait(10) == Status.FINISHED and runner.engine.finished
+    assert runner.snapshot().data == [1, 2, 3, 4, 5] and runner.snapshot().message == "Finished 5 steps."
+
+    diverging = Runner([{"steps": 9}, {"steps": 9, "diverge_at": 3}], build=Counter)
+    diverging.start()
+    assert diverging.wait(10) == Status.DIVERGED
+    assert diverging.snapshot().message == "Training diverged at step 3 in run B: count less."
+
+    failing = Runner({"steps": 9, "fail_at": 4}, build=Counter)
+    failing.start()
+    assert failing.wait(10) == Status.ERROR and failing.snapshot().step == 3
+    assert failing.snapshot().message == "Training failed at step 4: RuntimeError: boom"
+    with pytest.raises(ConfigError, match="the same number of steps"):
+        Runner([{"steps": 3}, {"steps": 4}], build=Counter)
+    for r in (runner, diverging, failing):
+        r.stop()

@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
 from browser_helpers import needs_chromium, open_page, shot
-from scansnap_core.sweep import FIG6_GRID, SweepJob, fig6_configs, run_sweep
+from scansnap_core.lab.jobs import SweepJob
+from scansnap_core.scan_snap.sweep import FIG6_GRID, fig6_configs, run_sweep, sweep_job
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "sweep.py")
 
@@ -34,7 +35,7 @@ def test_sweep_stops_between_chunks_and_keeps_the_finished_groups():
 
 def test_sweep_job_runs_in_the_background_and_matches_run_sweep():
     configs = fig6_configs(num_query=(3,), eta_z=(0.5, 2.0), ratio=(1.0, 5.0), seeds=(1,), steps=15)
-    job = SweepJob(configs)
+    job = sweep_job(configs)
     wait_for(job)
     assert job.status == "finished" and job.done == len(configs) == 4
     expected = run_sweep(configs)
@@ -125,7 +126,7 @@ def test_every_query_token_count_the_page_offers_opens_in_the_live_lab():
     import urllib.parse
 
     from scansnap_app.controls import config_from_url, live_lab_link
-    from scansnap_core.sweep import cell_config
+    from scansnap_core.scan_snap.sweep import cell_config
 
     for q in range(1, 11):
         cfg = cell_config(q, 2.0, 5.0, seed=1, steps=20)
@@ -140,10 +141,10 @@ def test_every_query_token_count_the_page_offers_opens_in_the_live_lab():
 def test_a_sweep_counts_against_the_server_caps_and_stops_when_its_tab_goes_silent():
     """Sweeps used to escape every cap: the training cap, the fair share and the idle watchdog."""
     from scansnap_app.sessions import Registry
-    from scansnap_core.runner import TRAINERS
+    from scansnap_core.lab.runner import TRAINERS
 
     registry = Registry(max_training=1, idle_ttl=30)
-    job = SweepJob(fig6_configs(num_query=(10,), eta_z=(1.0,), ratio=(1.0, 2.0), seeds=range(1, 9), steps=5000))
+    job = sweep_job(fig6_configs(num_query=(10,), eta_z=(1.0,), ratio=(1.0, 2.0), seeds=range(1, 9), steps=5000))
     try:
         registry.track_sweep("tab-sweep", job)
         deadline = time.monotonic() + 30

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from scansnap_core import theory as th
+from scansnap_core.scan_snap import theory as th
 
 K, M, EZ = 10, 1000, 0.5
 ETAS = (0.5, 1.0, 2.0, 5.0)
@@ -130,8 +130,8 @@ def test_momentum_correction_is_explicit():
 
 
 def test_assumption_notes_for_one_run_and_for_a_grid():
-    from scansnap_core.presets import preset
-    from scansnap_core.sweep import fig6_configs
+    from scansnap_core.scan_snap.presets import preset
+    from scansnap_core.scan_snap.sweep import fig6_configs
 
     assert th.assumption_note(preset("fig3", mode="expected", eta_y=5.0)) == ""  # η_Y/η_Z = 10: inside
     adam = th.assumption_note(preset("syn-small", optimizer="adam"))

@@ -1,4 +1,4 @@
-"""Theory explorer: figure builders against scansnap_core.theory and docs/THEORY.md §6 reference values, the
+"""Theory explorer: figure builders against scansnap_core.scan_snap.theory and docs/THEORY.md §6 reference values, the
 page in AppTest (presets, validation, overlay message), and one real-browser test."""
 
 from pathlib import Path
@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from browser_helpers import needs_chromium, pick_preset, shot
 from scansnap_app import sessions
-from scansnap_core import figures, theory
+from scansnap_core.lab import figure_style
+from scansnap_core.scan_snap import figures, theory
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "theory.py")
 FIG3 = dict(K=10, M=1000, eta_z=0.5, eta_ys=(0.5, 1.0, 2.0, 5.0))
@@ -17,7 +18,7 @@ FIG3 = dict(K=10, M=1000, eta_z=0.5, eta_ys=(0.5, 1.0, 2.0, 5.0))
 
 @pytest.fixture(autouse=True)
 def validate_figures(monkeypatch):
-    monkeypatch.setattr(figures.style, "VALIDATE", True)
+    monkeypatch.setattr(figure_style, "VALIDATE", True)
 
 
 def trace(fig, name_start: str):

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import style
-from .style import PALETTE, VIRIDIS
+from ...lab import figure_style as style
+from ...lab.figure_style import PALETTE, VIRIDIS
 
 __all__ = ["sweep_entropy", "sweep_heatmap"]
 
@@ -15,7 +15,7 @@ __all__ = ["sweep_entropy", "sweep_heatmap"]
 def sweep_entropy(summary: pd.DataFrame) -> go.Figure:
     """The paper's Fig. 6: final distinct-token entropy against η_Y/η_Z (log axis), one line per
     η_Z with ± one standard deviation over seeds, one panel per number of query tokens.
-    ``summary`` is :func:`~scansnap_core.sweep.summarize_sweep`'s table."""
+    ``summary`` is :func:`~scansnap_core.scan_snap.sweep.summarize_sweep`'s table."""
     panels = sorted(summary["num_query"].unique()) if len(summary) else []
     n = max(1, len(panels))
     gap = 0.04

@@ -7,9 +7,9 @@ import plotly.graph_objects as go
 
 from ..compare import record_at
 from ..results import RunData, attended_distinct
-from . import style
+from ...lab import figure_style as style
 from .run import _group_axis, _support_columns, _token_matrix
-from .style import MAX_HEATMAP_CLASSES
+from .tokens import MAX_HEATMAP_CLASSES
 
 __all__ = ["DIFF_SCALE", "attention_difference"]
 
@@ -20,7 +20,7 @@ DIFF_SCALE = [[0.0, "#0072B2"], [0.5, "#FFFFFF"], [1.0, "#D55E00"]]
 def attention_difference(a: RunData, b: RunData, step: int | None = None) -> go.Figure:
     """c_A − c_B over the attention heatmap's columns (common | distinct of class 1 | …), a
     diverging scale centred at 0; cells of distinct tokens attended only by A, only by B or by
-    both (:func:`~scansnap_core.compare.compare_runs`) are labelled "A", "B", "AB"."""
+    both (:func:`~scansnap_core.scan_snap.compare.compare_runs`) are labelled "A", "B", "AB"."""
 
     rec_a, rec_b = record_at(a, step), record_at(b, step)
     layout = a.layout

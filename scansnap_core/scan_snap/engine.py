@@ -24,13 +24,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..lab.fields import ConfigError
+from ..lab.limits import LIMITS
+from ..lab.runner import Runner
 from .config import RunConfig
 from .events import attended_threshold
-from .fields import ConfigError
 from .layout import Layout
-from .limits import LIMITS
 
-__all__ = ["Engine", "Record", "batch_key", "check_memory", "estimate_memory_bytes"]
+__all__ = ["Engine", "Record", "batch_key", "check_memory", "estimate_memory_bytes", "live_runner"]
 
 _ADAM_BETAS = (0.9, 0.999)
 _ADAM_EPS = 1e-8
@@ -332,6 +333,41 @@ class Engine:
         else:
             param.addcmul_(grad, lr, value=-1)
 
+    # ------------------------------------------------------------------ as a live run (lab.runner.Trainable)
+    @property
+    def total_steps(self) -> int:
+        return self.config.train.steps
+
+    def divergence(self) -> tuple[int, str] | None:
+        """(first bad step, what to try) once a run's loss or attention logits became NaN/inf."""
+        bad = self.diverged_at[self.diverged_at >= 0]
+        if not len(bad):
+            return None
+        t = self.config.train
+        return int(bad.min()), (f"the loss or the attention logits became NaN/inf. Lower eta_y ({t.eta_y:g}) or "
+                                f"eta_z ({t.eta_z:g}), or the momentum ({t.momentum:g}), and Reset.")
+
+    def finish(self) -> None:
+        self.ensure_final_record()
+
+    def view(self, step: int):
+        """Run 0 at ``step`` as figure input (a RunData); safe while another thread steps (see per_step)."""
+        from .results import RunData  # results builds on this module
+
+        losses, dz, changed = self.per_step(step)
+        records = tuple(r for r in tuple(self.records) if r.step <= step)
+        return RunData.build(self.config, self.layout, records, losses[:, 0], dz[:, 0], changed[:, 0])
+
+    def retune(self, config: RunConfig) -> str:
+        """Apply ``config``'s learning rates from the next step on: the only settings a run can change
+        while it trains (the rest waits for Reset, a ConfigError here)."""
+        t = config.train
+        if config.replace(eta_y=self.config.train.eta_y, eta_z=self.config.train.eta_z) != self.config:
+            raise ConfigError("config", "a change besides eta_y and eta_z",
+                              "only learning-rate changes while training; the others apply on Reset")
+        self.set_learning_rates(t.eta_y, t.eta_z)
+        return f"learning rates η_Y = {t.eta_y:g}, η_Z = {t.eta_z:g}"
+
     # ------------------------------------------------------------------ metrics
     @torch.no_grad()
     def record(self) -> Record:
@@ -382,6 +418,13 @@ class Engine:
     def attended_changed(self) -> np.ndarray:
         """Whether step 1..t changed the set of attended distinct tokens (:meth:`attended`) [t, R]."""
         return self._changed[: self.step_count]
+
+
+def live_runner(config: RunConfig | Sequence[RunConfig], max_records: int = 2000, delay: float = 0.0,
+                threads: int | None = 1) -> Runner:
+    """A background :class:`~scansnap_core.lab.runner.Runner` training ``config`` (or several configs in
+    lockstep), one Engine per run keeping at most ``max_records`` records (older ones thinned)."""
+    return Runner(config, build=lambda cfg: Engine(cfg, max_records=max_records), delay=delay, threads=threads)
 
 
 def _distinct_entropy(attention: torch.Tensor, distinct: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Validated, serialisable run configuration (the paper's presets: :mod:`scansnap_core.presets`).
+"""Validated, serialisable run configuration (the paper's presets: :mod:`scansnap_core.scan_snap.presets`).
 
 A :class:`RunConfig` has three parts, mirroring docs/THEORY.md:
 
@@ -10,8 +10,8 @@ A :class:`RunConfig` has three parts, mirroring docs/THEORY.md:
   seed and the ``mode``: ``sgd`` (sampled minibatches) or ``expected`` (the
   deterministic T→∞ class-averaged update, §3 "Expected (population) update").
 
-Every invalid value raises :class:`~scansnap_core.fields.ConfigError`, whose message names
-the field, the value and the allowed range (the per-field rules live in :mod:`scansnap_core.fields`;
+Every invalid value raises :class:`~scansnap_core.lab.fields.ConfigError`, whose message names
+the field, the value and the allowed range (the per-field rules live in :mod:`scansnap_core.scan_snap.fields`;
 the cross-field rules here).  Nothing else escapes validation.
 """
 
@@ -25,8 +25,9 @@ import zlib
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from .fields import ConfigError, Range, parse_field, short_repr, to_text, validate_fields
-from .limits import LIMITS
+from ..lab.fields import ConfigError, Range, short_repr, to_text
+from .fields import parse_field, validate_fields
+from ..lab.limits import LIMITS
 
 __all__ = [
     "DataConfig",

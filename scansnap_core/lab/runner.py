@@ -1,8 +1,10 @@
-"""Background training, free of any UI: a thread owns one :class:`Engine` per run; callers poll.
+"""Background training for every study, free of any UI: a thread owns one engine per run; callers poll.
 
-A runner usually trains one run.  Given several configurations (e.g. the Compare page's A and
-B, which may differ in the optimizer and so cannot share one batched Engine) it steps one
-Engine per run in lockstep in the same thread, with one shared step counter.
+An *engine* is whatever a study trains, seen through the small :class:`Trainable` protocol (Scan &
+Snap's Y/Z ``Engine`` is one); the runner builds engines from configurations with the study's
+``build`` function.  A runner usually trains one run.  Given several configurations (e.g. the
+Compare page's A and B) it steps one engine per run in lockstep in the same thread, with one shared
+step counter.
 
 The worker thread never calls back into a UI.  Callers read :meth:`Runner.snapshot`, a
 consistent copy, as often as they like; it never waits for a training step.  Every state
@@ -16,17 +18,33 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Callable, Protocol
 
-import numpy as np
-
-from .config import RunConfig
-from .engine import Engine, Record
 from .fields import ConfigError
-from .layout import Layout
-from .results import RunData
 
-__all__ = ["Runner", "Snapshot", "Status", "TRAINERS"]
+__all__ = ["Runner", "Snapshot", "Status", "Trainable", "TRAINERS"]
+
+
+class Trainable(Protocol):
+    """What the runner needs from a study's engine (one run).  ``step`` runs in the worker thread;
+    ``view`` is called from other threads while a step may be running, so it must copy only what
+    steps 1..``step`` have finished writing."""
+
+    config: Any  # the run's configuration, with any live changes (see ``retune``)
+    step_count: int  # optimizer steps done
+
+    @property
+    def total_steps(self) -> int: ...  # the finish line
+
+    def step(self) -> None: ...  # one optimizer step
+
+    def divergence(self) -> tuple[int, str] | None: ...  # (first bad step, what to do) once training broke
+
+    def finish(self) -> None: ...  # called once when the last step is done (e.g. record the final state)
+
+    def view(self, step: int) -> Any: ...  # the run at ``step`` as the study's figures read it
+
+    def retune(self, config: Any) -> str: ...  # apply live-changeable settings, say what changed; ConfigError else
 
 
 class Status:
@@ -51,23 +69,9 @@ class Snapshot:
     step: int
     total_steps: int
     steps_per_second: float
-    losses: np.ndarray  # [steps] training loss of steps 1..step
-    dz_norms: np.ndarray  # [steps] ‖ΔZ‖ of steps 1..step
-    attended_changed: np.ndarray  # [steps] whether steps 1..step changed the attended distinct tokens
-    records: tuple[Record, ...] = field(repr=False)
-    config: RunConfig = field(repr=False)
-    layout: Layout = field(repr=False)
+    data: Any = field(repr=False)  # the run at ``step`` as the study's figures read it (Trainable.view)
+    config: Any = field(repr=False)
     error: str | None = None  # traceback text when status is "error"
-
-    @property
-    def latest(self) -> Record:
-        return self.records[-1]
-
-    @property
-    def data(self) -> RunData:
-        """The snapshot as figure/table input."""
-        return RunData.build(self.config, self.layout, self.records, self.losses, self.dz_norms,
-                             self.attended_changed)
 
 
 def _run_name(index: int) -> str:
@@ -112,33 +116,30 @@ TRAINERS = Trainers()
 class Runner:
     """Trains one run, or several in lockstep, in a background thread.
 
-    ``config``: one RunConfig, or a sequence of them sharing ``steps`` (one Engine each, all
-    stepped together; :meth:`snapshot` reads the first run, :meth:`snapshots` all of them).
-    ``delay`` (seconds) is slept between steps to slow a run down for watching;
-    ``max_records`` bounds the history kept (older records are thinned, see Engine).
+    ``config``: one configuration, or a list or tuple of them with the same number of steps (one
+    engine each, all stepped together; :meth:`snapshot` reads the first run, :meth:`snapshots` all).
+    ``build`` makes a :class:`Trainable` from a configuration (it may raise ConfigError).
+    ``delay`` (seconds) is slept between steps to slow a run down for watching.
     """
 
-    def __init__(self, config: RunConfig | Sequence[RunConfig], delay: float = 0.0, max_records: int = 2000,
-                 threads: int | None = 1):
+    def __init__(self, config: Any, build: Callable[[Any], Trainable], delay: float = 0.0, threads: int | None = 1):
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self._threads = threads
+        self._build = build
         self.delay = delay
-        self.max_records = max_records
         self._reset_state(config)
 
     # ------------------------------------------------------------------ state
-    def _reset_state(self, config: RunConfig | Sequence[RunConfig]) -> None:
-        configs = (config,) if isinstance(config, RunConfig) else tuple(config)
+    def _reset_state(self, config: Any) -> None:
+        configs = tuple(config) if isinstance(config, (list, tuple)) else (config,)
         if not configs:
-            raise ConfigError("configs", configs, "at least one RunConfig")
-        if len({c.train.steps for c in configs}) > 1:  # one shared step counter and finish line
-            raise ConfigError("steps", [c.train.steps for c in configs], "the same number of steps for every run")
-        # first: a failure leaves the old state
-        self._engines = tuple(Engine(c, max_records=self.max_records) for c in configs)
-        self.configs = configs
-        self.config = configs[0]
+            raise ConfigError("configs", configs, "at least one configuration")
+        engines = tuple(self._build(c) for c in configs)  # first: a failure leaves the old state
+        if len({e.total_steps for e in engines}) > 1:  # one shared step counter and finish line
+            raise ConfigError("steps", [e.total_steps for e in engines], "the same number of steps for every run")
+        self._engines = engines
         self._status = Status.IDLE
         self._message = "Ready."
         self._error: str | None = None
@@ -153,12 +154,22 @@ class Runner:
             return self._status
 
     @property
-    def engine(self) -> Engine:
+    def configs(self) -> tuple:
+        """Every run's configuration, with the live changes made so far."""
+        return tuple(e.config for e in self._engines)
+
+    @property
+    def config(self):
+        """The (first) run's configuration."""
+        return self._engines[0].config
+
+    @property
+    def engine(self) -> Trainable:
         """The (first run's) engine (read it only while the runner is paused or done)."""
         return self._engines[0]
 
     @property
-    def engines(self) -> tuple[Engine, ...]:
+    def engines(self) -> tuple[Trainable, ...]:
         """One engine per run (read them only while the runner is paused or done)."""
         return self._engines
 
@@ -220,20 +231,19 @@ class Runner:
         with self._lock:
             self._thread = None
 
-    def reset(self, config: RunConfig | Sequence[RunConfig] | None = None) -> None:
+    def reset(self, config: Any = None) -> None:
         """Stop, then start over from step 0 (with new config(s) if given)."""
         self.stop()
         with self._lock:
             self._reset_state(config or self.configs)
 
-    def set_learning_rates(self, eta_y: float | None = None, eta_z: float | None = None) -> None:
-        """Change η_Y and/or η_Z of the live run(s) from the next step on (validated)."""
+    def retune(self, config: Any) -> str:
+        """Apply the live-changeable settings of ``config`` (one run) from the next step on; returns
+        what changed.  ConfigError when ``config`` differs in anything else (that waits for Reset)."""
         with self._lock:
-            changes = {k: v for k, v in (("eta_y", eta_y), ("eta_z", eta_z)) if v is not None}
-            configs = tuple(c.replace(**changes) for c in self.configs)  # raises ConfigError on a bad value
-            for engine, cfg in zip(self._engines, configs):
-                engine.set_learning_rates(cfg.train.eta_y, cfg.train.eta_z)
-            self.configs, self.config = configs, configs[0]
+            if len(self._engines) != 1:
+                raise ConfigError("config", "a change to one of several lockstep runs", "changes on Reset only")
+            return self._engines[0].retune(config)
 
     def wait(self, timeout: float = 60.0) -> str:
         """Block until the run is done (finished, stopped, diverged or error) or the timeout."""
@@ -252,24 +262,9 @@ class Runner:
         """Every run's state, all at the same shared step."""
         with self._lock:
             step = self._step_count()  # the worker may be stepping: read everything up to this step
-            return tuple(self._snapshot_of(e, cfg, step) for e, cfg in zip(self._engines, self.configs))
-
-    def _snapshot_of(self, e: Engine, cfg: RunConfig, step: int) -> Snapshot:  # called with the lock held
-        losses, dz, changed = e.per_step(step)
-        return Snapshot(
-            status=self._status,
-            message=self._message,
-            step=step,
-            total_steps=cfg.train.steps,
-            steps_per_second=self._rate,
-            losses=losses[:, 0],
-            dz_norms=dz[:, 0],
-            attended_changed=changed[:, 0],
-            records=tuple(r for r in tuple(e.records) if r.step <= step),
-            config=cfg,
-            layout=e.layout,
-            error=self._error,
-        )
+            return tuple(Snapshot(status=self._status, message=self._message, step=step, total_steps=e.total_steps,
+                                  steps_per_second=self._rate, data=e.view(step), config=e.config, error=self._error)
+                         for e in self._engines)
 
     # ------------------------------------------------------------------ worker
     def _ensure_thread(self) -> None:  # called with the lock held
@@ -310,7 +305,7 @@ class Runner:
             started = time.perf_counter()
             try:
                 for engine in engines:  # lockstep: snapshots read the step every engine has completed
-                    engine.step(1)
+                    engine.step()
                 with self._lock:
                     self._stepping = False
                     self._after_step(engines, single, window)
@@ -330,32 +325,27 @@ class Runner:
                 if pause > 0:
                     self._wake.wait(pause)  # a watching pace or a fair share; stop()/pause() wake it at once
 
-    def _which(self, engine: Engine) -> str:
+    def _which(self, engine: Trainable) -> str:
         """' in run B' when several runs train together, else ''."""
         return f" in run {_run_name(self._engines.index(engine))}" if len(self._engines) > 1 else ""
 
-    def _after_step(self, engines: tuple[Engine, ...], single: bool, window: list[tuple[float, int]]) -> None:
+    def _after_step(self, engines: tuple[Trainable, ...], single: bool, window: list[tuple[float, int]]) -> None:
         """Rate, divergence and completion after a step (called with the lock held)."""
         now = time.perf_counter()
         step = self._step_count()
         window[:] = [(t, s) for t, s in window if now - t < 2.0] + [(now, step)]
         if len(window) > 1 and window[-1][0] > window[0][0]:
             self._rate = (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
-        diverged = [e for e in engines if e.diverged_at[0] >= 0]
+        diverged = [(e, d) for e in engines if (d := e.divergence()) is not None]
         if self._status in Status.DONE:  # stopped while the step ran
             pass
         elif diverged:  # one diverged run ends the pair: a comparison needs both sides
-            engine = diverged[0]
-            t = engine.config.train
+            engine, (bad_step, advice) = diverged[0]
             self._status = Status.DIVERGED
-            self._message = (
-                f"Training diverged at step {engine.diverged_at[0]}{self._which(engine)}: the loss or the attention "
-                f"logits became NaN/inf. Lower eta_y ({t.eta_y:g}) or eta_z ({t.eta_z:g}), or the momentum "
-                f"({t.momentum:g}), and Reset."
-            )
-        elif step >= self.config.train.steps:
+            self._message = f"Training diverged at step {bad_step}{self._which(engine)}: {advice}"
+        elif step >= engines[0].total_steps:
             for engine in engines:
-                engine.ensure_final_record()
+                engine.finish()
             self._status = Status.FINISHED
             self._message = f"Finished {step} steps."
         elif single and self._pending_steps == 0:

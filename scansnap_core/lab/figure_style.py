@@ -1,5 +1,5 @@
-"""What every figure shares: colours, the template, float32 payloads, figure construction and
-vertical time marks.  Colours are colour-blind safe: a perceptual sequential scale (viridis) for
+"""What every study's figures share: the palette, the template, float32 payloads, figure construction
+and vertical time marks (phase and event markers).  Colours are colour-blind safe: a perceptual sequential scale (viridis) for
 attention, a diverging scale centred at 0 for logits and differences, the Okabe–Ito palette for
 categories."""
 
@@ -11,26 +11,15 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-#: Okabe–Ito vermillion for common tokens, blue for distinct ones (colour-blind safe pair)
-COMMON_COLOR = "#D55E00"
-DISTINCT_COLOR = "#0072B2"
 #: Okabe–Ito bluish green for the measured events (scan peak, snap), apart from the grey theory marks
 EVENT_COLOR = "#009E73"
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-#: the live heatmap shows at most this many classes (a K = 100 layout would be 10⁶ cells)
-MAX_HEATMAP_CLASSES = 20
-#: at most this many logit trajectories are drawn (evenly spread over P(l|n))
-MAX_TRAJECTORIES = 60
-#: distinct-token trajectories are drawn in this many shades of blue (darker = larger P(l|n))
-DISTINCT_SHADES = 5
 
 LAYOUT = dict(font=dict(size=14), margin=dict(l=60, r=20, t=60, b=50))
 TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
 VIRIDIS = [[0.0, "#440154"], [0.25, "#3b528b"], [0.5, "#21918c"], [0.75, "#5ec962"], [1.0, "#fde725"]]
 #: validate figure specs on construction (slow; the tests switch it on)
 VALIDATE = False
-#: the loss panel shows at most this many points (bin means beyond it)
-MAX_LOSS_POINTS = 2000
 
 
 def f32(values) -> np.ndarray:

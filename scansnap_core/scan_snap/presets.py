@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from .fields import ConfigError
+from ..lab.fields import ConfigError
 
 __all__ = ["PRESETS", "PRESET_ALIASES", "preset"]
 

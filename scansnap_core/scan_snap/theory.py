@@ -176,7 +176,7 @@ def predicted_times(K: int, M: int, eta_y: float, eta_z: float, momentum: float 
 
 
 def predictions_for(cfg, correct_momentum: bool = True) -> Predictions:
-    """:func:`predicted_times` for a :class:`~scansnap_core.config.RunConfig` (K and M from its
+    """:func:`predicted_times` for a :class:`~scansnap_core.scan_snap.config.RunConfig` (K and M from its
     layout; SGD momentum corrected as η/(1−μ), Adam left uncorrected)."""
     t = cfg.train
     momentum = t.momentum if t.optimizer == "sgd" else 0.0
@@ -196,7 +196,7 @@ FAST_DECODER_RATIO = 10.0
 
 
 def assumption_gaps(cfg) -> tuple[str, ...]:
-    """Where a :class:`~scansnap_core.config.RunConfig` leaves the setting the theory's times and bounds
+    """Where a :class:`~scansnap_core.scan_snap.config.RunConfig` leaves the setting the theory's times and bounds
     are derived in (docs/THEORY.md §1–§6), one short phrase each; empty when the run is inside it."""
     t, m = cfg.train, cfg.model
     gaps = []

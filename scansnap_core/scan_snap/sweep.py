@@ -1,32 +1,30 @@
 """Batched sweeps: many configurations × seeds in one process (docs/THEORY.md §7, Fig. 6).
 
 Runs that share a layout and settings (they differ only in η_Y, η_Z and seed) are stacked
-into one :class:`~scansnap_core.engine.Engine`, so a whole Fig. 6 panel trains as one
+into one :class:`~scansnap_core.scan_snap.engine.Engine`, so a whole Fig. 6 panel trains as one
 batched model.  Each run keeps its own generator, so its numbers equal those of the same
 configuration trained alone.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
-import threading
-import time
-import traceback
 from typing import Callable, Iterable, Sequence
 
 import pandas as pd
 
+from ..lab.fields import ConfigError
+from ..lab.jobs import SweepJob
+from ..lab.limits import LIMITS
 from .config import RunConfig
 from .engine import Engine, batch_key
 from .events import detect_events_batch
-from .fields import ConfigError
-from .limits import LIMITS
 from .presets import preset
-from .runner import TRAINERS
 from .theory import predictions_for
 
-__all__ = ["FIG6_GRID", "fig6_configs", "cell_config", "run_sweep", "summarize_sweep", "SweepJob", "MAX_SWEEP_RUNS"]
+__all__ = ["FIG6_GRID", "fig6_configs", "cell_config", "run_sweep", "summarize_sweep", "sweep_job", "MAX_SWEEP_RUNS"]
 
 #: The paper's Fig. 6 grid (§7).
 FIG6_GRID = {
@@ -70,7 +68,7 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
     """Train every configuration to its ``steps`` and return one row per run.
 
     Columns: num_query, K, M, eta_y, eta_z, ratio, seed, steps, entropy_distinct, final_loss,
-    scan_peak_step and snap_step (NaN where there is none; :mod:`scansnap_core.events`), t0_prime, t0,
+    scan_peak_step and snap_step (NaN where there is none; :mod:`scansnap_core.scan_snap.events`), t0_prime, t0,
     diverged.  Rows keep the input order.
 
     Each batched group trains in ``chunks`` pieces; after each piece ``progress(done, total)``
@@ -130,63 +128,10 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
     return table()
 
 
-class SweepJob:
-    """:func:`run_sweep` in a background thread, for a page that polls it: progress, the rows
-    finished so far, cancel, and any error as a message (never an exception in the caller).
-    While it runs it counts among the process's trainers (runner.TRAINERS) and takes its fair
-    share of the interpreter like a Live Lab run, pausing between chunks."""
-
-    def __init__(self, configs: Sequence[RunConfig]):
-        self.configs = list(configs)
-        self.total = len(self.configs)
-        self.done = 0.0
-        self.table = pd.DataFrame()
-        self.status = "running"  # running | finished | cancelled | error
-        self.error = ""
-        self.started = time.monotonic()
-        self.elapsed = 0.0
-        self._stop = threading.Event()
-        self._chunk_started = time.perf_counter()
-        self._thread = threading.Thread(target=self._work, name="scansnap-sweep", daemon=True)
-        self._thread.start()
-
-    def _work(self) -> None:
-        import torch
-
-        torch.set_num_threads(1)  # share the cores with the server and other sessions
-        TRAINERS.add(self)
-        try:
-            table = run_sweep(self.configs, progress=self._progress, partial=self._partial,
-                              should_stop=self._stop.is_set)
-            self.table = table
-            self.status = "cancelled" if self._stop.is_set() and len(table) < self.total else "finished"
-        except Exception as err:  # reported to the page, which stays usable
-            self.error = f"{type(err).__name__}: {err}\n{traceback.format_exc()}"
-            self.status = "error"
-        finally:
-            TRAINERS.discard(self)
-            self.elapsed = time.monotonic() - self.started
-
-    def _progress(self, done: float, total: int) -> None:
-        self.done = done
-        pause = TRAINERS.fair_pause(time.perf_counter() - self._chunk_started)
-        if pause:
-            self._stop.wait(pause)  # a cancel ends the pause
-        self._chunk_started = time.perf_counter()
-
-    def _partial(self, table: pd.DataFrame) -> None:
-        self.table = table
-
-    @property
-    def running(self) -> bool:
-        return self.status == "running"
-
-    def seconds(self) -> float:
-        return time.monotonic() - self.started if self.running else self.elapsed
-
-    def cancel(self, wait: float = 10.0) -> None:
-        self._stop.set()
-        self._thread.join(wait)
+def sweep_job(configs: Sequence[RunConfig]) -> SweepJob:
+    """:func:`run_sweep` of ``configs`` as a background job (a page polls it)."""
+    configs = list(configs)
+    return SweepJob(functools.partial(run_sweep, configs), configs)
 
 
 def summarize_sweep(table: pd.DataFrame) -> pd.DataFrame:

@@ -21,6 +21,7 @@ import json
 import math
 import shlex
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -42,8 +43,8 @@ class RunData:
     """What the figures read: a run's config, layout, recorded metrics and per-step scalars.
 
     ``losses``, ``dz_norms`` and ``attended_changed`` hold steps 1..t; ``records`` are the recorded
-    states (see :class:`~scansnap_core.engine.Record`, run axis first); ``run`` selects the run;
-    ``events`` are the scan peak and snap measured on steps 1..t (:mod:`scansnap_core.events`)."""
+    states (see :class:`~scansnap_core.scan_snap.engine.Record`, run axis first); ``run`` selects the run;
+    ``events`` are the scan peak and snap measured on steps 1..t (:mod:`scansnap_core.scan_snap.events`)."""
 
     config: RunConfig
     layout: Layout
@@ -51,8 +52,12 @@ class RunData:
     losses: np.ndarray
     dz_norms: np.ndarray
     attended_changed: np.ndarray
-    events: Events
     run: int = 0
+
+    @cached_property
+    def events(self) -> Events:
+        """Measured on first use: a live snapshot that is only drawn as a progress bar never pays for it."""
+        return detect_events(self.dz_norms, self.attended_changed)
 
     @classmethod
     def from_engine(cls, engine: Engine, run: int = 0) -> "RunData":
@@ -64,7 +69,7 @@ class RunData:
               dz_norms: np.ndarray, attended_changed: np.ndarray, run: int = 0) -> "RunData":
         """A RunData with its events measured on the data given (nothing later is known)."""
         dz, changed = np.asarray(dz_norms), np.asarray(attended_changed, dtype=bool)
-        return cls(config, layout, tuple(records), np.asarray(losses), dz, changed, detect_events(dz, changed), run)
+        return cls(config, layout, tuple(records), np.asarray(losses), dz, changed, run)
 
     def upto(self, step: int) -> "RunData":
         """The same run seen at ``step`` (for replay): records and scalars up to that step, and the
@@ -92,7 +97,7 @@ class RunData:
 
 def attended_distinct(data: RunData, record: Record, margin: float = ATTENDED_MARGIN) -> tuple[np.ndarray, np.ndarray]:
     """(attended [K, S] bool, share [K, S]) of one record: ``share`` is c restricted to each class's
-    distinct tokens and renormalised (0 elsewhere); attended by :func:`~scansnap_core.events.attended_mask`."""
+    distinct tokens and renormalised (0 elsewhere); attended by :func:`~scansnap_core.scan_snap.events.attended_mask`."""
     distinct = data.layout.support_distinct
     att = np.where(distinct, record.attention[data.run], 0.0).astype(float)
     mass = att.sum(axis=1, keepdims=True)

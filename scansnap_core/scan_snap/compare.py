@@ -5,7 +5,7 @@ The paper's Fig. 5 (docs/THEORY.md §7): with Adam, different learning rates ste
 different subsets of distinct tokens, where SGD favours the most frequent ones.  A run
 *attends to* a distinct token of class n when that token holds clearly more than a uniform
 share of the class's distinct-token attention: c_l / Σ_{l'∈G_DT(n)} c_l' > (1 + margin) / |G_DT(n)|
-(one rule for the whole lab: :func:`scansnap_core.events.attended_mask`, also used by the snap).
+(one rule for the whole lab: :func:`scansnap_core.scan_snap.events.attended_mask`, also used by the snap).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pandas as pd
 
 from .engine import Record
 from .events import ATTENDED_MARGIN
-from .fields import ConfigError
+from ..lab.fields import ConfigError
 from .results import RunData, attended_distinct
 
 __all__ = ["ATTENDED_MARGIN", "ClassDifference", "Comparison", "attended_distinct", "compare_runs", "record_at"]

@@ -10,8 +10,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .. import theory as _theory
-from . import style
-from .style import COMMON_COLOR, DISTINCT_COLOR, PALETTE, Mark, vertical_marks
+from ...lab import figure_style as style
+from ...lab.figure_style import PALETTE, Mark, vertical_marks
+from .tokens import COMMON_COLOR, DISTINCT_COLOR
 
 __all__ = ["THEORY_POINTS", "theory_time_grid", "theory_h_gamma", "theory_B", "theory_growth", "theory_eta_y_sweep",
            "theory_eta_z_sweep"]

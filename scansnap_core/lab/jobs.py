@@ -1,0 +1,82 @@
+"""Background sweep jobs for every study: a study's sweep function run in a thread for a page that
+polls it (progress, the rows finished so far, cancel, any error as a message, never an exception in
+the caller).  While it runs it counts among the process's trainers (:data:`~scansnap_core.lab.runner.TRAINERS`)
+and takes its fair share of the interpreter like a live run, pausing between chunks."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Callable, Protocol, Sequence
+
+import pandas as pd
+
+from .runner import TRAINERS
+
+__all__ = ["SweepJob", "SweepFunction"]
+
+
+class SweepFunction(Protocol):
+    """What a study's sweep looks like to a job: it trains its grid and returns one row per run, calling
+    ``progress(done, total)`` between chunks, ``partial(table so far)``, and stopping early once
+    ``should_stop()`` is true."""
+
+    def __call__(self, progress: Callable[[float, int], None], partial: Callable[[pd.DataFrame], None],
+                 should_stop: Callable[[], bool]) -> pd.DataFrame: ...
+
+
+class SweepJob:
+    """Runs ``sweep``, which trains the runs ``configs``, in a background thread; see the module docstring."""
+
+    def __init__(self, sweep: SweepFunction, configs: Sequence):
+        self.configs = list(configs)
+        self.total = len(self.configs)
+        self.done = 0.0
+        self.table = pd.DataFrame()
+        self.status = "running"  # running | finished | cancelled | error
+        self.error = ""
+        self.started = time.monotonic()
+        self.elapsed = 0.0
+        self._sweep = sweep
+        self._stop = threading.Event()
+        self._chunk_started = time.perf_counter()
+        self._thread = threading.Thread(target=self._work, name="scansnap-sweep", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        import torch
+
+        torch.set_num_threads(1)  # share the cores with the server and other sessions
+        TRAINERS.add(self)
+        try:
+            table = self._sweep(progress=self._progress, partial=self._partial, should_stop=self._stop.is_set)
+            self.table = table
+            self.status = "cancelled" if self._stop.is_set() and len(table) < self.total else "finished"
+        except Exception as err:  # reported to the page, which stays usable
+            self.error = f"{type(err).__name__}: {err}\n{traceback.format_exc()}"
+            self.status = "error"
+        finally:
+            TRAINERS.discard(self)
+            self.elapsed = time.monotonic() - self.started
+
+    def _progress(self, done: float, total: int) -> None:
+        self.done = done
+        pause = TRAINERS.fair_pause(time.perf_counter() - self._chunk_started)
+        if pause:
+            self._stop.wait(pause)  # a cancel ends the pause
+        self._chunk_started = time.perf_counter()
+
+    def _partial(self, table: pd.DataFrame) -> None:
+        self.table = table
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.started if self.running else self.elapsed
+
+    def cancel(self, wait: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(wait)

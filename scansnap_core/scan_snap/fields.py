@@ -1,0 +1,114 @@
+"""Scan & Snap's field table (:class:`~scansnap_core.lab.fields.FieldTable`): what each
+configuration field may hold (range or choices), its help text, its label on the controls, and its
+text form in URLs.  The config validates with it; the sidebar controls, the CLI and the URL state
+read it.
+"""
+
+from __future__ import annotations
+
+from ..lab.fields import ConfigError, FieldTable, Range
+from ..lab.limits import LIMITS
+
+__all__ = ["FIELDS", "FIELD_CHOICES", "FIELD_HELP", "FIELD_LABELS", "field_bounds", "field_kind", "parse_field",
+           "validate_fields"]
+
+RANGES: dict[str, Range] = {
+    # data
+    "num_query": Range(1, 1000, integer=True),
+    "next_per_query": Range(1, 1000, integer=True),
+    "distinct_per_class": Range(0, 5000, integer=True),
+    "common_global": Range(0, 5000, integer=True),
+    "common_per_query": Range(0, 5000, integer=True),
+    "distinct_min": Range(0, 1e6, lo_open=True),
+    "distinct_max": Range(0, 1e6, lo_open=True),
+    "common_weight": Range(0, 1e6),
+    # model
+    "init_scale": Range(0, 100),
+    # train
+    "eta_y": Range(0, 1000, lo_open=True),
+    "eta_z": Range(0, 1000),
+    "momentum": Range(0, 0.999),
+    "batch_size": Range(1, 8192, integer=True),
+    "seq_len": Range(2, 8192, integer=True),
+    "steps": Range(1, LIMITS.max_steps, integer=True),
+    "seed": Range(0, 2**31 - 1, integer=True),
+    "record_every": Range(1, 100_000, integer=True),
+}
+
+#: allowed values of the text fields
+CHOICES: dict[str, tuple[str, ...]] = {
+    "init": ("zero", "default"),
+    "optimizer": ("sgd", "adam"),
+    "mode": ("sgd", "expected"),
+}
+
+
+#: One-line help for every field (CLI --help and the dashboard's tooltips).
+HELP: dict[str, str] = {
+    "num_query": "number of query tokens (groups of classes sharing a query)",
+    "next_per_query": "next tokens (classes) per query token; K = num_query x next_per_query",
+    "distinct_per_class": "distinct tokens per class (each appears in one class only)",
+    "common_global": "common tokens shared by all classes",
+    "common_per_query": "common tokens shared by the classes of one query group",
+    "distinct_min": "unnormalised weight of the least likely distinct token (linear ramp start)",
+    "distinct_max": "unnormalised weight of the most likely distinct token (linear ramp end)",
+    "common_weight": "unnormalised weight of each common token: the overlap between classes",
+    "distinct_weights": "explicit distinct-token weights per class (overrides the ramp)",
+    "normalize": "l2-normalise the attention-weighted token histogram",
+    "residual": "add the query token one-hot before normalising (the reference code's residual)",
+    "init": "initial Y and Z: 'zero' (theory) or 'default' (PyTorch nn.Linear, U(-s/sqrt(M), s/sqrt(M)))",
+    "init_scale": "scale s of the default init",
+    "eta_y": "decoder learning rate eta_Y",
+    "eta_z": "attention learning rate eta_Z",
+    "optimizer": "'sgd' (heavy-ball momentum) or 'adam'; separate optimizers for Y and Z",
+    "momentum": "SGD momentum mu (0 = plain SGD; ignored by Adam)",
+    "batch_size": "sequences per minibatch (sgd mode)",
+    "seq_len": "sequence length T: T-1 contextual tokens plus the query (sgd mode)",
+    "steps": "optimizer steps",
+    "seed": "random seed (data and init)",
+    "mode": "'sgd' (sampled minibatches) or 'expected' (deterministic T->inf class-averaged update)",
+    "record_every": "record per-class metrics every this many steps",
+}
+
+
+#: The label of each field on the dashboard's controls.
+LABELS: dict[str, str] = {
+    "num_query": "Query tokens",
+    "next_per_query": "Next tokens per query",
+    "distinct_per_class": "Distinct tokens per class",
+    "common_global": "Common tokens (all classes)",
+    "common_per_query": "Common tokens per query group",
+    "distinct_min": "Distinct ramp: least likely weight",
+    "distinct_max": "Distinct ramp: most likely weight",
+    "common_weight": "Common-token weight (overlap)",
+    "distinct_weights": "Distinct weights per class",
+    "normalize": "ℓ2 normalisation",
+    "residual": "Residual (query token)",
+    "init": "Init",
+    "init_scale": "Init scale",
+    "eta_y": "η_Y (decoder)",
+    "eta_z": "η_Z (attention)",
+    "optimizer": "Optimizer",
+    "momentum": "Momentum μ",
+    "batch_size": "Batch size",
+    "seq_len": "Sequence length T",
+    "steps": "Steps",
+    "seed": "Seed",
+    "mode": "Mode",
+    "record_every": "Record every (steps)",
+}
+
+
+def _parse_weights(text: str) -> tuple[tuple[float, ...], ...] | None:
+    """distinct_weights in a URL: rows separated by ';' of numbers separated by ','."""
+    if text == "":
+        return None
+    try:
+        return tuple(tuple(float(w) for w in row.split(",")) for row in text.split(";"))
+    except ValueError:
+        raise ConfigError("distinct_weights", text, "rows separated by ';' of numbers separated by ','") from None
+
+
+FIELDS = FieldTable(RANGES, CHOICES, HELP, LABELS, custom={"distinct_weights": ("weights", _parse_weights)})
+FIELD_CHOICES, FIELD_HELP, FIELD_LABELS = FIELDS.choices, FIELDS.help, FIELDS.labels
+field_bounds, field_kind, parse_field, validate_fields = FIELDS.bounds, FIELDS.kind, FIELDS.parse, FIELDS.validate
