@@ -21,7 +21,7 @@ from scansnap_core.scan_snap import figures
 from scansnap_core.scan_snap.compare import ATTENDED_MARGIN, compare_runs
 from scansnap_core.scan_snap.config import RunConfig
 from scansnap_core.scan_snap.engine import live_runner
-from scansnap_core.scan_snap.fields import FIELD_HELP
+from scansnap_core.scan_snap.fields import FIELD_CHOICES, FIELD_HELP, FIELD_LABELS
 from scansnap_core.scan_snap.presets import preset
 
 entry.through_app()
@@ -60,12 +60,12 @@ def side_settings(side: str) -> None:
     """The handful of fields a side may change."""
     st.subheader(f"Run {side}")
     c1, c2 = st.columns(2)
-    c1.selectbox("Optimizer", ("sgd", "adam"), key=f"cmp_{side}_optimizer", format_func=str.upper,
-                 help=FIELD_HELP["optimizer"])
-    c2.selectbox("Init", ("zero", "default"), key=f"cmp_{side}_init", help=FIELD_HELP["init"])
-    c1.number_input("η_Y", key=f"cmp_{side}_eta_y", step=0.1, format="%g", help=FIELD_HELP["eta_y"])
-    c2.number_input("η_Z", key=f"cmp_{side}_eta_z", step=0.1, format="%g", help=FIELD_HELP["eta_z"])
-    c1.number_input("Seed", key=f"cmp_{side}_seed", step=1, help=FIELD_HELP["seed"])
+    c1.selectbox(FIELD_LABELS["optimizer"], FIELD_CHOICES["optimizer"], key=f"cmp_{side}_optimizer",
+                 format_func=str.upper, help=FIELD_HELP["optimizer"])
+    c2.selectbox(FIELD_LABELS["init"], FIELD_CHOICES["init"], key=f"cmp_{side}_init", help=FIELD_HELP["init"])
+    for col, name in ((c1, "eta_y"), (c2, "eta_z"), (c1, "seed")):
+        col.number_input(FIELD_LABELS[name], key=f"cmp_{side}_{name}", step=1 if name == "seed" else 0.1,
+                         format=None if name == "seed" else "%g", help=FIELD_HELP[name])
     buttons = c2.columns(len(FIG5_ETAS))
     for col, eta in zip(buttons, FIG5_ETAS):  # setting a value is idempotent: a doubled click is harmless
         col.button(f"η={eta:g}", key=f"cmp_{side}_fig5_{eta:g}", on_click=_set_etas, args=(side, eta),
@@ -83,7 +83,7 @@ with left:
     side_settings("A")
 with right:
     side_settings("B")
-st.number_input("Steps (shared)", key="cmp_steps", step=50, help=FIELD_HELP["steps"])
+st.number_input(FIELD_LABELS["steps"] + " (shared)", key="cmp_steps", step=50, help=FIELD_HELP["steps"])
 
 configs, errors = [], []
 for side in SIDES:

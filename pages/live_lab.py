@@ -6,7 +6,7 @@ pure figure builders, refreshed live by a Streamlit fragment while training.
 
 import streamlit as st
 
-from scansnap_app import controls, entry, live, pacing, run_controls, views
+from scansnap_app import controls, entry, live, pacing, run_controls, url_state, views
 from scansnap_app.sessions import MAX_RECORDS, REGISTRY, new_session_id
 from scansnap_core.lab.runner import Status
 from scansnap_core.scan_snap.engine import live_runner
@@ -26,8 +26,7 @@ st.caption(
 )
 
 cfg, error = controls.sidebar()
-for notice in ss.pop(controls.NOTICES, []):
-    st.warning(f"Ignored a URL value: {notice}")
+url_state.show_notices(controls.URL_PAGE)
 lab = REGISTRY.lab(session_id, lambda: live_runner(cfg or preset(controls.DEFAULT_PRESET), max_records=MAX_RECORDS))
 if error:
     st.error(f"Invalid setting: {error}. Training keeps the last valid configuration.")

@@ -1,7 +1,7 @@
 """Theory explorer: the closed-form curves of docs/THEORY.md §6 (Eqn 13, Eqn 129, Eqn 14, Theorem 3 bounds).
 
 Thin page: sidebar widgets -> validated numbers -> scansnap_core.scan_snap.theory / figure builders -> live charts.
-Every control is bound to the URL (``bind="query-params"``), so a pasted URL restores the view.
+The settings live in the URL (scansnap_app.url_state, as on the Live Lab), so a pasted URL restores the view.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ import math
 
 import streamlit as st
 
-from scansnap_app import entry
+from scansnap_app import entry, url_state
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY
 from scansnap_core.scan_snap import figures, theory
+from scansnap_core.lab.fields import to_text
 from scansnap_core.scan_snap.results import GrowthFactor
 
 entry.through_app()
@@ -33,6 +34,9 @@ PRESETS = {
 DEFAULT_PRESET = "fig3"
 DEFAULTS = {**PRESETS[DEFAULT_PRESET][1], "th_f0": 0.3, "th_overlay": False}
 MAX_RATES = 8
+URL_PAGE = "theory"  # this page's name in scansnap_app.url_state
+#: the text settings' allowed values
+CHOICES = {"th_vary": ("eta_y", "eta_z"), "th_quantity": ("chi", "B")}
 
 #: field -> (label, check, allowed range in words)
 RULES = {
@@ -64,36 +68,89 @@ def parse_rates(text: str) -> list[float]:
     return values
 
 
+def check(key: str, value) -> float:
+    """A number input's value as a float; ValueError naming the field, the value and the allowed range."""
+    label, ok, allowed = RULES[key]
+    try:
+        good = value is not None and math.isfinite(float(value)) and ok(float(value))
+    except (TypeError, ValueError):
+        good = False
+    if not good:
+        raise ValueError(f"{label} = {value!r} is invalid: allowed {allowed}.")
+    return float(value)
+
+
+def check_rates(text) -> list[float]:
+    try:
+        return parse_rates(text)
+    except ValueError as err:
+        raise ValueError(f"Rates to compare = {text!r} is invalid: {err} (comma-separated, 1 to {MAX_RATES} numbers, "
+                         "each 0 < η ≤ 10,000).") from None
+
+
 def validate() -> tuple[dict, list[str]]:
     """The inputs as numbers, and an error message per invalid field (field, value, allowed range)."""
     values, errors = {}, []
-    for key, (label, ok, allowed) in RULES.items():
-        value = ss.get(key)
+    for key in [*RULES, "th_rates"]:
         try:
-            good = value is not None and math.isfinite(float(value)) and ok(float(value))
-        except (TypeError, ValueError):
-            good = False
-        if good:
-            values[key] = float(value)
-        else:
-            errors.append(f"{label} = {value!r} is invalid: allowed {allowed}.")
-    try:
-        values["th_rates"] = parse_rates(ss.get("th_rates", ""))
-    except ValueError as err:
-        errors.append(f"Rates to compare = {ss.get('th_rates')!r} is invalid: {err} (comma-separated, "
-                      f"1 to {MAX_RATES} numbers, each 0 < η ≤ 10,000).")
+            values[key] = check_rates(ss.get(key, "")) if key == "th_rates" else check(key, ss.get(key))
+        except ValueError as err:
+            errors.append(str(err))
     return values, errors
 
 
+def _from_text(key: str, text: str, default):
+    """One URL value in the type of its setting (``default`` gives the type); ValueError if it does not fit."""
+    if key not in DEFAULTS:
+        raise ValueError(f"{key} is not a setting of this page (allowed: {', '.join(['th_preset', *DEFAULTS])})")
+    if isinstance(default, bool):
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"{key} = {text!r} is invalid: allowed true or false")
+        return text.lower() == "true"
+    if key in CHOICES:
+        if text not in CHOICES[key]:
+            raise ValueError(f"{key} = {text!r} is invalid: allowed one of {', '.join(CHOICES[key])}")
+        return text
+    if key == "th_rates":
+        check_rates(text)
+        return text
+    number = check(key, text)
+    return int(number) if isinstance(default, int) else number
+
+
+def read_url(params: dict[str, str]) -> tuple[dict, list[str]]:
+    """url_state reader: the inputs for the URL's preset and values, and a notice per value ignored."""
+    params, notices = dict(params), []
+    name = params.pop("th_preset", DEFAULT_PRESET)
+    name = next((key for key, (label, _) in PRESETS.items() if name == label), name)  # a label works too
+    if name not in PRESETS:
+        notices.append(f"th_preset = {name!r} is not a preset (allowed: {', '.join(PRESETS)}); using {DEFAULT_PRESET}")
+        name = DEFAULT_PRESET
+    values = {**DEFAULTS, **PRESETS[name][1], "th_preset": name}
+    for key, text in params.items():
+        try:
+            values[key] = _from_text(key, text, values.get(key))
+        except ValueError as err:
+            notices.append(f"{err} — using {values[key]!r} instead" if key in values else str(err))
+    return values, notices
+
+
+def write_url() -> None:
+    """The preset, and the inputs that differ from it, into the URL."""
+    base = {**DEFAULTS, **PRESETS[ss["th_preset"]][1]}
+    url_state.write({"th_preset": ss["th_preset"],
+                     **{key: to_text(ss[key]) for key in DEFAULTS if key in ss and ss[key] != base[key]}})
+
+
 def sidebar() -> None:
+    url_state.restore(URL_PAGE, read_url)
     ss.setdefault("th_preset", DEFAULT_PRESET)
     sb = st.sidebar
     sb.selectbox("Preset", list(PRESETS), format_func=lambda p: PRESETS[p][0], key="th_preset",
-                 on_change=_on_preset, bind="query-params", help="Fills the inputs with one of the paper's settings")
-    # first visit: the (URL's) preset's values, then defaults; a URL's own values win over these (bound widgets)
-    for key, value in {**DEFAULTS, **PRESETS[ss["th_preset"]][1]}.items():
+                 on_change=_on_preset, help="Fills the inputs with one of the paper's settings")
+    for key, value in {**DEFAULTS, **PRESETS[ss["th_preset"]][1]}.items():  # inputs Streamlit dropped off-page
         ss.setdefault(key, value)
-    number = dict(on_change=_to_custom, bind="query-params")
+    number = dict(on_change=_to_custom)
     sb.number_input("K (classes)", step=1, key="th_K", **number)
     sb.number_input("M (vocabulary size)", step=1, key="th_M", **number)
     sb.number_input("η_Y (decoder rate)", step=0.1, format="%g", key="th_eta_y", **number)
@@ -160,6 +217,7 @@ st.title("Theory explorer")
 st.caption("The closed-form dynamics of Tian et al. (NeurIPS 2023), Sec. 6 and App. F: how fast attention "
            "can still move (B_n), and when it stops. Pick a paper figure on the left or set your own values.")
 sidebar()
+url_state.show_notices(URL_PAGE)
 params, errors = validate()
 for message in errors:
     st.error(message)
@@ -185,8 +243,7 @@ if not errors:
     chart = dict(uirevision=revision, height=430)
     live_chart(figures.theory_B(K, M, eta_y, eta_z, C0, t, log_axis), key="th_chart_B", filename="theory-B", **chart)
     measured = None
-    if st.checkbox("Overlay this session's Live Lab run (measured growth factor)", key="th_overlay",
-                   bind="query-params"):
+    if st.checkbox("Overlay this session's Live Lab run (measured growth factor)", key="th_overlay"):
         measured = overlay(K, M)
     live_chart(figures.theory_growth(K, M, eta_y, eta_z, C0, f0, t, log_axis, measured), key="th_chart_growth",
                filename="theory-growth", **chart)
@@ -198,3 +255,5 @@ if not errors:
     else:
         compare = figures.theory_eta_z_sweep(K, M, eta_y / eta_z, rates, C0, t, log_axis)
     live_chart(compare, key="th_chart_compare", filename="theory-compare", **chart)
+if not errors:
+    write_url()  # after every input (the overlay checkbox is drawn with the charts)

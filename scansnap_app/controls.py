@@ -18,12 +18,12 @@ import streamlit as st
 from scansnap_core.scan_snap.config import RunConfig
 from scansnap_core.scan_snap.engine import check_memory, estimate_memory_bytes
 from scansnap_core.lab.fields import ConfigError
-from scansnap_core.scan_snap.fields import FIELD_HELP, field_bounds, parse_field
+from scansnap_core.scan_snap.fields import FIELD_CHOICES, FIELD_HELP, FIELD_LABELS, field_bounds, parse_field
 from scansnap_core.scan_snap.layout import Layout
 from scansnap_core.lab.limits import LIMITS
 from scansnap_core.scan_snap.presets import PRESETS, preset
 
-from . import sessions
+from . import sessions, url_state
 
 PRESET_LABELS = {
     "syn-small": "Syn-Small (Fig. 4)",
@@ -38,18 +38,24 @@ DEFAULT_PRESET = "syn-small"
 #: learning-rate choices: a 1-2-3-5 log grid that contains every rate the paper uses
 RATES = tuple(float(f"{m}e{e}") for e in range(-3, 3) for m in (1, 2, 3, 5)) + (1000.0,)
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
-_STATE_READY = "_controls_ready"
-NOTICES = "_url_notices"
+URL_PAGE = "live_lab"  # this page's name in scansnap_app.url_state
 
 
 # --------------------------------------------------------------------------- state
+def control_values(cfg: RunConfig, preset_name: str) -> dict:
+    """The controls' session-state values that show ``cfg`` (with the preset it started from)."""
+    return {"preset": preset_name, **cfg.flat(), "edit_weights": cfg.data.distinct_weights is not None}
+
+
 def apply(cfg: RunConfig, preset_name: str) -> None:
     """Put a configuration into the controls (before the widgets are drawn, or in a callback)."""
-    ss = st.session_state
-    ss["preset"] = preset_name
-    for name, value in cfg.flat().items():
-        ss[name] = value
-    ss["edit_weights"] = cfg.data.distinct_weights is not None
+    st.session_state.update(control_values(cfg, preset_name))
+
+
+def read_url(params: dict[str, str]) -> tuple[dict, list[str]]:
+    """url_state reader: the controls' values for the URL's configuration, and the notices."""
+    name, cfg, notices = config_from_url(params)
+    return control_values(cfg, name), notices
 
 
 def config_from_url(params: dict[str, str]) -> tuple[str, RunConfig, list[str]]:
@@ -69,17 +75,6 @@ def config_from_url(params: dict[str, str]) -> tuple[str, RunConfig, list[str]]:
         except ConfigError as err:
             notices.append(f"{err} — using {current.get(field, 'the default')!r} instead")
     return name, cfg, notices
-
-
-def init_from_url() -> None:
-    """On a session's first run: fill the controls from the URL (or the default preset)."""
-    ss = st.session_state
-    if ss.get(_STATE_READY):
-        return
-    name, cfg, notices = config_from_url({k: st.query_params.get(k) for k in st.query_params})
-    apply(cfg, name)
-    ss[NOTICES] = notices
-    ss[_STATE_READY] = True
 
 
 def _on_preset() -> None:
@@ -124,9 +119,7 @@ def live_lab_link(cfg: RunConfig, preset_name: str) -> str:
 
 def sync_url(cfg: RunConfig) -> None:
     """Write the preset and the fields that differ from it into the URL."""
-    wanted = url_params(cfg, st.session_state["preset"])
-    if dict(st.query_params) != wanted:
-        st.query_params.from_dict(wanted)
+    url_state.write(url_params(cfg, st.session_state["preset"]))
 
 
 # --------------------------------------------------------------------------- widgets
@@ -134,16 +127,17 @@ def _rate_options(value: float) -> list[float]:
     return sorted(set(RATES) | {float(value)})
 
 
-def _number(name: str, label: str, step=None, fmt=None, container=st) -> None:
-    """A number input whose range is the config's (config.field_bounds), so a cap raised by an
-    environment variable (e.g. SCANSNAP_MAX_STEPS) reaches the widget and the URL."""
+def _number(name: str, step=None, fmt=None) -> None:
+    """A number input with the field's label, help and range from its field table, so a cap raised by
+    an environment variable (e.g. SCANSNAP_MAX_STEPS) reaches the widget and the URL."""
     lo, hi = field_bounds(name)
-    container.number_input(label, min_value=lo, max_value=hi, step=step, format=fmt, key=name, help=FIELD_HELP[name])
+    st.number_input(FIELD_LABELS[name], min_value=lo, max_value=hi, step=step, format=fmt, key=name,
+                    help=FIELD_HELP[name])
 
 
 def sidebar() -> tuple[RunConfig | None, str | None]:
     """Draw the grouped controls; return (config, None) or (None, error message)."""
-    init_from_url()
+    url_state.restore(URL_PAGE, read_url)
     ss = st.session_state
     sb = st.sidebar
     sb.selectbox("Preset", list(PRESETS), format_func=PRESET_LABELS.get, key="preset", on_change=_on_preset,
@@ -154,11 +148,11 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
         sb.error(ss["_upload_error"])
 
     with sb.expander("Vocabulary", expanded=True):
-        _number("num_query", "Query tokens", container=st)
-        _number("next_per_query", "Next tokens per query")
-        _number("distinct_per_class", "Distinct tokens per class")
-        _number("common_global", "Common tokens (all classes)")
-        _number("common_per_query", "Common tokens per query group")
+        _number("num_query")
+        _number("next_per_query")
+        _number("distinct_per_class")
+        _number("common_global")
+        _number("common_per_query")
         try:
             M = current_config().vocab_size
             st.caption(f"Vocabulary size **M = {M:,}**, classes **K = {ss['num_query'] * ss['next_per_query']}**")
@@ -166,9 +160,9 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
             pass
 
     with sb.expander("Conditional probabilities P(l|n)", expanded=False):
-        _number("distinct_min", "Distinct ramp: least likely weight", fmt="%g")
-        _number("distinct_max", "Distinct ramp: most likely weight", fmt="%g")
-        _number("common_weight", "Common-token weight (overlap)", fmt="%g")
+        _number("distinct_min", fmt="%g")
+        _number("distinct_max", fmt="%g")
+        _number("common_weight", fmt="%g")
         st.toggle("Edit distinct weights per class", key="edit_weights",
                   help="Full control: one row of unnormalised distinct-token weights per class")
         if ss.get("edit_weights"):
@@ -176,32 +170,33 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
         _preview()
 
     with sb.expander("Learning rates", expanded=True):
-        for name, label in (("eta_y", "η_Y (decoder)"), ("eta_z", "η_Z (attention)")):
-            st.select_slider(label, options=_rate_options(ss[name]), key=name, help=FIELD_HELP[name] +
+        for name in ("eta_y", "eta_z"):
+            st.select_slider(FIELD_LABELS[name], options=_rate_options(ss[name]), key=name, help=FIELD_HELP[name] +
                              " (log scale); applies live while training")
         ratio = ss["eta_y"] / ss["eta_z"] if ss["eta_z"] else float("inf")
         st.caption(f"η_Y / η_Z = **{ratio:g}**")
 
     with sb.expander("Training", expanded=False):
-        st.radio("Optimizer", ["sgd", "adam"], key="optimizer", horizontal=True, help=FIELD_HELP["optimizer"])
+        st.radio(FIELD_LABELS["optimizer"], FIELD_CHOICES["optimizer"], key="optimizer", horizontal=True,
+                 help=FIELD_HELP["optimizer"])
         if ss["optimizer"] == "sgd":
-            _number("momentum", "Momentum μ", step=0.1, fmt="%g")
-        st.radio("Mode", ["sgd", "expected"], key="mode", horizontal=True, help=FIELD_HELP["mode"],
+            _number("momentum", step=0.1, fmt="%g")
+        st.radio(FIELD_LABELS["mode"], FIELD_CHOICES["mode"], key="mode", horizontal=True, help=FIELD_HELP["mode"],
                  format_func={"sgd": "sampled SGD", "expected": "expected (T→∞)"}.get)
         if ss["mode"] == "sgd":
-            st.select_slider("Batch size", options=sorted(set(BATCHES) | {ss["batch_size"]}), key="batch_size",
-                             help=FIELD_HELP["batch_size"])
-            _number("seq_len", "Sequence length T")
-        _number("steps", "Steps", step=50)
-        _number("seed", "Seed")
-        _number("record_every", "Record every (steps)")
+            st.select_slider(FIELD_LABELS["batch_size"], options=sorted(set(BATCHES) | {ss["batch_size"]}),
+                             key="batch_size", help=FIELD_HELP["batch_size"])
+            _number("seq_len")
+        _number("steps", step=50)
+        _number("seed")
+        _number("record_every")
 
     with sb.expander("Model", expanded=False):
-        st.radio("Init", ["zero", "default"], key="init", horizontal=True, help=FIELD_HELP["init"])
+        st.radio(FIELD_LABELS["init"], FIELD_CHOICES["init"], key="init", horizontal=True, help=FIELD_HELP["init"])
         if ss["init"] == "default":
-            _number("init_scale", "Init scale", step=0.5, fmt="%g")
-        st.toggle("ℓ2 normalisation", key="normalize", help=FIELD_HELP["normalize"])
-        st.toggle("Residual (query token)", key="residual", help=FIELD_HELP["residual"])
+            _number("init_scale", step=0.5, fmt="%g")
+        st.toggle(FIELD_LABELS["normalize"], key="normalize", help=FIELD_HELP["normalize"])
+        st.toggle(FIELD_LABELS["residual"], key="residual", help=FIELD_HELP["residual"])
 
     try:
         cfg = current_config()
