@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scansnap_core.scan_snap.config import RunConfig  # noqa: E402
 from scansnap_core.lab.fields import ConfigError  # noqa: E402
+from scansnap_core.scan_snap.config import RunConfig  # noqa: E402
 from scansnap_core.scan_snap.layout import Layout  # noqa: E402
 from scansnap_core.scan_snap.presets import preset  # noqa: E402
 

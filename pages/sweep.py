@@ -13,10 +13,10 @@ from scansnap_app import entry, run_controls
 from scansnap_app.controls import RATES, live_lab_link
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY, new_session_id
-from scansnap_core.scan_snap import figures
 from scansnap_core.lab.fields import ConfigError
-from scansnap_core.scan_snap.presets import PRESETS
 from scansnap_core.lab.jobs import SweepJob
+from scansnap_core.scan_snap import figures
+from scansnap_core.scan_snap.presets import PRESETS
 from scansnap_core.scan_snap.sweep import FIG6_GRID, cell_config, fig6_configs, summarize_sweep, sweep_job
 from scansnap_core.scan_snap.theory import assumption_note
 

@@ -13,8 +13,8 @@ import streamlit as st
 from scansnap_app import entry, url_state
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY
-from scansnap_core.scan_snap import figures, theory
 from scansnap_core.lab.fields import to_text
+from scansnap_core.scan_snap import figures, theory
 from scansnap_core.scan_snap.results import GrowthFactor
 
 entry.through_app()

@@ -15,12 +15,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from scansnap_core.lab.fields import ConfigError
+from scansnap_core.lab.limits import LIMITS
 from scansnap_core.scan_snap.config import RunConfig
 from scansnap_core.scan_snap.engine import check_memory, estimate_memory_bytes
-from scansnap_core.lab.fields import ConfigError
 from scansnap_core.scan_snap.fields import FIELD_CHOICES, FIELD_HELP, FIELD_LABELS, field_bounds, parse_field
 from scansnap_core.scan_snap.layout import Layout
-from scansnap_core.lab.limits import LIMITS
 from scansnap_core.scan_snap.presets import PRESETS, preset
 
 from . import sessions, url_state

@@ -7,8 +7,8 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from scansnap_core.scan_snap.results import RunData
 from scansnap_core.lab.runner import Snapshot, Status
+from scansnap_core.scan_snap.results import RunData
 
 from . import pacing, sessions
 from .sessions import Lab

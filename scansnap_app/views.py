@@ -8,11 +8,11 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
+from scansnap_core.lab.runner import Snapshot
 from scansnap_core.scan_snap import figures
 from scansnap_core.scan_snap.config import RunConfig
 from scansnap_core.scan_snap.events import SNAP_FRACTION, SPEED_WINDOW
 from scansnap_core.scan_snap.results import Composition, RunData, cli_command, composition_at_snap, event_notes
-from scansnap_core.lab.runner import Snapshot
 
 from .live_chart import live_chart
 

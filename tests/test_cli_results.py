@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from scansnap_core.scan_snap.config import RunConfig
+from scansnap_core.scan_snap.engine import Engine
 from scansnap_core.scan_snap.fields import FIELD_HELP
 from scansnap_core.scan_snap.presets import preset
 from scansnap_core.scan_snap.results import cli_command, frames, train
-from scansnap_core.scan_snap.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,13 +14,13 @@ from streamlit.testing.v1 import AppTest
 from browser_helpers import needs_chromium, open_page, shot
 from scansnap_app import sessions
 from scansnap_core.lab import figure_style
+from scansnap_core.lab.fields import ConfigError
+from scansnap_core.lab.runner import Runner, Status
 from scansnap_core.scan_snap import figures
 from scansnap_core.scan_snap.compare import attended_distinct, compare_runs
 from scansnap_core.scan_snap.engine import Engine, live_runner
-from scansnap_core.lab.fields import ConfigError
 from scansnap_core.scan_snap.presets import preset
 from scansnap_core.scan_snap.results import RunData
-from scansnap_core.lab.runner import Runner, Status
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "compare.py")
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scansnap_core.lab.fields import ConfigError
 from scansnap_core.scan_snap.config import FIELD_SECTION, DataConfig, RunConfig, TrainConfig
 from scansnap_core.scan_snap.engine import Engine
-from scansnap_core.lab.fields import ConfigError
 from scansnap_core.scan_snap.fields import FIELD_HELP
 from scansnap_core.scan_snap.presets import PRESETS, preset
 

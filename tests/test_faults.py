@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from scansnap_app.controls import config_from_url
-from scansnap_core.scan_snap.config import FIELD_SECTION, RunConfig
 from scansnap_core.lab.fields import ConfigError
-from scansnap_core.scan_snap.presets import PRESETS
 from scansnap_core.lab.runner import Status
+from scansnap_core.scan_snap.config import FIELD_SECTION, RunConfig
+from scansnap_core.scan_snap.presets import PRESETS
 
 from test_live_lab import APP, control, fresh_registry, lab_of  # noqa: F401  (fixture)
 

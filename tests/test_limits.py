@@ -3,10 +3,10 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from scansnap_core.scan_snap import engine
-from scansnap_core.scan_snap.engine import Engine, estimate_memory_bytes
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.limits import LIMITS, Limits
+from scansnap_core.scan_snap import engine
+from scansnap_core.scan_snap.engine import Engine, estimate_memory_bytes
 from scansnap_core.scan_snap.presets import preset
 from scansnap_core.scan_snap.sweep import MAX_SWEEP_RUNS, fig6_configs
 

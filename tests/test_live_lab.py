@@ -8,9 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from scansnap_app import sessions
+from scansnap_core.lab.runner import Status
 from scansnap_core.scan_snap.engine import live_runner
 from scansnap_core.scan_snap.presets import preset
-from scansnap_core.lab.runner import Status
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

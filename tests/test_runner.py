@@ -202,3 +202,21 @@ def test_the_runner_trains_any_engine_with_the_trainable_protocol():
         Runner([{"steps": 3}, {"steps": 4}], build=Counter)
     for r in (runner, diverging, failing):
         r.stop()
+
+
+def test_the_server_cap_and_the_watchdog_hold_for_any_study():
+    """The sessions registry counts and reaps a lab whatever its runner trains (here the Counter study)."""
+    from scansnap_app.sessions import Registry
+
+    registry = Registry(max_training=1, idle_ttl=60)
+    lab = registry.lab("a", lambda: Runner({"steps": 10**9, "rate": 1}, build=Counter))
+    assert registry.lab("a", lambda: pytest.fail("a second runner")) is lab  # one lab per id
+    lab.runner.start()
+    deadline = time.monotonic() + 10
+    while lab.runner.snapshot().step == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert registry.training_count() == 1 and not registry.may_start("b") and registry.may_start("a")
+    assert lab.sync({"steps": 10**9, "rate": 2}).endswith(": rate 2.") and lab.pending is None  # a live change
+    assert lab.sync({"steps": 5, "rate": 2}) is None and lab.pending == {"steps": 5, "rate": 2}  # waits for Reset
+    assert registry.reap(now=time.monotonic() + 61) == ["a"]  # the tab fell silent
+    assert lab.runner.status == Status.STOPPED and registry.training_count() == 0

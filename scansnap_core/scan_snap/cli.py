@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from .config import FIELD_SECTION, RunConfig
 from ..lab.fields import ConfigError
+from .config import FIELD_SECTION, RunConfig
 from .fields import FIELD_CHOICES, FIELD_HELP, field_kind
 from .presets import PRESET_ALIASES, PRESETS, preset
 from .results import train

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..lab.fields import ConfigError
 from .engine import Record
 from .events import ATTENDED_MARGIN
-from ..lab.fields import ConfigError
 from .results import RunData, attended_distinct
 
 __all__ = ["ATTENDED_MARGIN", "ClassDifference", "Comparison", "attended_distinct", "compare_runs", "record_at"]

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from ..lab.fields import ConfigError, Range, short_repr, to_text
-from .fields import parse_field, validate_fields
 from ..lab.limits import LIMITS
+from .fields import parse_field, validate_fields
 
 __all__ = [
     "DataConfig",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from ..lab.fields import ConfigError
+from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
 
 __all__ = ["PRESETS", "PRESET_ALIASES", "preset"]
 

@@ -8,8 +8,8 @@ No UI imports: the dashboard shows these figures, the CLI and the figure pack ex
 from .compare import DIFF_SCALE, attention_difference
 from .run import all_figures, attention_heatmap, attention_history, decoder_panel, logit_trajectories, \
     theory_vs_experiment
-from .tokens import COMMON_COLOR, DISTINCT_SHADES, MAX_HEATMAP_CLASSES
 from .sweep import sweep_entropy, sweep_heatmap
+from .tokens import COMMON_COLOR, DISTINCT_SHADES, MAX_HEATMAP_CLASSES
 from .theory import (theory_B, theory_eta_y_sweep, theory_eta_z_sweep, theory_growth, theory_h_gamma,
                      theory_time_grid)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from ...lab import figure_style as style
 from ..compare import record_at
 from ..results import RunData, attended_distinct
-from ...lab import figure_style as style
 from .run import _group_axis, _support_columns, _token_matrix
 from .tokens import MAX_HEATMAP_CLASSES
 

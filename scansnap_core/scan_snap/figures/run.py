@@ -8,12 +8,12 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from ...lab import figure_style as style
+from ...lab.figure_style import EVENT_COLOR, PALETTE, VIRIDIS, Mark, vertical_marks
 from ..engine import Record
 from ..layout import Layout
 from ..results import GrowthFactor, RunData
 from ..theory import B_exact, chi_bounds, predictions_for
-from ...lab import figure_style as style
-from ...lab.figure_style import EVENT_COLOR, PALETTE, VIRIDIS, Mark, vertical_marks
 from .tokens import COMMON_COLOR, DISTINCT_COLOR, DISTINCT_SHADES, MAX_HEATMAP_CLASSES, MAX_LOSS_POINTS, MAX_TRAJECTORIES
 
 __all__ = ["attention_heatmap", "attention_history", "logit_trajectories", "decoder_panel", "theory_vs_experiment",
