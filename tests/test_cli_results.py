@@ -116,3 +116,12 @@ def test_cli_bad_input_is_a_one_line_error(args, message):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith(message)
     assert "Traceback" not in proc.stderr
+
+
+def test_a_study_name_selects_its_commands_and_scan_snap_is_the_default():
+    """python -m scansnap_core [STUDY] COMMAND: the study's name in front gives the same command."""
+    named = cli("scan-snap", "theory", "--preset", "fig3", "--eta-y", "2")
+    assert named.stdout == cli("theory", "--preset", "fig3", "--eta-y", "2").stdout
+    assert "t0' = 34.55" in named.stdout  # K ln M / eta_Y = 10 ln 1002 / 2 (docs/THEORY.md §6)
+    usage = cli("scan-snap", "theory", "--help").stdout
+    assert usage.startswith("usage: python -m scansnap_core scan-snap theory")
