@@ -48,3 +48,9 @@ def test_the_package_installs_with_a_scansnap_command(tmp_path):
     check = subprocess.run([sys.executable, "-c", "import scansnap_core; print(scansnap_core.__file__)"],
                            capture_output=True, text=True, cwd=tmp_path, env=env)
     assert check.stdout.startswith(str(target))
+
+
+def test_no_page_uses_a_streamlit_parameter_deprecated_in_1_67():
+    """use_container_width (deprecated in Streamlit 1.67 for width="stretch") once sat in the controls."""
+    sources = [*ROOT.glob("pages/*.py"), *ROOT.glob("scansnap_app/*.py"), ROOT / "app.py"]
+    assert [p.name for p in sources if "use_container_width" in p.read_text()] == []
