@@ -220,3 +220,57 @@ def test_the_server_cap_and_the_watchdog_hold_for_any_study():
     assert lab.sync({"steps": 5, "rate": 2}) is None and lab.pending == {"steps": 5, "rate": 2}  # waits for Reset
     assert registry.reap(now=time.monotonic() + 61) == ["a"]  # the tab fell silent
     assert lab.runner.status == Status.STOPPED and registry.training_count() == 0
+
+
+
+class SlowCounter(Counter):
+    """A Counter whose steps wait for the test to release them: a step that takes as long as the test wants."""
+
+    def __init__(self, config: dict):
+        super().__init__(config)
+        self.release, self.entered, self.threads = config["release"], threading.Event(), set()
+
+    def step(self) -> None:
+        self.threads.add(threading.get_ident())
+        self.entered.set()
+        self.release.wait(30)
+        super().step()
+
+
+def test_reset_mid_step_returns_at_once_and_never_starts_a_second_worker():
+    """Reset during a long step used to wait 10 s for it, then start a second worker beside the old one,
+    and both trained the new run."""
+    others = set(threading.enumerate())
+    release = threading.Event()
+    runner = Runner({"steps": 3, "release": release}, build=SlowCounter)
+    old = runner.engine
+    runner.start()
+    assert old.entered.wait(10)
+    runner.reset()  # the old step is still blocked: reset must not wait for it
+    assert not release.is_set() and runner.snapshot().step == 0 and runner.snapshot().status == Status.IDLE
+    new = runner.engine
+    runner.start()
+    workers = [t for t in threading.enumerate() if t not in others and t.name == "scansnap-runner"]
+    assert workers == [runner._thread]  # still the one worker, busy with the dropped step
+    release.set()
+    assert runner.wait(30) == Status.FINISHED and runner.snapshot().step == 3
+    assert new.threads == old.threads and len(new.threads) == 1  # the same single worker trained both
+    assert old.step_count == 1  # the dropped step ended and changed nothing the page shows
+    runner.stop()
+    assert runner._thread is None
+
+
+def test_stop_mid_step_then_reset_reuses_the_worker_once_the_step_ends():
+    others = set(threading.enumerate())
+    release = threading.Event()
+    runner = Runner({"steps": 2, "release": release}, build=SlowCounter)
+    runner.start()
+    assert runner.engine.entered.wait(10)
+    runner.stop(timeout=0.05)  # the watchdog's stop: the worker is inside a long step
+    assert runner.status == Status.STOPPED and runner._thread is not None
+    runner.reset()
+    runner.start()
+    release.set()
+    assert runner.wait(30) == Status.FINISHED
+    assert len([t for t in threading.enumerate() if t not in others and t.name == "scansnap-runner"]) <= 1
+    runner.stop()

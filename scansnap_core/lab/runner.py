@@ -125,7 +125,8 @@ class Runner:
     def __init__(self, config: Any, build: Callable[[Any], Trainable], delay: float = 0.0, threads: int | None = 1):
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None  # the one worker; it clears this itself when it ends
+        self._generation = 0  # bumped by reset and stop: a step that began before belongs to no run any more
         self._threads = threads
         self._build = build
         self.delay = delay
@@ -218,9 +219,11 @@ class Runner:
                 self._wake.wait(max(0.0, deadline - time.monotonic()))
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop training and join the worker thread."""
+        """Stop training; waits up to ``timeout`` seconds for the worker to end.  A worker inside a long
+        step ends after it (the step's result is dropped); no second worker starts meanwhile."""
         with self._lock:
             self._stop = True
+            self._generation += 1
             if self._status not in Status.DONE:
                 self._status = Status.STOPPED
                 self._message = f"Stopped at step {self._step_count()}."
@@ -228,14 +231,14 @@ class Runner:
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
-        with self._lock:
-            self._thread = None
 
     def reset(self, config: Any = None) -> None:
-        """Stop, then start over from step 0 (with new config(s) if given)."""
-        self.stop()
+        """Start over from step 0 (with new config(s) if given), at once: a step in flight is dropped
+        when it ends, and the same worker then serves the new run(s)."""
         with self._lock:
-            self._reset_state(config or self.configs)
+            self._reset_state(config or self.configs)  # raises ConfigError before anything changes
+            self._generation += 1
+            self._wake.notify_all()
 
     def retune(self, config: Any) -> str:
         """Apply the live-changeable settings of ``config`` (one run) from the next step on; returns
@@ -268,10 +271,16 @@ class Runner:
 
     # ------------------------------------------------------------------ worker
     def _ensure_thread(self) -> None:  # called with the lock held
-        if self._thread is None or not self._thread.is_alive():
-            self._stop = False
+        """Start the worker unless there is one: at most one worker, ever (one still finishing a step that
+        reset or stop dropped takes the new work once that step ends)."""
+        self._stop = False
+        if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="scansnap-runner", daemon=True)
             self._thread.start()
+
+    def _retire(self) -> None:  # called with the lock held, by the worker, as it ends
+        self._thread = None
+        self._wake.notify_all()
 
     def _work(self) -> None:
         """The worker owns the engine while it runs: it steps *outside* the lock, so snapshots and
@@ -287,6 +296,8 @@ class Runner:
             TRAINERS.discard(self)
 
     def _loop(self) -> None:
+        """Every return happens under the lock together with _retire, so a control that finds a worker
+        registered can count on it to pick up new work."""
         window: list[tuple[float, int]] = []
         while True:
             with self._lock:
@@ -294,8 +305,8 @@ class Runner:
                     TRAINERS.discard(self)
                     self._wake.wait()
                 if self._stop or self._status in Status.DONE:
-                    return
-                engines = self._engines
+                    return self._retire()
+                engines, generation = self._engines, self._generation
                 single = self._status != Status.RUNNING
                 if single:
                     self._pending_steps -= 1
@@ -303,25 +314,29 @@ class Runner:
                     TRAINERS.add(self)
                 self._stepping = True
             started = time.perf_counter()
+            failure = None
             try:
                 for engine in engines:  # lockstep: snapshots read the step every engine has completed
                     engine.step()
-                with self._lock:
-                    self._stepping = False
-                    self._after_step(engines, single, window)
             except Exception as exc:  # surface every worker failure as a status, never lose it
-                with self._lock:
-                    self._stepping = False
+                failure = exc
+            with self._lock:
+                if generation != self._generation:  # reset or stopped during the step: its result is moot
+                    self._stepping = False  # (this worker is the only one that steps)
+                    window.clear()
+                    continue
+                self._stepping = False
+                if failure is not None:
                     self._status = Status.ERROR
                     self._message = (f"Training failed at step {engine.step_count + 1}{self._which(engine)}: "
-                                     f"{type(exc).__name__}: {exc}")
-                    self._error = traceback.format_exc()
-                    self._wake.notify_all()
-                return
+                                     f"{type(failure).__name__}: {failure}")
+                    self._error = "".join(traceback.format_exception(failure))
+                    return self._retire()
+                self._after_step(engines, single, window)
             pause = 0.0 if single else max(self.delay, TRAINERS.fair_pause(time.perf_counter() - started))
             with self._lock:
                 if self._status in Status.DONE or self._stop:
-                    return
+                    return self._retire()
                 if pause > 0:
                     self._wake.wait(pause)  # a watching pace or a fair share; stop()/pause() wake it at once
 
