@@ -12,6 +12,7 @@ import streamlit as st
 from scansnap_app import entry, run_controls
 from scansnap_app.controls import RATES, live_lab_link
 from scansnap_app.live_chart import live_chart
+from scansnap_app.plain import plain
 from scansnap_app.sessions import REGISTRY, new_session_id
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.jobs import SweepJob
@@ -131,7 +132,7 @@ def results() -> None:
     elif job.status == "cancelled":
         st.warning(f"Cancelled after {len(job.table):,} of {job.total:,} runs ({job.seconds():.0f} s).")
     else:
-        st.error("The sweep failed: " + job.error.splitlines()[0])
+        st.error("The sweep failed: " + plain(job.error.splitlines()[0]))
         with st.expander("Details"):
             st.code(job.error)
     if job.running:

@@ -12,6 +12,7 @@ import streamlit as st
 
 from scansnap_app import entry, url_state
 from scansnap_app.live_chart import live_chart
+from scansnap_app.plain import plain
 from scansnap_app.sessions import REGISTRY
 from scansnap_core.lab.fields import to_text
 from scansnap_core.scan_snap import figures, theory
@@ -220,7 +221,7 @@ sidebar()
 url_state.show_notices(URL_PAGE)
 params, errors = validate()
 for message in errors:
-    st.error(message)
+    st.error(plain(message))
 if not errors:
     K, M = int(params["th_K"]), int(params["th_M"])
     eta_y, eta_z, C0 = params["th_eta_y"], params["th_eta_z"], params["th_C0"]

@@ -24,6 +24,7 @@ from scansnap_core.scan_snap.layout import Layout
 from scansnap_core.scan_snap.presets import PRESETS, preset
 
 from . import sessions, url_state
+from .plain import plain
 
 PRESET_LABELS = {
     "syn-small": "Syn-Small (Fig. 4)",
@@ -145,7 +146,7 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
     sb.file_uploader("Load a config JSON", type=["json"], key="upload", on_change=_on_upload,
                      help="A config.json written by this app or `python -m scansnap_core run`")
     if ss.get("_upload_error"):
-        sb.error(ss["_upload_error"])
+        sb.error(plain(ss["_upload_error"]))
 
     with sb.expander("Vocabulary", expanded=True):
         _number("num_query")

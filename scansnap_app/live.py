@@ -11,6 +11,7 @@ from scansnap_core.lab.runner import Snapshot, Status
 from scansnap_core.scan_snap.results import RunData
 
 from . import pacing, sessions
+from .plain import plain
 from .sessions import Lab
 
 
@@ -52,7 +53,7 @@ def live_status(lab: Lab, running: bool, what: str = "step"):
 
 def status_line(snap: Snapshot) -> None:
     if snap.status in (Status.ERROR, Status.DIVERGED):
-        st.error(snap.message + " Press Reset to start over.")
+        st.error(plain(snap.message) + " Press Reset to start over.")
     elif snap.status == Status.FINISHED:
         st.success(snap.message + " Use the replay slider below to revisit any step.")
 

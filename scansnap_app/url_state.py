@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import streamlit as st
 
+from .plain import plain
+
 Reader = Callable[[dict[str, str]], tuple[dict[str, Any], list[str]]]
 
 
@@ -32,7 +34,7 @@ def restore(page: str, read: Reader) -> None:
 def show_notices(page: str) -> None:
     """Once: a warning per URL parameter that ``restore`` ignored."""
     for notice in st.session_state.pop(_notices(page), []):
-        st.warning(f"Ignored a URL value: {notice}")
+        st.warning(f"Ignored a URL value: {plain(notice)}")
 
 
 def write(params: dict[str, str]) -> None:

@@ -15,6 +15,7 @@ from scansnap_core.scan_snap.events import SNAP_FRACTION, SPEED_WINDOW
 from scansnap_core.scan_snap.results import Composition, RunData, cli_command, composition_at_snap, event_notes
 
 from .live_chart import live_chart
+from .plain import plain
 
 #: rows kept in live heatmaps and line charts (records are thinned evenly beyond this)
 LIVE_RECORDS = 240
@@ -127,7 +128,7 @@ def export_panel(data: RunData, summary: dict, cfg: RunConfig) -> None:
                 st.session_state["_pack"] = (data.latest.step, figure_pack(data, summary))
             except Exception as err:  # rendering depends on a system browser; say what failed
                 st.session_state.pop("_pack", None)
-                st.error(f"Could not render the figures ({type(err).__name__}: {err}). "
+                st.error(f"Could not render the figures ({type(err).__name__}: {plain(err)}). "
                          "Static export needs Chromium installed on the server.")
     pack = st.session_state.get("_pack")
     if pack is not None:

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from browser_helpers import needs_chromium, pick_preset, shot
 from scansnap_app import sessions
+from scansnap_app.plain import plain
 from scansnap_core.lab import figure_style
 from scansnap_core.scan_snap import figures, theory
 
@@ -157,10 +158,10 @@ def test_a_bad_url_value_is_named_and_the_rest_restored():
     notice naming field, value and range (Streamlit's bind="query-params" dropped it without a word)."""
     at = page({"th_preset": "fig9-left", "th_K": "0", "th_eta_z": "2", "th_vary": "sideways", "bogus": "1"})
     assert not at.exception and not at.error
-    assert [w.value for w in at.warning] == [
-        "Ignored a URL value: K (classes) = '0' is invalid: allowed an integer, 1 ≤ K ≤ 1,000,000. — using 1 instead",
-        "Ignored a URL value: th_vary = 'sideways' is invalid: allowed one of eta_y, eta_z — using 'eta_z' instead",
-        "Ignored a URL value: bogus is not a setting of this page (allowed: th_preset, " + ", ".join(SETTINGS) + ")"]
+    assert [w.value for w in at.warning] == ["Ignored a URL value: " + plain(notice) for notice in (
+        "K (classes) = '0' is invalid: allowed an integer, 1 ≤ K ≤ 1,000,000. — using 1 instead",
+        "th_vary = 'sideways' is invalid: allowed one of eta_y, eta_z — using 'eta_z' instead",
+        "bogus is not a setting of this page (allowed: th_preset, " + ", ".join(SETTINGS) + ")")]
     assert (at.session_state["th_K"], at.session_state["th_eta_z"], at.session_state["th_vary"]) == (1, 2.0, "eta_z")
     assert not at.run().warning  # shown once
 
@@ -186,7 +187,7 @@ def test_invalid_input_names_field_value_and_range_without_exception(key, value,
     at = page()
     at.number_input(key=key).set_value(value).run()
     assert not at.exception
-    assert [e.value for e in at.error] == [message]
+    assert [e.value for e in at.error] == [plain(message)]  # shown as text (scansnap_app.plain)
     assert not at.metric  # no curves for invalid numbers
 
 
@@ -195,7 +196,7 @@ def test_invalid_rate_list_is_reported():
     at.text_input(key="th_rates").set_value("1, two").run()
     assert not at.exception
     (error,) = at.error
-    assert error.value.startswith("Rates to compare = '1, two' is invalid")
+    assert error.value.startswith("`Rates to compare = '1, two' is invalid")
 
 
 def test_overlay_says_when_there_is_no_run(monkeypatch):
@@ -241,3 +242,14 @@ def test_theory_page_in_a_browser_presets_charts_and_svg_download(server, browse
     svg = path.read_text()
     assert svg.lstrip().startswith("<svg") and "Fig. 3 view" in svg and "η_Y = 0.5" in svg
     assert not errors
+
+
+@pytest.mark.parametrize("query", [{"th_K": "inf"}, {"th_K": "1e309"}, {"th_K": "-inf"}, {"th_M": "1e400"},
+                                   {"th_eta_y": "nan"}])
+def test_an_infinite_url_value_is_a_notice_not_a_traceback(query):
+    """/theory?th_K=inf used to raise OverflowError on the page (Streamlit's bound widgets took it)."""
+    at = page(query)
+    assert not at.exception and not at.error
+    ((key, text),) = query.items()
+    (warning,) = at.warning
+    assert f"= '{text}' is invalid: allowed" in warning.value and at.metric  # the curves of the preset's values
