@@ -27,6 +27,7 @@ entry.through_app()
 SECONDS_PER_RUN_STEP = 8e-4
 RATIOS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0)
 JOB = "sweep_job"
+BUSY = "_sweep_busy"
 #: the heatmap pair: measured event column beside the SGD theory's phase time
 EVENTS = {"Scan peak vs t0′": ("scan_peak_step", "t0_prime", "SGD theory: t0′ (end of scanning)"),
           "Snap vs t0": ("snap_step", "t0", "SGD theory: t0 (start of snapping)")}
@@ -66,19 +67,42 @@ else:
 if error:
     st.error(f"Invalid grid: {error}.")
 
+
+
+def _run_sweep(configs) -> None:
+    """Start the grid (a callback: the page then draws Cancel in the same run)."""
+    if not REGISTRY.may_start_sweep(SWEEP_ID):  # a training slot and a sweep slot, server-wide
+        ss[BUSY] = True
+        return
+    job = sweep_job(configs)
+    ss[JOB] = job
+    REGISTRY.track_sweep(SWEEP_ID, job)  # one per session; the watchdog cancels it once this tab falls silent
+
+
+def _cancel_sweep() -> None:
+    job = ss.get(JOB)
+    if job is not None:
+        job.cancel(wait=0)  # the job stops between chunks; the page shows "cancelled" when it has
+
+
+def busy_text() -> str:
+    running = REGISTRY.sweeps_running()
+    if running >= REGISTRY.max_sweeps:
+        return (f"Server busy: {running} sweep{'s' if running > 1 else ''} running, at most {REGISTRY.max_sweeps} at "
+                "once (SCANSNAP_MAX_SWEEPS). Try again when it has finished.")
+    return run_controls.busy_text()
+
+
 job: SweepJob | None = ss.get(JOB)
 left, right = st.columns([1, 3])
 if job is not None and job.running:
-    if left.button("Cancel sweep", icon=":material/stop:", width="stretch"):
-        job.cancel()
-        st.rerun()
-elif left.button("Run sweep", type="primary", icon=":material/play_arrow:", width="stretch",
-                 disabled=not configs):
-    if REGISTRY.may_start(SWEEP_ID):  # a sweep counts against the server-wide training cap
-        ss[JOB] = job = sweep_job(configs)
-        REGISTRY.track_sweep(SWEEP_ID, job)  # the watchdog cancels it once this tab falls silent
-    else:
-        st.warning(run_controls.busy_text())
+    left.button("Cancelling…" if job.cancelling else "Cancel sweep", icon=":material/stop:", width="stretch",
+                on_click=_cancel_sweep, key="sw_cancel", disabled=job.cancelling)
+else:
+    left.button("Run sweep", type="primary", icon=":material/play_arrow:", width="stretch", disabled=not configs,
+                on_click=_run_sweep, args=(configs,), key="sw_run")
+if ss.pop(BUSY, False):
+    st.warning(busy_text())
 if configs:
     estimate = len(configs) * int(steps) * SECONDS_PER_RUN_STEP
     right.caption(f"{len(configs):,} runs × {int(steps):,} steps: about {max(1, round(estimate)):,} s on 2 cores. "

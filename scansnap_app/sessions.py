@@ -22,6 +22,7 @@ from scansnap_core.lab.limits import LIMITS
 from scansnap_core.lab.runner import Runner, Status
 
 MAX_TRAINING = LIMITS.max_training
+MAX_SWEEPS = LIMITS.max_sweeps
 IDLE_TTL = LIMITS.idle_ttl
 _WATCH_EVERY = 5.0
 
@@ -79,8 +80,9 @@ class _Sweep:
 class Registry:
     """Process-wide map of session id → :class:`Lab`, with the cap and the watchdog."""
 
-    def __init__(self, max_training: int = MAX_TRAINING, idle_ttl: float = IDLE_TTL):
+    def __init__(self, max_training: int = MAX_TRAINING, idle_ttl: float = IDLE_TTL, max_sweeps: int = MAX_SWEEPS):
         self.max_training = max_training
+        self.max_sweeps = max_sweeps
         self.idle_ttl = idle_ttl
         self._labs: dict[str, Lab] = {}
         self._sweeps: dict[str, _Sweep] = {}  # sweep jobs count as training sessions too
@@ -141,6 +143,14 @@ class Registry:
 
     def may_start(self, session_id: str) -> bool:
         return self.training_count(excluding=session_id) < self.max_training
+
+    def sweeps_running(self, excluding: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for sid, e in self._sweeps.items() if sid != excluding and e.job.running)
+
+    def may_start_sweep(self, owner_id: str) -> bool:
+        """A sweep needs a training slot and one of the server's MAX_SWEEPS sweep slots."""
+        return self.may_start(owner_id) and self.sweeps_running(excluding=owner_id) < self.max_sweeps
 
     def reap(self, now: float | None = None) -> list[str]:
         """Stop and forget the labs whose page has been silent longer than the TTL."""

@@ -160,3 +160,38 @@ def test_a_sweep_counts_against_the_server_caps_and_stops_when_its_tab_goes_sile
         assert job.status == "cancelled" and registry.training_count() == 0 and TRAINERS.count() == 0
     finally:
         job.cancel()
+
+
+def test_cancel_shows_at_once_and_a_second_session_waits_for_the_sweep_slot(monkeypatch):
+    """The run that starts a sweep draws Cancel (it used to draw Run again until the next rerun); one sweep
+    at a time server-wide (SCANSNAP_MAX_SWEEPS = 1), another session is told why it must wait."""
+    from scansnap_app import sessions
+
+    registry = sessions.Registry(max_training=4, idle_ttl=60, max_sweeps=1)
+    monkeypatch.setattr(sessions, "REGISTRY", registry)
+    monkeypatch.setattr("scansnap_app.sessions.REGISTRY", registry)
+    first = page()
+    first.multiselect(key="sw_num_query").set_value([1]).run()  # 160 small runs: a few seconds, cancelled sooner
+    first.number_input(key="sw_steps").set_value(5000).run()
+    first.button(key="sw_run").click().run()
+    job = first.session_state["sweep_job"]
+    try:
+        assert job.running and [b.label for b in first.button] == ["Cancel sweep"]
+        second = AppTest.from_file(PAGE, default_timeout=120)
+        second.session_state["session_id"] = "another-tab"
+        second.run()
+        second.multiselect(key="sw_num_query").set_value([1]).run()
+        second.number_input(key="sw_steps").set_value(5).run()
+        second.button(key="sw_run").click().run()
+        assert "sweep_job" not in second.session_state
+        assert [w.value for w in second.warning] == [
+            "Server busy: 1 sweep running, at most 1 at once (SCANSNAP_MAX_SWEEPS). Try again when it has finished."]
+        first.button(key="sw_cancel").click().run()
+        wait_for(job, 60)
+        assert job.status == "cancelled"
+        second.button(key="sw_run").click().run()
+        assert second.session_state["sweep_job"].running  # the slot is free again
+    finally:
+        job.cancel()
+        for lab_job in [e.job for e in registry._sweeps.values()]:
+            lab_job.cancel()

@@ -74,6 +74,11 @@ class SweepJob:
     def running(self) -> bool:
         return self.status == "running"
 
+    @property
+    def cancelling(self) -> bool:
+        """Cancel was asked for and the job has not stopped yet (it stops between chunks)."""
+        return self.running and self._stop.is_set()
+
     def seconds(self) -> float:
         return time.monotonic() - self.started if self.running else self.elapsed
 

@@ -24,14 +24,17 @@ class Limits:
     max_run_memory_mb: int = 2048
     #: most runs in one sweep
     max_sweep_runs: int = 10_000
-    #: most browser sessions training at once, server-wide
+    #: most browser sessions training at once, server-wide (sweeps included)
     max_training: int = 4
+    #: most sweeps running at once, server-wide (each also counts as a training session)
+    max_sweeps: int = 1
     #: seconds of silence after which a closed tab's trainer is stopped
     idle_ttl: float = 120.0
 
     ENV = {"max_vocab": "SCANSNAP_MAX_VOCAB", "max_steps": "SCANSNAP_MAX_STEPS",
            "max_run_memory_mb": "SCANSNAP_MAX_RUN_MEMORY_MB", "max_sweep_runs": "SCANSNAP_MAX_SWEEP_RUNS",
-           "max_training": "SCANSNAP_MAX_TRAINING", "idle_ttl": "SCANSNAP_IDLE_TTL"}
+           "max_training": "SCANSNAP_MAX_TRAINING", "max_sweeps": "SCANSNAP_MAX_SWEEPS",
+           "idle_ttl": "SCANSNAP_IDLE_TTL"}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Limits":

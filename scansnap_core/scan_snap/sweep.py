@@ -72,8 +72,8 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
     diverged.  Rows keep the input order.
 
     Each batched group trains in ``chunks`` pieces; after each piece ``progress(done, total)``
-    gets the runs done so far (fractional within a group), and ``should_stop()`` may end the
-    sweep early: the table then holds the groups already finished.  ``partial(table)`` gets
+    gets the runs done so far (fractional within a group).  ``should_stop()``, asked before every
+    step, may end the sweep early: the table then holds the groups already finished.  ``partial(table)`` gets
     the finished rows after each group."""
     if not configs:
         raise ConfigError("configs", [], "at least one configuration")
@@ -94,10 +94,10 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
         steps = members[0].train.steps
         piece = max(1, -(-steps // chunks))
         while engine.step_count < steps:
-            if should_stop and should_stop():
+            if should_stop and should_stop():  # checked every step: a batched step of a large group takes long
                 return table()
-            engine.step(min(piece, steps - engine.step_count))
-            if progress:
+            engine.step()
+            if progress and (engine.step_count % piece == 0 or engine.step_count == steps):
                 progress(done + len(indices) * engine.step_count / steps, len(configs))
         final = engine.ensure_final_record()
         events = detect_events_batch(engine.dz_norms, engine.attended_changed)
