@@ -27,12 +27,22 @@ import json, sys, time
 sys.path.insert(0, sys.argv[1])
 import numpy as np, torch
 torch.set_num_threads(2)
-try:
+try:  # the Scan & Snap study's room (scansnap_core/scan_snap/)
     from scansnap_core.scan_snap.presets import preset
-except ImportError:  # an older tree: the presets lived in config
-    from scansnap_core.scan_snap.config import preset
-from scansnap_core.scan_snap.engine import Engine
-from scansnap_core.scan_snap.sweep import fig6_configs, run_sweep
+    from scansnap_core.scan_snap.engine import Engine
+    from scansnap_core.scan_snap.sweep import fig6_configs, run_sweep
+    from scansnap_core.scan_snap import events as events_module
+except ImportError:  # an older tree: every module sat in scansnap_core/
+    try:
+        from scansnap_core.presets import preset
+    except ImportError:  # older still: the presets lived in config
+        from scansnap_core.config import preset
+    from scansnap_core.engine import Engine
+    from scansnap_core.sweep import fig6_configs, run_sweep
+    try:
+        from scansnap_core import events as events_module
+    except ImportError:
+        events_module = None
 out = {}
 for name in ("syn-small", "syn-medium-10", "fig3", "large"):
     e = Engine(preset(name, steps=10_000, record_every=10_000))
@@ -44,11 +54,10 @@ for name in ("syn-small", "syn-medium-10", "fig3", "large"):
 t = time.perf_counter(); run_sweep(fig6_configs()); out["Fig. 6 sweep (s)"] = time.perf_counter() - t
 n = 1_000_000
 dz = (np.abs(np.random.default_rng(0).standard_normal(n)) * np.exp(-np.arange(n) / n * 5)).astype(np.float32)
-try:
-    from scansnap_core.scan_snap.events import detect_events
-    detect = lambda: detect_events(dz, np.zeros(n, bool))
-except ImportError:  # before the measured events: the peak of a moving average
-    from scansnap_core.scan_snap.results import snapping_step
+if events_module is not None:
+    detect = lambda: events_module.detect_events(dz, np.zeros(n, bool))
+else:  # before the measured events: the peak of a moving average
+    from scansnap_core.results import snapping_step
     detect = lambda: snapping_step(dz)
 t = time.perf_counter()
 for _ in range(5):
