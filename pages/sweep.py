@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from scansnap_app import entry, run_controls
+from scansnap_app import entry
 from scansnap_app.controls import RATES, live_lab_link
 from scansnap_app.live_chart import live_chart
 from scansnap_app.plain import plain
@@ -18,7 +18,8 @@ from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.jobs import SweepJob
 from scansnap_core.scan_snap import figures
 from scansnap_core.scan_snap.presets import PRESETS
-from scansnap_core.scan_snap.sweep import FIG6_GRID, cell_config, fig6_configs, summarize_sweep, sweep_job
+from scansnap_core.scan_snap.sweep import (FIG6_GRID, cell_config, fig6_configs, summarize_sweep, sweep_job,
+                                          sweep_memory_bytes)
 from scansnap_core.scan_snap.theory import assumption_note
 
 entry.through_app()
@@ -71,8 +72,9 @@ if error:
 
 def _run_sweep(configs) -> None:
     """Start the grid (a callback: the page then draws Cancel in the same run)."""
-    if not REGISTRY.may_start_sweep(SWEEP_ID):  # a training slot and a sweep slot, server-wide
-        ss[BUSY] = True
+    reason = refusal(configs)
+    if reason:
+        ss[BUSY] = reason
         return
     job = sweep_job(configs)
     ss[JOB] = job
@@ -82,15 +84,17 @@ def _run_sweep(configs) -> None:
 def _cancel_sweep() -> None:
     job = ss.get(JOB)
     if job is not None:
-        job.cancel(wait=0)  # the job stops between chunks; the page shows "cancelled" when it has
+        job.cancel(wait=0)  # the job stops before its next step; the page shows "cancelled" when it has
 
 
-def busy_text() -> str:
-    running = REGISTRY.sweeps_running()
-    if running >= REGISTRY.max_sweeps:
-        return (f"Server busy: {running} sweep{'s' if running > 1 else ''} running, at most {REGISTRY.max_sweeps} at "
-                "once (SCANSNAP_MAX_SWEEPS). Try again when it has finished.")
-    return run_controls.busy_text()
+def refusal(configs) -> str | None:
+    """Why the server cannot start this sweep now: a training slot, the memory budget, the sweep slots."""
+    reason = REGISTRY.refusal(SWEEP_ID, sweep_memory_bytes(configs))
+    running = REGISTRY.sweeps_running(excluding=SWEEP_ID)
+    if reason is None and running >= REGISTRY.max_sweeps:
+        reason = (f"Server busy: {running} sweep{'s' if running > 1 else ''} running, at most {REGISTRY.max_sweeps} "
+                  "at once (SCANSNAP_MAX_SWEEPS). Try again when it has finished.")
+    return reason
 
 
 job: SweepJob | None = ss.get(JOB)
@@ -101,8 +105,8 @@ if job is not None and job.running:
 else:
     left.button("Run sweep", type="primary", icon=":material/play_arrow:", width="stretch", disabled=not configs,
                 on_click=_run_sweep, args=(configs,), key="sw_run")
-if ss.pop(BUSY, False):
-    st.warning(busy_text())
+if ss.get(BUSY):
+    st.warning(ss.pop(BUSY))
 if configs:
     estimate = len(configs) * int(steps) * SECONDS_PER_RUN_STEP
     right.caption(f"{len(configs):,} runs × {int(steps):,} steps: about {max(1, round(estimate)):,} s on 2 cores. "

@@ -18,9 +18,9 @@ import streamlit as st
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.limits import LIMITS
 from scansnap_core.scan_snap.config import RunConfig
-from scansnap_core.scan_snap.engine import check_memory, estimate_memory_bytes
 from scansnap_core.scan_snap.fields import FIELD_CHOICES, FIELD_HELP, FIELD_LABELS, field_bounds, parse_field
 from scansnap_core.scan_snap.layout import Layout
+from scansnap_core.scan_snap.memory import check_memory, estimate_memory_bytes
 from scansnap_core.scan_snap.presets import PRESETS, preset
 
 from . import sessions, url_state
@@ -201,14 +201,14 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
 
     try:
         cfg = current_config()
-        mem = estimate_memory_bytes(cfg)
-        size = f"{mem / 2**20:,.0f} MB" if mem >= 2**20 else f"{max(1, mem // 1024):,} KB"
-        sb.caption(f"Estimated training memory for this run: {size} (server limit {LIMITS.max_run_memory_mb:,} MB)")
-        check_memory(cfg)
+        mem = estimate_memory_bytes(cfg, max_records=sessions.MAX_RECORDS)
+        sb.caption(f"Estimated training memory for this run: {mem / 2**20:,.0f} MB (measured peaks are 67–100 % of "
+                   f"such estimates; server limit {LIMITS.max_run_memory_mb:,} MB a run)")
+        check_memory(cfg, max_records=sessions.MAX_RECORDS)
     except ConfigError as err:
         return None, str(err)
     sb.caption(f"Server limits: {LIMITS.describe()}; at most {sessions.REGISTRY.max_training} sessions train "
-               "at once.")
+               f"at once, within {sessions.REGISTRY.max_memory / 2**20:,.0f} MB of training memory together.")
     return cfg, None
 
 

@@ -39,15 +39,11 @@ def speed_control(container, lab: Lab) -> None:
     lab.runner.delay = SPEEDS[st.session_state.get("speed", "full speed")]
 
 
-def busy_text() -> str:
-    """Why the server-wide training cap refused a start."""
-    return f"Server busy: {sessions.REGISTRY.max_training} sessions are training right now. Try again in a moment."
-
-
 def busy_warning() -> None:
-    """Shown after a Start or Step that the server-wide training cap refused."""
-    if st.session_state.pop(_BUSY, False):
-        st.warning(busy_text())
+    """Shown after a Start or Step that a server-wide cap (sessions training, memory) refused."""
+    reason = st.session_state.pop(_BUSY, None)
+    if reason:
+        st.warning(reason)
 
 
 _GENERATION = "_run_controls_generation"
@@ -58,10 +54,11 @@ def _acted(prefix: str) -> None:
     st.session_state[prefix + _GENERATION] = st.session_state.get(prefix + _GENERATION, 0) + 1
 
 
-def _may_start(lab_id: str) -> bool:
-    if sessions.REGISTRY.may_start(lab_id):
+def _may_start(lab: Lab, lab_id: str) -> bool:
+    reason = sessions.REGISTRY.refusal(lab_id, lab.runner.memory_bytes)
+    if reason is None:
         return True
-    st.session_state[_BUSY] = True
+    st.session_state[_BUSY] = reason
     return False
 
 
@@ -72,14 +69,14 @@ def _start_or_pause(lab: Lab, lab_id: str, prefix: str, action: str) -> None:
     lab = sessions.REGISTRY.revive(lab_id, lab)
     if action == "pause":
         lab.runner.pause()
-    elif _may_start(lab_id):
+    elif _may_start(lab, lab_id):
         lab.runner.start()
 
 
 def _step(lab: Lab, lab_id: str, prefix: str) -> None:
     _acted(prefix)
     lab = sessions.REGISTRY.revive(lab_id, lab)
-    if _may_start(lab_id):
+    if _may_start(lab, lab_id):
         lab.runner.step_once(wait=2.0)
 
 

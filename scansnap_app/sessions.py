@@ -23,6 +23,7 @@ from scansnap_core.lab.runner import Runner, Status
 
 MAX_TRAINING = LIMITS.max_training
 MAX_SWEEPS = LIMITS.max_sweeps
+MAX_SERVER_MEMORY = LIMITS.max_server_memory_mb * 2**20
 IDLE_TTL = LIMITS.idle_ttl
 _WATCH_EVERY = 5.0
 
@@ -80,9 +81,11 @@ class _Sweep:
 class Registry:
     """Process-wide map of session id → :class:`Lab`, with the cap and the watchdog."""
 
-    def __init__(self, max_training: int = MAX_TRAINING, idle_ttl: float = IDLE_TTL, max_sweeps: int = MAX_SWEEPS):
+    def __init__(self, max_training: int = MAX_TRAINING, idle_ttl: float = IDLE_TTL, max_sweeps: int = MAX_SWEEPS,
+                 max_memory: int = MAX_SERVER_MEMORY):
         self.max_training = max_training
         self.max_sweeps = max_sweeps
+        self.max_memory = max_memory  # bytes: the server-wide budget of estimated training memory
         self.idle_ttl = idle_ttl
         self._labs: dict[str, Lab] = {}
         self._sweeps: dict[str, _Sweep] = {}  # sweep jobs count as training sessions too
@@ -141,16 +144,33 @@ class Registry:
             runs = sum(1 for sid, lab in self._labs.items() if sid != excluding and lab.runner.status == Status.RUNNING)
             return runs + sum(1 for sid, e in self._sweeps.items() if sid != excluding and e.job.running)
 
-    def may_start(self, session_id: str) -> bool:
-        return self.training_count(excluding=session_id) < self.max_training
+    def memory_in_use(self, excluding: str | None = None) -> int:
+        """Estimated bytes held for training: every lab's runs (built runs hold their memory even before
+        Start) and every running sweep."""
+        with self._lock:
+            labs = sum(lab.runner.memory_bytes for sid, lab in self._labs.items() if sid != excluding)
+            return labs + sum(e.job.memory_bytes for sid, e in self._sweeps.items() if sid != excluding and e.job.running)
+
+    def refusal(self, session_id: str, memory_bytes: int = 0) -> str | None:
+        """Why ``session_id`` may not start training ``memory_bytes`` now (None: it may)."""
+        training = self.training_count(excluding=session_id)
+        if training >= self.max_training:
+            return (f"Server busy: {training} sessions are training right now (at most {self.max_training}, "
+                    "SCANSNAP_MAX_TRAINING). Try again in a moment.")
+        others = self.memory_in_use(excluding=session_id)
+        if others + memory_bytes > self.max_memory:
+            return (f"Server memory full: other sessions hold {others / 2**20:,.0f} MB of training memory, this run "
+                    f"needs {memory_bytes / 2**20:,.0f} MB, and the server allows {self.max_memory / 2**20:,.0f} MB "
+                    "(SCANSNAP_MAX_SERVER_MEMORY_MB). Try a smaller run, or again when a session has closed.")
+        return None
+
+    def may_start(self, session_id: str, memory_bytes: int = 0) -> bool:
+        return self.refusal(session_id, memory_bytes) is None
 
     def sweeps_running(self, excluding: str | None = None) -> int:
         with self._lock:
             return sum(1 for sid, e in self._sweeps.items() if sid != excluding and e.job.running)
 
-    def may_start_sweep(self, owner_id: str) -> bool:
-        """A sweep needs a training slot and one of the server's MAX_SWEEPS sweep slots."""
-        return self.may_start(owner_id) and self.sweeps_running(excluding=owner_id) < self.max_sweeps
 
     def reap(self, now: float | None = None) -> list[str]:
         """Stop and forget the labs whose page has been silent longer than the TTL."""

@@ -5,8 +5,9 @@ from streamlit.testing.v1 import AppTest
 
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.limits import LIMITS, Limits
-from scansnap_core.scan_snap import engine
-from scansnap_core.scan_snap.engine import Engine, estimate_memory_bytes
+from scansnap_core.scan_snap import memory
+from scansnap_core.scan_snap.engine import Engine
+from scansnap_core.scan_snap.memory import estimate_memory_bytes
 from scansnap_core.scan_snap.presets import preset
 from scansnap_core.scan_snap.sweep import MAX_SWEEP_RUNS, fig6_configs
 
@@ -40,28 +41,29 @@ def test_the_core_enforces_vocab_steps_sweep_size_and_memory(monkeypatch):
         fig6_configs(seeds=range(MAX_SWEEP_RUNS))
     big = preset("large", init="default", distinct_per_class=180)  # M = 18,102: Y alone is M x M floats
     assert estimate_memory_bytes(big) > LIMITS.max_run_memory_mb * 2**20
-    with pytest.raises(ConfigError, match=r"estimated memory in MB = 3777 is invalid: allowed at most 2,048 per run "
+    with pytest.raises(ConfigError, match=r"estimated memory in MB = 2706 is invalid: allowed at most 2,048 per run "
                                           r"\(SCANSNAP_MAX_RUN_MEMORY_MB\).*init = zero"):
         Engine(big)
-    monkeypatch.setattr(engine, "LIMITS", Limits(max_run_memory_mb=1))
-    with pytest.raises(ConfigError, match="estimated memory in MB = 2 is invalid"):
+    monkeypatch.setattr(memory, "LIMITS", Limits(max_run_memory_mb=76))
+    with pytest.raises(ConfigError, match="estimated memory in MB = 80 is invalid"):
         Engine(preset("syn-small", batch_size=1024))
-    Engine(preset("syn-small"))  # 0.2 MB: fine
+    Engine(preset("syn-small"))  # 74 MB: fine
 
 
 def test_the_live_lab_shows_the_estimate_the_limits_and_refuses_an_over_limit_run(monkeypatch, fresh_registry):
     from scansnap_app import controls
 
-    small = Limits(max_run_memory_mb=1)
-    monkeypatch.setattr(engine, "LIMITS", small)
+    small = Limits(max_run_memory_mb=76)
+    monkeypatch.setattr(memory, "LIMITS", small)
     monkeypatch.setattr(controls, "LIMITS", small)
     at = AppTest.from_file(APP, default_timeout=120).run()
     captions = " ".join(c.value for c in at.sidebar.caption)
-    assert "Estimated training memory for this run: 198 KB (server limit 1 MB)" in captions
+    assert "Estimated training memory for this run: 74 MB (measured peaks are 67–100 % of such estimates; server " \
+           "limit 76 MB a run)" in captions
     assert "Server limits: M ≤ 20,000" in captions and "at most 4 sessions train at once" in captions
     at.select_slider(key="batch_size").set_value(1024).run()
     assert not at.exception
-    assert any("estimated memory in MB = 2 is invalid: allowed at most 1 per run" in e.value for e in at.error)
+    assert any("estimated memory in MB = 80 is invalid: allowed at most 76 per run" in e.value for e in at.error)
     (lab,) = fresh_registry._labs.values()
     assert lab.runner.config == preset("syn-small")  # the last valid configuration is kept
 

@@ -150,6 +150,7 @@ class Counter:
 
     def __init__(self, config: dict):
         self.config, self.step_count, self.finished = config, 0, False
+        self.memory_bytes = config.get("memory", 0)
 
     @property
     def total_steps(self) -> int:
@@ -274,3 +275,21 @@ def test_stop_mid_step_then_reset_reuses_the_worker_once_the_step_ends():
     assert runner.wait(30) == Status.FINISHED
     assert len([t for t in threading.enumerate() if t not in others and t.name == "scansnap-runner"]) <= 1
     runner.stop()
+
+
+
+def test_the_server_memory_budget_counts_every_lab_and_running_sweep():
+    """The per-run cap alone admitted four runs of 2 GB estimated (30 GB measured) on a 24 GB machine."""
+    from scansnap_app.sessions import Registry
+
+    MB = 2**20
+    registry = Registry(max_training=10, idle_ttl=60, max_memory=1000 * MB)
+    registry.lab("a", lambda: Runner({"steps": 5, "memory": 600 * MB}, build=Counter))  # held, never started
+    b = registry.lab("b", lambda: Runner({"steps": 5, "memory": 300 * MB}, build=Counter))
+    assert registry.memory_in_use() == 900 * MB and registry.may_start("b", b.runner.memory_bytes)
+    assert registry.refusal("c", 200 * MB) == (
+        "Server memory full: other sessions hold 900 MB of training memory, this run needs 200 MB, and the server "
+        "allows 1,000 MB (SCANSNAP_MAX_SERVER_MEMORY_MB). Try a smaller run, or again when a session has closed.")
+    assert registry.may_start("a", 600 * MB) and registry.may_start("c", 100 * MB)
+    registry.reap(now=time.monotonic() + 61)  # the tabs closed: their memory is free again
+    assert registry.memory_in_use() == 0 and registry.may_start("c", 1000 * MB)

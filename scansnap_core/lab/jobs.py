@@ -27,10 +27,12 @@ class SweepFunction(Protocol):
 
 
 class SweepJob:
-    """Runs ``sweep``, which trains the runs ``configs``, in a background thread; see the module docstring."""
+    """Runs ``sweep``, which trains the runs ``configs`` in at most ``memory_bytes`` (estimated), in a
+    background thread; see the module docstring."""
 
-    def __init__(self, sweep: SweepFunction, configs: Sequence):
+    def __init__(self, sweep: SweepFunction, configs: Sequence, memory_bytes: int = 0):
         self.configs = list(configs)
+        self.memory_bytes = memory_bytes  # estimated peak, counted against the server's budget while it runs
         self.total = len(self.configs)
         self.done = 0.0
         self.table = pd.DataFrame()

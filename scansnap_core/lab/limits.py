@@ -22,6 +22,9 @@ class Limits:
     max_steps: int = 1_000_000
     #: largest estimated training memory of one run, in MB (engine.estimate_memory_bytes)
     max_run_memory_mb: int = 2048
+    #: largest estimated memory of everything the server holds for training at once (every session's
+    #: runs, started or not, and the running sweeps), in MB
+    max_server_memory_mb: int = 8192
     #: most runs in one sweep
     max_sweep_runs: int = 10_000
     #: most browser sessions training at once, server-wide (sweeps included)
@@ -32,7 +35,8 @@ class Limits:
     idle_ttl: float = 120.0
 
     ENV = {"max_vocab": "SCANSNAP_MAX_VOCAB", "max_steps": "SCANSNAP_MAX_STEPS",
-           "max_run_memory_mb": "SCANSNAP_MAX_RUN_MEMORY_MB", "max_sweep_runs": "SCANSNAP_MAX_SWEEP_RUNS",
+           "max_run_memory_mb": "SCANSNAP_MAX_RUN_MEMORY_MB",
+           "max_server_memory_mb": "SCANSNAP_MAX_SERVER_MEMORY_MB", "max_sweep_runs": "SCANSNAP_MAX_SWEEP_RUNS",
            "max_training": "SCANSNAP_MAX_TRAINING", "max_sweeps": "SCANSNAP_MAX_SWEEPS",
            "idle_ttl": "SCANSNAP_IDLE_TTL"}
 

@@ -32,6 +32,7 @@ class Trainable(Protocol):
 
     config: Any  # the run's configuration, with any live changes (see ``retune``)
     step_count: int  # optimizer steps done
+    memory_bytes: int  # estimated peak memory the engine holds (counted against the server's budget)
 
     @property
     def total_steps(self) -> int: ...  # the finish line
@@ -163,6 +164,11 @@ class Runner:
     def config(self):
         """The (first) run's configuration."""
         return self._engines[0].config
+
+    @property
+    def memory_bytes(self) -> int:
+        """Estimated peak memory of every run's engine."""
+        return sum(e.memory_bytes for e in self._engines)
 
     @property
     def engine(self) -> Trainable:

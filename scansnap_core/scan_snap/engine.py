@@ -25,13 +25,13 @@ import torch
 import torch.nn.functional as F
 
 from ..lab.fields import ConfigError
-from ..lab.limits import LIMITS
 from ..lab.runner import Runner
 from .config import RunConfig
 from .events import attended_threshold
 from .layout import Layout
+from .memory import check_memory, estimate_memory_bytes, tied_columns
 
-__all__ = ["Engine", "Record", "batch_key", "check_memory", "estimate_memory_bytes", "live_runner"]
+__all__ = ["Engine", "Record", "batch_key", "live_runner"]
 
 _ADAM_BETAS = (0.9, 0.999)
 _ADAM_EPS = 1e-8
@@ -40,31 +40,6 @@ _ADAM_EPS = 1e-8
 def batch_key(cfg: RunConfig) -> RunConfig:
     """Runs with equal keys can share one :class:`Engine` (they differ in η_Y, η_Z, seed only)."""
     return cfg.replace(eta_y=1.0, eta_z=1.0, seed=0)
-
-
-def _tied(cfg: RunConfig) -> bool:
-    return cfg.model.init == "zero" or cfg.model.init_scale == 0
-
-
-def estimate_memory_bytes(cfg: RunConfig, runs: int = 1) -> int:
-    """Rough peak memory of training: parameters, gradients and optimizer state of Y and Z,
-    plus the per-step batch tensors (float32)."""
-    M, K, Q = cfg.vocab_size, cfg.num_classes, cfg.data.num_query
-    cols = K + 1 if _tied(cfg) else M
-    states = 2 if cfg.train.optimizer == "adam" else (1 if cfg.train.momentum > 0 else 0)
-    params = M * cols + Q * M
-    n = K if cfg.train.mode == "expected" else cfg.train.batch_size
-    batch = n * (cols * 3 + cfg.train.seq_len * 3)
-    return 4 * runs * (params * (2 + states) + batch)
-
-
-def check_memory(cfg: RunConfig) -> None:
-    """Refuse a run whose estimated training memory exceeds the per-run cap (SCANSNAP_MAX_RUN_MEMORY_MB)."""
-    mb = estimate_memory_bytes(cfg) / 2**20
-    if mb > LIMITS.max_run_memory_mb:
-        hint = "; init = zero stores Y as M x (K+1) instead of M x M" if not _tied(cfg) else ""
-        raise ConfigError("estimated memory in MB", round(mb), f"at most {LIMITS.max_run_memory_mb:,} per run "
-                          f"(SCANSNAP_MAX_RUN_MEMORY_MB): lower vocab size M, batch_size or seq_len{hint}")
 
 
 class _Forward(NamedTuple):
@@ -112,7 +87,8 @@ class Engine:
             if batch_key(cfg) != key:
                 raise ConfigError("configs", "runs with different layouts or settings",
                                   "runs that differ only in eta_y, eta_z and seed")
-        check_memory(configs[0])
+        check_memory(configs[0], max_records)
+        self.memory_bytes = estimate_memory_bytes(configs[0], len(configs), max_records)
         self.configs = configs
         self.config = configs[0]
         self.layout = Layout(self.config.data)
@@ -121,9 +97,9 @@ class Engine:
 
         L, R = self.layout, len(configs)
         self.R, self.M, self.K, self.Q, self.S = R, L.M, L.K, L.Q, L.S
-        if tie_columns and not _tied(self.config):
+        if tie_columns and not tied_columns(self.config):
             raise ConfigError("tie_columns", tie_columns, "False unless init is 'zero' (tying is exact only then)")
-        self.tied = _tied(self.config) if tie_columns is None else tie_columns
+        self.tied = tied_columns(self.config) if tie_columns is None else tie_columns
         self.C = self.K + 1 if self.tied else self.M
         self._support = torch.tensor(L.support, dtype=torch.long)
         self._log_prob = torch.log(torch.tensor(L.support_prob, dtype=torch.float32))
@@ -167,7 +143,7 @@ class Engine:
         R, M, C, Q = self.R, self.M, self.C, self.Q
         Y = torch.zeros(R, M, C)
         Z = torch.zeros(R, Q, M)
-        if not _tied(self.config):  # default init with a positive scale
+        if not tied_columns(self.config):  # default init with a positive scale
             bound = self.config.model.init_scale / math.sqrt(M)
             for r, g in enumerate(self.generators):  # init only: one draw per run, from its own generator
                 Y[r] = torch.from_numpy(g.random((M, C), dtype=np.float32)).mul_(2 * bound).sub_(bound)

@@ -8,6 +8,7 @@ configuration trained alone.
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import math
@@ -21,10 +22,12 @@ from ..lab.limits import LIMITS
 from .config import RunConfig
 from .engine import Engine, batch_key
 from .events import detect_events_batch
+from .memory import estimate_memory_bytes
 from .presets import preset
 from .theory import predictions_for
 
-__all__ = ["FIG6_GRID", "fig6_configs", "cell_config", "run_sweep", "summarize_sweep", "sweep_job", "MAX_SWEEP_RUNS"]
+__all__ = ["FIG6_GRID", "fig6_configs", "cell_config", "run_sweep", "summarize_sweep", "sweep_job", "sweep_memory_bytes",
+           "MAX_SWEEP_RUNS"]
 
 #: The paper's Fig. 6 grid (§7).
 FIG6_GRID = {
@@ -131,7 +134,13 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
 def sweep_job(configs: Sequence[RunConfig]) -> SweepJob:
     """:func:`run_sweep` of ``configs`` as a background job (a page polls it)."""
     configs = list(configs)
-    return SweepJob(functools.partial(run_sweep, configs), configs)
+    return SweepJob(functools.partial(run_sweep, configs), configs, memory_bytes=sweep_memory_bytes(configs))
+
+
+def sweep_memory_bytes(configs: Sequence[RunConfig]) -> int:
+    """Estimated peak memory of :func:`run_sweep`: it holds one batched Engine (one group) at a time."""
+    groups = collections.Counter(batch_key(cfg) for cfg in configs)
+    return max(estimate_memory_bytes(cfg, runs) for cfg, runs in groups.items())
 
 
 def summarize_sweep(table: pd.DataFrame) -> pd.DataFrame:
