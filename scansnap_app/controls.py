@@ -18,7 +18,7 @@ import streamlit as st
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.limits import LIMITS
 from scansnap_core.scan_snap.config import RunConfig
-from scansnap_core.scan_snap.fields import FIELD_CHOICES, FIELD_HELP, FIELD_LABELS, field_bounds, parse_field
+from scansnap_core.scan_snap.fields import FIELD_CHOICES, FIELD_HELP, FIELD_LABELS, FIELDS, field_bounds, parse_field
 from scansnap_core.scan_snap.layout import Layout
 from scansnap_core.scan_snap.memory import check_memory, estimate_memory_bytes
 from scansnap_core.scan_snap.presets import PRESETS, preset
@@ -60,22 +60,35 @@ def read_url(params: dict[str, str]) -> tuple[dict, list[str]]:
 
 
 def config_from_url(params: dict[str, str]) -> tuple[str, RunConfig, list[str]]:
-    """(preset name, configuration, notices) from URL parameters: the preset, then each field
-    that parses and fits; everything else is ignored with a notice naming field, value and range."""
+    """(preset name, configuration, notices) from URL parameters.  The URL is read as one configuration,
+    so every valid configuration comes back exactly (its fields may only fit together).  Otherwise each
+    value that does not fit on its own is ignored with a notice naming field, value and range, and the
+    rest are applied together, or not at all if they do not fit together (a notice says why)."""
     params = dict(params)
     notices = []
     name = params.pop("preset", DEFAULT_PRESET)
     if name not in PRESETS:
         notices.append(f"preset = {name!r} is not a preset (allowed: {', '.join(PRESETS)}); using {DEFAULT_PRESET}")
         name = DEFAULT_PRESET
-    cfg = preset(name)
-    current = cfg.flat()
+    base = preset(name)
+    try:
+        return name, RunConfig.from_query_params(params, base=base), notices
+    except ConfigError:
+        pass
+    current, fitting = base.flat(), {}
     for field, text in params.items():
         try:
-            cfg = cfg.replace(**{field: parse_field(field, text, current.get(field))})
+            if field not in current:
+                raise ConfigError(field, text, "a configuration field")
+            fitting[field] = FIELDS.check(field, parse_field(field, text, current[field]))
         except ConfigError as err:
-            notices.append(f"{err} — using {current.get(field, 'the default')!r} instead")
-    return name, cfg, notices
+            notices.append(f"{err} — using {current[field]!r} instead" if field in current else f"{err} — ignored")
+    try:
+        return name, base.replace(**fitting), notices
+    except ConfigError as err:  # fine one by one, not together (e.g. the vocabulary they make is over the cap)
+        shown = ", ".join(f"{k} = {params[k]!r}" for k in fitting)
+        notices.append(f"{shown} do not fit together: {err} — using the {name} preset's values instead")
+        return name, base, notices
 
 
 def _on_preset() -> None:

@@ -1,19 +1,21 @@
-"""Faults and bad input (issue 5): fuzzed URLs and config files only ever produce a clear
+"""Faults and bad input: fuzzed URLs and config files only ever produce a clear
 message, and a trainer that crashes shows the error in its own session, which can Reset and run
 again."""
 
 import json
 import math
+import urllib.parse
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from scansnap_app.controls import config_from_url
+from scansnap_app.controls import config_from_url, live_lab_link
 from scansnap_core.lab.fields import ConfigError
+from scansnap_core.lab.limits import LIMITS
 from scansnap_core.lab.runner import Status
 from scansnap_core.scan_snap.config import FIELD_SECTION, RunConfig
-from scansnap_core.scan_snap.presets import PRESETS
+from scansnap_core.scan_snap.presets import PRESETS, preset
 
 from test_live_lab import APP, control, fresh_registry, lab_of  # noqa: F401  (fixture)
 
@@ -98,3 +100,22 @@ def test_a_crash_inside_the_trainer_shows_in_that_session_which_can_reset_and_ru
     assert lab.runner.wait(60) == Status.FINISHED
     at.run()
     assert at.metric[0].value == "200 / 200" and not at.error
+
+
+def test_a_url_is_read_as_one_configuration_and_bad_values_are_named_with_their_own_field():
+    """A valid K = 9,000 configuration's URL used to fail field by field ("vocab_size = 99019 is invalid …
+    — using 1 instead", 1 being another field's value) and load a different configuration."""
+    big = preset("syn-small", num_query=90, next_per_query=100, distinct_per_class=1, common_global=1,
+                 common_per_query=1)
+    query = dict(urllib.parse.parse_qsl(live_lab_link(big, "syn-small").removeprefix("./?")))
+    name, restored, notices = config_from_url(query)
+    assert (name, restored, notices) == ("syn-small", big, [])
+    _, cfg, notices = config_from_url({**query, "eta_y": "-1", "optimizer": "lion"})
+    assert cfg == big and notices == [
+        "eta_y = -1.0 is invalid: allowed 0 < eta_y <= 1000 — using 1.0 instead",
+        "optimizer = 'lion' is invalid: allowed one of 'sgd', 'adam' — using 'sgd' instead"]
+    _, cfg, notices = config_from_url({"preset": "syn-small", "num_query": "90", "next_per_query": "100"})
+    assert cfg == preset("syn-small") and notices == [
+        "num_query = '90', next_per_query = '100' do not fit together: vocab_size = 99100 is invalid: allowed "
+        f"M <= {LIMITS.max_vocab} (M = common + groups x common_per_query + classes x distinct_per_class + queries + "
+        "classes) — using the syn-small preset's values instead"]

@@ -195,3 +195,4 @@ def test_cancel_shows_at_once_and_a_second_session_waits_for_the_sweep_slot(monk
         job.cancel()
         for lab_job in [e.job for e in registry._sweeps.values()]:
             lab_job.cancel()
+

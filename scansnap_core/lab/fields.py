@@ -122,18 +122,18 @@ class FieldTable:
 
     def validate(self, obj: Any) -> dict[str, Any]:
         """Check every field of a config dataclass; return the normalised values."""
-        out: dict[str, Any] = {}
-        for f in fields(obj):
-            value = getattr(obj, f.name)
-            if f.name in self.ranges:
-                out[f.name] = self.ranges[f.name].check(f.name, value)
-            elif f.name in self.choices:
-                out[f.name] = _choice(f.name, value, self.choices[f.name])
-            elif f.type in ("bool", bool):
-                out[f.name] = _flag(f.name, value)
-            else:
-                out[f.name] = value
-        return out
+        return {f.name: self.check(f.name, getattr(obj, f.name), flag=f.type in ("bool", bool)) for f in fields(obj)}
+
+    def check(self, name: str, value: Any, flag: bool | None = None) -> Any:
+        """One field's value on its own (range, choices, flag); the normalised value, or ConfigError.
+        ``flag``: whether the field is a flag (default: unless it has a range, choices or its own type)."""
+        if name in self.ranges:
+            return self.ranges[name].check(name, value)
+        if name in self.choices:
+            return _choice(name, value, self.choices[name])
+        if flag or (flag is None and name not in self.custom):
+            return _flag(name, value)
+        return value
 
     def parse(self, name: str, text: Any, current: Any) -> Any:
         """Parse one text value (a URL query parameter) according to the type of the field it sets
