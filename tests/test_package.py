@@ -54,3 +54,14 @@ def test_no_page_uses_a_streamlit_parameter_deprecated_in_1_67():
     """use_container_width (deprecated in Streamlit 1.67 for width="stretch") once sat in the controls."""
     sources = [*ROOT.glob("pages/*.py"), *ROOT.glob("scansnap_app/*.py"), ROOT / "app.py"]
     assert [p.name for p in sources if "use_container_width" in p.read_text()] == []
+
+
+def test_make_run_serves_this_machine_only_unless_asked():
+    """`make run` used to serve on every interface; a laptop in a classroom network wants localhost."""
+    import subprocess
+
+    plain = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "streamlit run app.py --server.address 127.0.0.1 --server.port 8501" in plain
+    shared = subprocess.run(["make", "-n", "run", "ADDRESS=0.0.0.0"], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout
+    assert "--server.address 0.0.0.0" in shared
