@@ -68,7 +68,7 @@ def _start_or_pause(lab: Lab, lab_id: str, prefix: str, action: str) -> None:
     _acted(prefix)
     lab = sessions.REGISTRY.revive(lab_id, lab)
     if action == "pause":
-        lab.runner.pause()
+        lab.runner.pause(timeout=0.5)  # a long step finishes in the background ("Pausing: finishing step …")
     elif _may_start(lab, lab_id):
         lab.runner.start()
 

@@ -293,3 +293,21 @@ def test_the_server_memory_budget_counts_every_lab_and_running_sweep():
     assert registry.may_start("a", 600 * MB) and registry.may_start("c", 100 * MB)
     registry.reap(now=time.monotonic() + 61)  # the tabs closed: their memory is free again
     assert registry.memory_in_use() == 0 and registry.may_start("c", 1000 * MB)
+
+
+
+def test_pause_mid_step_answers_at_once_and_says_it_is_finishing_the_step():
+    """Pause during a long step used to block the click for the whole step (11.8 s in the probe)."""
+    release = threading.Event()
+    runner = Runner({"steps": 3, "release": release}, build=SlowCounter)
+    runner.start()
+    assert runner.engine.entered.wait(10)
+    runner.pause(timeout=0)
+    snap = runner.snapshot()
+    assert not release.is_set() and (snap.status, snap.message) == (Status.PAUSED, "Pausing: finishing step 1…")
+    release.set()
+    deadline = time.monotonic() + 10
+    while runner.snapshot().message != "Paused at step 1." and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert (runner.snapshot().step, runner.snapshot().message) == (1, "Paused at step 1.")
+    runner.stop()

@@ -199,14 +199,18 @@ class Runner:
     resume = start
 
     def pause(self, timeout: float = 10.0) -> None:
-        """Pause; returns once a step in flight has finished, so the step count then stays put."""
+        """Pause; waits up to ``timeout`` seconds for a step in flight, so the step count then stays put.
+        With a shorter wait the run is paused at once and says it is finishing that step (a page's
+        button must not hang for the length of a long step)."""
         with self._lock:
             if self._status in (Status.RUNNING, Status.IDLE):
                 self._status = Status.PAUSED
                 deadline = time.monotonic() + timeout
                 while self._stepping and time.monotonic() < deadline:
                     self._wake.wait(max(0.0, deadline - time.monotonic()))
-                self._message = f"Paused at step {self._step_count()}."
+                step = self._step_count()
+                self._message = (f"Pausing: finishing step {step + 1}…" if self._stepping
+                                 else f"Paused at step {step}.")
 
     def step_once(self, wait: float = 0.0) -> None:
         """Advance exactly one step (pauses a running run first); with ``wait`` > 0, block up to
@@ -369,6 +373,6 @@ class Runner:
                 engine.finish()
             self._status = Status.FINISHED
             self._message = f"Finished {step} steps."
-        elif single and self._pending_steps == 0:
+        elif self._status == Status.PAUSED and self._pending_steps == 0:  # a single step, or a pause mid-step
             self._message = f"Paused at step {step}."
         self._wake.notify_all()
