@@ -10,6 +10,7 @@ many sessions may train at once.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 import uuid
@@ -186,6 +187,23 @@ class Registry:
             entry.job.cancel(wait=0)
         return stale + stale_sweeps
 
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop every trainer and sweep, waiting up to ``timeout`` seconds in all: the server is exiting,
+        and a worker still inside torch when the interpreter ends aborts the process ("terminate called
+        without an active exception")."""
+        with self._lock:
+            runners = [lab.runner for lab in self._labs.values()]
+            jobs = [entry.job for entry in self._sweeps.values()]
+        for job in jobs:
+            job.cancel(wait=0)
+        for runner in runners:
+            runner.stop(timeout=0)
+        deadline = time.monotonic() + timeout
+        for job in jobs:
+            job.cancel(wait=max(0.0, deadline - time.monotonic()))
+        for runner in runners:
+            runner.stop(timeout=max(0.0, deadline - time.monotonic()))
+
     def active_sessions(self) -> int:
         with self._lock:
             return len(self._labs)
@@ -202,6 +220,7 @@ class Registry:
 
 
 REGISTRY = Registry()
+atexit.register(REGISTRY.shutdown)  # SIGTERM ends Streamlit normally, then the interpreter runs this
 
 
 def new_session_id() -> str:
