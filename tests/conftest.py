@@ -30,8 +30,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(log: Path, **env):
-    """A real `streamlit run app.py` on a free port (yields its URL); its log is shown if it fails to start."""
+def streamlit_process(log: Path, **env):
+    """A real `streamlit run app.py` on a free port: yields (URL, process) once it is healthy; its log is
+    shown if it fails to start.  Stopped on exit unless the caller already stopped it."""
     import subprocess
     import time
     import urllib.request
@@ -53,10 +54,18 @@ def streamlit_server(log: Path, **env):
         proc.kill()
         pytest.fail("streamlit did not become healthy:\n" + log.read_text())
     try:
-        yield url
+        yield url, proc
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(10)
+
+
+@contextlib.contextmanager
+def streamlit_server(log: Path, **env):
+    """A real `streamlit run app.py` on a free port (yields its URL)."""
+    with streamlit_process(log, **env) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")
