@@ -162,6 +162,8 @@ class Counter:
         self.step_count += 1
 
     def divergence(self):
+        if self.step_count == self.config.get("divergence_fails_at"):
+            raise ValueError("no divergence check")
         bad = self.config.get("diverge_at")
         return (bad, "count less.") if bad is not None and self.step_count >= bad else None
 
@@ -310,4 +312,18 @@ def test_pause_mid_step_answers_at_once_and_says_it_is_finishing_the_step():
     while runner.snapshot().message != "Paused at step 1." and time.monotonic() < deadline:
         time.sleep(0.01)
     assert (runner.snapshot().step, runner.snapshot().message) == (1, "Paused at step 1.")
+    runner.stop()
+
+
+
+def test_a_failing_divergence_check_is_a_run_error_and_the_runner_can_start_again():
+    """Study code the worker calls after a step (divergence, finish) used to end the worker silently, with
+    the run still 'running' and no worker to resume it."""
+    runner = Runner({"steps": 9, "divergence_fails_at": 2}, build=Counter)
+    runner.start()
+    assert runner.wait(10) == Status.ERROR
+    assert runner.snapshot().message == "Training failed at step 2: ValueError: no divergence check"
+    runner.reset({"steps": 3})
+    runner.start()
+    assert runner.wait(10) == Status.FINISHED
     runner.stop()

@@ -304,6 +304,9 @@ class Runner:
             self._loop()
         finally:
             TRAINERS.discard(self)
+            with self._lock:  # however the loop ended, the runner must not wait for a worker that is gone
+                if self._thread is threading.current_thread():
+                    self._retire()
 
     def _loop(self) -> None:
         """Every return happens under the lock together with _retire, so a control that finds a worker
@@ -336,13 +339,18 @@ class Runner:
                     window.clear()
                     continue
                 self._stepping = False
+                failed_at = engine.step_count + 1  # inside that step
+                if failure is None:
+                    try:  # the engine's divergence() and finish() are study code too
+                        self._after_step(engines, single, window)
+                    except Exception as exc:
+                        failure, failed_at = exc, engine.step_count  # after the step it finished
                 if failure is not None:
                     self._status = Status.ERROR
-                    self._message = (f"Training failed at step {engine.step_count + 1}{self._which(engine)}: "
+                    self._message = (f"Training failed at step {failed_at}{self._which(engine)}: "
                                      f"{type(failure).__name__}: {failure}")
                     self._error = "".join(traceback.format_exception(failure))
                     return self._retire()
-                self._after_step(engines, single, window)
             pause = 0.0 if single else max(self.delay, TRAINERS.fair_pause(time.perf_counter() - started))
             with self._lock:
                 if self._status in Status.DONE or self._stop:
