@@ -16,7 +16,6 @@ from scansnap_app import entry, live, pacing, run_controls, views
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import MAX_RECORDS, REGISTRY, new_session_id
 from scansnap_core.lab.fields import ConfigError
-from scansnap_core.lab.runner import Status
 from scansnap_core.scan_snap import figures
 from scansnap_core.scan_snap.compare import ATTENDED_MARGIN, compare_runs
 from scansnap_core.scan_snap.config import RunConfig
@@ -103,8 +102,7 @@ if lab.pending is not None:
     st.info("You changed the settings of a run in progress: they apply when you press **Reset**.")
 run_controls.busy_warning()
 
-snap = runner.snapshot()
-running = snap.status == Status.RUNNING
+running = runner.busy  # training, or finishing a step or a build that Pause, Step or Start began
 kpi_every, chart_every = live.live_intervals()
 c4 = run_controls.run_controls(lab, PAIR_ID, prefix="cmp-")
 
@@ -113,7 +111,7 @@ c4 = run_controls.run_controls(lab, PAIR_ID, prefix="cmp-")
 @st.fragment(run_every=kpi_every if running else None)
 def live_status() -> None:
     with live.live_status(lab, running, what="shared step"):
-        pass  # the pair's KPIs are drawn with the charts, at the replayed step
+        live.not_built(lab)  # the pair's KPIs are drawn with the charts, at the replayed step
 
 
 def _describe(cfg: RunConfig) -> str:
@@ -135,6 +133,8 @@ def pair_views() -> None:
     attended tokens."""
     snaps = runner.snapshots()  # both sides at the same shared step
     data = [s.data for s in snaps]
+    if data[0] is None:  # not built: the status fragment says why
+        return
     shown = live.replay_step(data[0], running, key="cmp_replay", label="Replay: step shown on both sides")
     if shown is not None:
         data = [d.upto(shown) for d in data]

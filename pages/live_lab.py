@@ -8,7 +8,6 @@ import streamlit as st
 
 from scansnap_app import controls, entry, live, pacing, run_controls, url_state, views
 from scansnap_app.sessions import MAX_RECORDS, REGISTRY, new_session_id
-from scansnap_core.lab.runner import Status
 from scansnap_core.scan_snap.engine import live_runner
 from scansnap_core.scan_snap.presets import preset
 from scansnap_core.scan_snap.results import summarize
@@ -41,7 +40,7 @@ if lab.pending is not None:
 run_controls.busy_warning()
 
 run_controls.speed_control(run_controls.run_controls(lab, session_id), lab)
-running = lab.runner.status == Status.RUNNING
+running = lab.runner.busy  # training, or finishing a step or a build that Pause, Step or Start began
 kpi_every, chart_every = live.live_intervals()
 
 
@@ -49,6 +48,8 @@ kpi_every, chart_every = live.live_intervals()
 def live_status() -> None:
     """Progress, KPIs and the phase caption: cheap, so they refresh several times a second."""
     with live.live_status(lab, running) as snap:
+        if live.not_built(lab):
+            return
         data = snap.data
         views.kpis(snap, data)
         views.phase_caption(snap, data)
@@ -60,6 +61,8 @@ def live_views() -> None:
     with live.paced(pacing.CHART, running):
         snap = lab.runner.snapshot()
         data = snap.data
+        if data is None:  # not built: the status fragment says why
+            return
         replay = live.replay_step(data, running, key="replay")
         if replay is not None and replay < data.steps[-1]:  # the events as a live run could have detected them
             full, data = data, data.upto(replay)

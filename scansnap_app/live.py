@@ -10,6 +10,8 @@ import streamlit as st
 from scansnap_core.lab.runner import Snapshot, Status
 from scansnap_core.scan_snap.results import RunData
 
+from scansnap_core.lab.limits import LIMITS
+
 from . import pacing, sessions
 from .plain import plain
 from .sessions import Lab
@@ -41,14 +43,32 @@ def live_status(lab: Lab, running: bool, what: str = "step"):
     own KPIs.  ``what`` names the step counter ("shared step" for a pair)."""
     lab.touch()
     snap = lab.runner.snapshot()
-    if running and snap.status != Status.RUNNING:
+    if running and not lab.runner.busy:
         st.rerun()  # the run just paused or ended: leave live mode
     with paced(pacing.KPI, running):
+        state = snap.status if snap.status in Status.DONE else snap.message  # e.g. 'Pausing: finishing step 7…'
         st.progress(min(1.0, snap.step / snap.total_steps),
                     text=f"{what} {snap.step:,} of {snap.total_steps:,} · {snap.steps_per_second:,.0f} steps/s · "
-                         f"{snap.status}")
+                         f"{state}")
         status_line(snap)
         yield snap
+
+
+def not_built(lab: Lab) -> bool:
+    """Says so when the run is not built (a large run is built on Start or Step; the watchdog releases the
+    run of a page that fell silent); True then, and the page draws no views of it."""
+    if lab.runner.built:
+        return False
+    mb = lab.runner.memory_bytes / 2**20
+    if lab.runner.busy:
+        st.info(f"Building the run (about {mb:,.0f} MB estimated)…", icon=":material/hourglass_top:")
+    elif lab.runner.status == Status.STOPPED:
+        st.info("This page was silent for a while, so its run was stopped and its memory released. "
+                "Press Reset to start over.", icon=":material/info:")
+    else:
+        st.info(f"This run needs about {mb:,.0f} MB, so it is built when you press Start or Step "
+                f"(open pages hold no runs larger than {LIMITS.build_on_open_mb:,} MB).", icon=":material/info:")
+    return True
 
 
 def status_line(snap: Snapshot) -> None:

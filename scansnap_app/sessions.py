@@ -146,10 +146,10 @@ class Registry:
             return runs + sum(1 for sid, e in self._sweeps.items() if sid != excluding and e.job.running)
 
     def memory_in_use(self, excluding: str | None = None) -> int:
-        """Estimated bytes held for training: every lab's runs (built runs hold their memory even before
-        Start) and every running sweep."""
+        """Estimated bytes held for training: every lab's built runs (started or not; large runs are built
+        only on Start) and every running sweep."""
         with self._lock:
-            labs = sum(lab.runner.memory_bytes for sid, lab in self._labs.items() if sid != excluding)
+            labs = sum(lab.runner.memory_held for sid, lab in self._labs.items() if sid != excluding)
             return labs + sum(e.job.memory_bytes for sid, e in self._sweeps.items() if sid != excluding and e.job.running)
 
     def refusal(self, session_id: str, memory_bytes: int = 0) -> str | None:
@@ -182,7 +182,7 @@ class Registry:
             stale_sweeps = [sid for sid, e in self._sweeps.items() if now - e.last_seen > self.idle_ttl]
             sweeps = [self._sweeps.pop(sid) for sid in stale_sweeps]
         for lab in labs:
-            lab.runner.stop()
+            lab.runner.release()  # its page may hold it a while longer: drop the engines now
         for entry in sweeps:
             entry.job.cancel(wait=0)
         return stale + stale_sweeps

@@ -198,3 +198,27 @@ def test_events_show_only_what_the_replayed_step_could_detect(fresh_registry):
     assert "the logits stay nearly still until step" in captions
     at.select_slider(key="replay").set_value(peak + 3).run()  # the last full window is centred at peak − 1
     assert "still rising (no scan peak yet)" in " ".join(c.value for c in at.caption)
+
+
+def test_a_large_run_is_built_only_when_start_or_step_is_pressed(fresh_registry, monkeypatch):
+    """Opening /?preset=large&init=default&distinct_per_class=132 in four tabs, never pressing Start, took the
+    server from 1.1 GB to 4.0 GB."""
+    at = page({"preset": "large", "init": "default", "distinct_per_class": "132"})
+    lab = lab_of(fresh_registry)
+    assert not at.exception and not lab.runner.built and fresh_registry.memory_in_use() == 0
+    assert lab.runner.memory_bytes > 1000 * 2**20  # what Start will ask the server's budget for
+    (note,) = [i.value for i in at.info if "built when you press Start" in i.value]
+    assert note.startswith(f"This run needs about {lab.runner.memory_bytes / 2**20:,.0f} MB")
+    lab.runner.stop()
+
+    from scansnap_core.lab.limits import Limits
+    from scansnap_core.scan_snap import engine
+
+    fresh_registry._labs.clear()
+    monkeypatch.setattr(engine, "LIMITS", Limits(build_on_open_mb=1))  # now even Syn-Small waits for Start
+    at = page()
+    lab = lab_of(fresh_registry)
+    assert not lab.runner.built and not at.metric and any("built when you press Start" in i.value for i in at.info)
+    control(at, "step").click().run()
+    assert lab.runner.built and lab.runner.snapshot().step == 1 and at.metric[0].value == "1 / 100"
+    assert not any("built when you press Start" in i.value for i in at.info) and not at.exception

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from scansnap_core.lab.fields import ConfigError
-from scansnap_core.lab.runner import Runner, Status
+from scansnap_core.lab.runner import Plan, Runner, Status
 from scansnap_core.scan_snap.engine import live_runner
 from scansnap_core.scan_snap.presets import preset
 
@@ -327,3 +327,77 @@ def test_a_failing_divergence_check_is_a_run_error_and_the_runner_can_start_agai
     runner.start()
     assert runner.wait(10) == Status.FINISHED
     runner.stop()
+
+
+def test_a_large_run_is_built_when_it_first_trains_and_release_gives_its_memory_back():
+    """Four tabs opened on a large run (never started) took the server from 1.1 GB to 4.0 GB."""
+    built, gate = [], threading.Event()
+
+    def build(cfg: dict) -> Counter:
+        built.append(cfg)
+        if cfg.get("build_fails"):
+            raise RuntimeError("no room")
+        if cfg.get("slow_build"):
+            gate.wait(30)
+        return Counter(cfg)
+
+    def plan(cfg: dict) -> Plan:
+        if cfg["memory"] > 1000:
+            raise ConfigError("memory", cfg["memory"], "at most 1000")
+        return Plan(cfg["memory"], cfg["steps"])
+
+    small = Runner({"steps": 3, "memory": 50}, build=build, plan=plan, build_now_below=100)
+    assert small.built and small.memory_held == 50 and len(built) == 1  # small runs show their step 0 at once
+    large = Runner({"steps": 3, "memory": 500}, build=build, plan=plan, build_now_below=100)
+    snap = large.snapshot()
+    assert not large.built and len(built) == 1 and (large.memory_held, large.memory_bytes) == (0, 500)
+    assert (snap.step, snap.total_steps, snap.data, snap.config) == (0, 3, None, {"steps": 3, "memory": 500})
+    with pytest.raises(ConfigError):
+        large.reset({"steps": 3, "memory": 5000})  # refused by its plan: nothing changes, nothing is built
+    assert large.config == {"steps": 3, "memory": 500} and len(built) == 1
+    large.step_once(wait=5)
+    assert large.built and large.memory_held == 500 and large.snapshot().data == [1] and len(built) == 2
+    large.release()  # what the watchdog does to a silent page's run
+    assert not large.built and large.memory_held == 0 and large.snapshot().data is None
+    assert large.status == Status.STOPPED and large.snapshot().message == "Stopped at step 1. Its memory was released."
+    large.reset()
+    large.start()
+    assert large.wait(10) == Status.FINISHED and large.snapshot().data == [1, 2, 3] and len(built) == 3
+
+    slow = Runner({"steps": 3, "memory": 500, "slow_build": True}, build=build, plan=plan, build_now_below=100)
+    slow.start()
+    deadline = time.monotonic() + 10
+    while slow.snapshot().message != "Building the run (about 0 MB)…" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert slow.busy and slow.snapshot().message == "Building the run (about 0 MB)…"
+    slow.pause(timeout=0)
+    assert slow.snapshot().message == "Pausing: building the run first…" and slow.busy
+    gate.set()
+    while slow.busy and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert slow.built and (slow.snapshot().step, slow.snapshot().message) == (0, "Paused at step 0.")
+
+    failing = Runner({"steps": 3, "memory": 500, "build_fails": True}, build=build, plan=plan, build_now_below=100)
+    failing.start()
+    assert failing.wait(10) == Status.ERROR and not failing.built
+    assert failing.snapshot().message == "Building the run failed: RuntimeError: no room"
+    for r in (small, large, slow, failing):
+        r.stop()
+    assert all(r._thread is None for r in (small, large, slow, failing))
+
+
+def test_the_server_budget_counts_built_runs_and_a_silent_page_gives_its_memory_back():
+    from scansnap_app.sessions import Registry
+
+    MB = 2**20
+    registry = Registry(max_training=10, idle_ttl=60, max_memory=1000 * MB)
+    plan = lambda cfg: Plan(cfg["memory"], cfg["steps"])  # noqa: E731
+    for sid in "abcd":  # four tabs opened on a large run, none started
+        registry.lab(sid, lambda: Runner({"steps": 5, "memory": 600 * MB}, build=Counter, plan=plan,
+                                         build_now_below=100 * MB))
+    assert registry.memory_in_use() == 0 and registry.may_start("a", 600 * MB)
+    a = registry.get("a")
+    a.runner.step_once(wait=5)
+    assert registry.memory_in_use() == 600 * MB and not registry.may_start("b", 600 * MB)
+    registry.reap(now=time.monotonic() + 61)
+    assert registry.memory_in_use() == 0 and not a.runner.built

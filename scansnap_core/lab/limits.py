@@ -23,8 +23,11 @@ class Limits:
     #: largest estimated training memory of one run, in MB (engine.estimate_memory_bytes)
     max_run_memory_mb: int = 2048
     #: largest estimated memory of everything the server holds for training at once (every session's
-    #: runs, started or not, and the running sweeps), in MB
+    #: built runs, and the running sweeps), in MB
     max_server_memory_mb: int = 8192
+    #: largest estimated memory of a run built as soon as its page opens, in MB (a larger one is built when
+    #: Start or Step is pressed, so open tabs hold no large runs)
+    build_on_open_mb: int = 128
     #: most runs in one sweep
     max_sweep_runs: int = 10_000
     #: most browser sessions training at once, server-wide (sweeps included)
@@ -36,7 +39,8 @@ class Limits:
 
     ENV = {"max_vocab": "SCANSNAP_MAX_VOCAB", "max_steps": "SCANSNAP_MAX_STEPS",
            "max_run_memory_mb": "SCANSNAP_MAX_RUN_MEMORY_MB",
-           "max_server_memory_mb": "SCANSNAP_MAX_SERVER_MEMORY_MB", "max_sweep_runs": "SCANSNAP_MAX_SWEEP_RUNS",
+           "max_server_memory_mb": "SCANSNAP_MAX_SERVER_MEMORY_MB",
+           "build_on_open_mb": "SCANSNAP_BUILD_ON_OPEN_MB", "max_sweep_runs": "SCANSNAP_MAX_SWEEP_RUNS",
            "max_training": "SCANSNAP_MAX_TRAINING", "max_sweeps": "SCANSNAP_MAX_SWEEPS",
            "idle_ttl": "SCANSNAP_IDLE_TTL"}
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Protocol
 
 from .fields import ConfigError
 
-__all__ = ["Runner", "Snapshot", "Status", "Trainable", "TRAINERS"]
+__all__ = ["Plan", "Runner", "Snapshot", "Status", "Trainable", "TRAINERS"]
 
 
 class Trainable(Protocol):
@@ -46,6 +46,15 @@ class Trainable(Protocol):
     def view(self, step: int) -> Any: ...  # the run at ``step`` as the study's figures read it
 
     def retune(self, config: Any) -> str: ...  # apply live-changeable settings, say what changed; ConfigError else
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run will cost, known from its configuration before anything is built (a study's ``plan``
+    function validates the configuration and raises ConfigError for one it would refuse to build)."""
+
+    memory_bytes: int  # the engine's estimated peak memory (Trainable.memory_bytes)
+    total_steps: int
 
 
 class Status:
@@ -121,15 +130,23 @@ class Runner:
     engine each, all stepped together; :meth:`snapshot` reads the first run, :meth:`snapshots` all).
     ``build`` makes a :class:`Trainable` from a configuration (it may raise ConfigError).
     ``delay`` (seconds) is slept between steps to slow a run down for watching.
+
+    With a ``plan`` function (configuration -> :class:`Plan`), runs of which one is larger than
+    ``build_now_below`` bytes are built only when they first train (Start or Step), by the worker: a
+    page that is merely open holds no large engine, and :meth:`release` gives a built one back.  Until then snapshots carry
+    ``data=None``.  Without ``plan`` every run is built at once.
     """
 
-    def __init__(self, config: Any, build: Callable[[Any], Trainable], delay: float = 0.0, threads: int | None = 1):
+    def __init__(self, config: Any, build: Callable[[Any], Trainable], delay: float = 0.0, threads: int | None = 1,
+                 plan: Callable[[Any], Plan] | None = None, build_now_below: int = 0):
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None  # the one worker; it clears this itself when it ends
         self._generation = 0  # bumped by reset and stop: a step that began before belongs to no run any more
         self._threads = threads
         self._build = build
+        self._plan = plan
+        self._build_now_below = build_now_below
         self.delay = delay
         self._reset_state(config)
 
@@ -138,15 +155,20 @@ class Runner:
         configs = tuple(config) if isinstance(config, (list, tuple)) else (config,)
         if not configs:
             raise ConfigError("configs", configs, "at least one configuration")
-        engines = tuple(self._build(c) for c in configs)  # first: a failure leaves the old state
-        if len({e.total_steps for e in engines}) > 1:  # one shared step counter and finish line
-            raise ConfigError("steps", [e.total_steps for e in engines], "the same number of steps for every run")
-        self._engines = engines
+        # plan or build first: a refused configuration leaves the old state
+        plans = tuple(self._plan(c) for c in configs) if self._plan else None
+        engines = None
+        if plans is None or max(p.memory_bytes for p in plans) < self._build_now_below:
+            engines = tuple(self._build(c) for c in configs)
+        steps = [p.total_steps for p in plans] if plans else [e.total_steps for e in engines]
+        if len(set(steps)) > 1:  # one shared step counter and finish line
+            raise ConfigError("steps", steps, "the same number of steps for every run")
+        self._configs, self._plans, self._engines = configs, plans, engines
         self._status = Status.IDLE
         self._message = "Ready."
         self._error: str | None = None
         self._pending_steps = 0  # single steps requested while paused
-        self._stepping = False  # the worker is inside engine.step (outside the lock)
+        self._stepping = False  # the worker is inside engine.step or building the engines (outside the lock)
         self._rate = 0.0
         self._stop = False
 
@@ -156,33 +178,56 @@ class Runner:
             return self._status
 
     @property
+    def built(self) -> bool:
+        """Whether the engines exist (see ``plan`` in the class docstring)."""
+        return self._engines is not None
+
+    @property
+    def busy(self) -> bool:
+        """Training, or not yet back from a step or build that a pause, Step or Start began."""
+        with self._lock:
+            return self._status == Status.RUNNING or self._stepping
+
+    @property
     def configs(self) -> tuple:
         """Every run's configuration, with the live changes made so far."""
-        return tuple(e.config for e in self._engines)
+        engines = self._engines
+        return self._configs if engines is None else tuple(e.config for e in engines)
 
     @property
     def config(self):
         """The (first) run's configuration."""
-        return self._engines[0].config
+        return self.configs[0]
 
     @property
     def memory_bytes(self) -> int:
-        """Estimated peak memory of every run's engine."""
-        return sum(e.memory_bytes for e in self._engines)
+        """Estimated peak memory of every run's engine, built or not (what training needs)."""
+        engines = self._engines
+        if engines is None:
+            return sum(p.memory_bytes for p in self._plans)
+        return sum(e.memory_bytes for e in engines)
+
+    @property
+    def memory_held(self) -> int:
+        """Estimated memory of the engines built now (0 before a deferred build and after release)."""
+        engines = self._engines
+        return 0 if engines is None else sum(e.memory_bytes for e in engines)
 
     @property
     def engine(self) -> Trainable:
         """The (first run's) engine (read it only while the runner is paused or done)."""
-        return self._engines[0]
+        return self.engines[0]
 
     @property
     def engines(self) -> tuple[Trainable, ...]:
         """One engine per run (read them only while the runner is paused or done)."""
+        if self._engines is None:
+            raise RuntimeError("the runs are not built yet: they are built when they first train")
         return self._engines
 
     def _step_count(self) -> int:  # called with the lock held
         """The shared step: every run has completed it (the worker may be inside a step of some)."""
-        return min(e.step_count for e in self._engines)
+        return 0 if self._engines is None else min(e.step_count for e in self._engines)
 
     # ------------------------------------------------------------------ controls
     def start(self) -> None:
@@ -209,8 +254,12 @@ class Runner:
                 while self._stepping and time.monotonic() < deadline:
                     self._wake.wait(max(0.0, deadline - time.monotonic()))
                 step = self._step_count()
-                self._message = (f"Pausing: finishing step {step + 1}…" if self._stepping
-                                 else f"Paused at step {step}.")
+                if not self._stepping:
+                    self._message = f"Paused at step {step}."
+                elif self._engines is None:
+                    self._message = "Pausing: building the run first…"
+                else:
+                    self._message = f"Pausing: finishing step {step + 1}…"
 
     def step_once(self, wait: float = 0.0) -> None:
         """Advance exactly one step (pauses a running run first); with ``wait`` > 0, block up to
@@ -254,9 +303,22 @@ class Runner:
         """Apply the live-changeable settings of ``config`` (one run) from the next step on; returns
         what changed.  ConfigError when ``config`` differs in anything else (that waits for Reset)."""
         with self._lock:
-            if len(self._engines) != 1:
+            if len(self._configs) != 1:
                 raise ConfigError("config", "a change to one of several lockstep runs", "changes on Reset only")
+            if self._engines is None:
+                raise ConfigError("config", "a change while the run is being built", "changes on Reset only")
             return self._engines[0].retune(config)
+
+    def release(self) -> None:
+        """Stop, and give back the engines' memory (a closed page's run): snapshots then carry no data, and
+        :meth:`reset` builds the run again."""
+        self.stop(timeout=0)
+        with self._lock:
+            self._configs = self.configs
+            if self._plans is None:
+                self._plans = tuple(Plan(e.memory_bytes, e.total_steps) for e in self._engines)
+            self._engines = None  # a worker still inside a step drops its own reference when the step ends
+            self._message = f"{self._message} Its memory was released."
 
     def wait(self, timeout: float = 60.0) -> str:
         """Block until the run is done (finished, stopped, diverged or error) or the timeout."""
@@ -275,6 +337,10 @@ class Runner:
         """Every run's state, all at the same shared step."""
         with self._lock:
             step = self._step_count()  # the worker may be stepping: read everything up to this step
+            if self._engines is None:
+                return tuple(Snapshot(status=self._status, message=self._message, step=0, total_steps=p.total_steps,
+                                      steps_per_second=0.0, data=None, config=c, error=self._error)
+                             for c, p in zip(self._configs, self._plans))
             return tuple(Snapshot(status=self._status, message=self._message, step=step, total_steps=e.total_steps,
                                   steps_per_second=self._rate, data=e.view(step), config=e.config, error=self._error)
                          for e in self._engines)
@@ -319,6 +385,10 @@ class Runner:
                     self._wake.wait()
                 if self._stop or self._status in Status.DONE:
                     return self._retire()
+                if self._engines is None:
+                    if not self._build_engines():
+                        return self._retire()
+                    continue
                 engines, generation = self._engines, self._generation
                 single = self._status != Status.RUNNING
                 if single:
@@ -357,6 +427,37 @@ class Runner:
                     return self._retire()
                 if pause > 0:
                     self._wake.wait(pause)  # a watching pace or a fair share; stop()/pause() wake it at once
+
+    def _build_engines(self) -> bool:  # called with the lock held, by the worker
+        """Build runs whose build was deferred to their first step, outside the lock (it may take seconds);
+        a reset or stop meanwhile makes the result moot.  False when the build failed (a run error)."""
+        configs, generation, message = self._configs, self._generation, self._message
+        self._stepping = True
+        mb = sum(p.memory_bytes for p in self._plans) / 2**20
+        self._message = f"Building the run{'s' if len(configs) > 1 else ''} (about {mb:,.0f} MB)…"
+        self._lock.release()
+        engines, failure = None, None
+        try:
+            engines = tuple(self._build(c) for c in configs)
+        except Exception as exc:
+            failure = exc
+        finally:
+            self._lock.acquire()
+        self._stepping = False
+        self._wake.notify_all()
+        if generation != self._generation:
+            return True
+        if failure is not None:
+            self._status = Status.ERROR
+            self._message = f"Building the run failed: {type(failure).__name__}: {failure}"
+            self._error = "".join(traceback.format_exception(failure))
+            return False
+        self._engines = engines
+        if self._status == Status.PAUSED and self._pending_steps == 0:  # paused while it was built
+            self._message = "Paused at step 0."
+        elif self._message.startswith("Building"):
+            self._message = message
+        return True
 
     def _which(self, engine: Trainable) -> str:
         """' in run B' when several runs train together, else ''."""

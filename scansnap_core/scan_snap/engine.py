@@ -25,13 +25,14 @@ import torch
 import torch.nn.functional as F
 
 from ..lab.fields import ConfigError
-from ..lab.runner import Runner
+from ..lab.limits import LIMITS
+from ..lab.runner import Plan, Runner
 from .config import RunConfig
 from .events import attended_threshold
 from .layout import Layout
 from .memory import check_memory, estimate_memory_bytes, tied_columns
 
-__all__ = ["Engine", "Record", "batch_key", "live_runner"]
+__all__ = ["Engine", "Record", "batch_key", "live_runner", "plan_run"]
 
 _ADAM_BETAS = (0.9, 0.999)
 _ADAM_EPS = 1e-8
@@ -400,7 +401,14 @@ def live_runner(config: RunConfig | Sequence[RunConfig], max_records: int = 2000
                 threads: int | None = 1) -> Runner:
     """A background :class:`~scansnap_core.lab.runner.Runner` training ``config`` (or several configs in
     lockstep), one Engine per run keeping at most ``max_records`` records (older ones thinned)."""
-    return Runner(config, build=lambda cfg: Engine(cfg, max_records=max_records), delay=delay, threads=threads)
+    return Runner(config, build=lambda cfg: Engine(cfg, max_records=max_records), delay=delay, threads=threads,
+                  plan=lambda cfg: plan_run(cfg, max_records), build_now_below=LIMITS.build_on_open_mb * 2**20)
+
+
+def plan_run(cfg: RunConfig, max_records: int | None = None) -> Plan:
+    """What training ``cfg`` will cost, without building it; ConfigError where :class:`Engine` would refuse it."""
+    check_memory(cfg, max_records)
+    return Plan(memory_bytes=estimate_memory_bytes(cfg, max_records=max_records), total_steps=cfg.train.steps)
 
 
 def _distinct_entropy(attention: torch.Tensor, distinct: torch.Tensor) -> torch.Tensor:
