@@ -12,10 +12,11 @@ tab closes, and it never disturbs the same session's Live Lab run.
 
 import streamlit as st
 
-from scansnap_app import entry, live, pacing, run_controls, views
+from scansnap_app import entry, live, pacing, run_controls, url_state, views
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import MAX_RECORDS, REGISTRY, new_session_id
 from scansnap_core.lab.fields import ConfigError
+from scansnap_core.lab.runner import Status
 from scansnap_core.scan_snap import figures
 from scansnap_core.scan_snap.compare import ATTENDED_MARGIN, compare_runs
 from scansnap_core.scan_snap.config import RunConfig
@@ -43,7 +44,9 @@ for side in SIDES:  # defaults live in session state: the Fig. 5 buttons set the
         ss.setdefault(f"cmp_{side}_{name}", value)
 ss.setdefault("cmp_steps", preset(BASE_PRESET).train.steps)
 
+url_state.restore("compare", lambda params: ({}, []))  # no settings in its URL, only the run mark
 st.title("Compare A/B")
+url_state.show_notices("compare")
 st.caption(
     "Two runs on the same Syn-Small data, trained together with one shared step counter. The default is the "
     "paper's Fig. 5 contrast: SGD drifts the attention towards the most frequent distinct tokens, Adam "
@@ -98,6 +101,7 @@ PAIR_ID = f"{session_id}-compare"  # the pair's own entry in the sessions regist
 lab = REGISTRY.lab(PAIR_ID, lambda: live_runner(DEFAULT_PAIR if errors else tuple(configs), max_records=MAX_RECORDS))
 runner = lab.runner
 lab.sync(tuple(configs) if not errors else runner.configs)  # the Live Lab's rule, for a pair
+url_state.write({}, has_run=runner.status != Status.IDLE)
 if lab.pending is not None:
     st.info("You changed the settings of a run in progress: they apply when you press **Reset**.")
 run_controls.busy_warning()

@@ -8,6 +8,7 @@ import streamlit as st
 
 from scansnap_app import controls, entry, live, pacing, run_controls, url_state, views
 from scansnap_app.sessions import MAX_RECORDS, REGISTRY, new_session_id
+from scansnap_core.lab.runner import Status
 from scansnap_core.scan_snap.engine import live_runner
 from scansnap_core.scan_snap.presets import preset
 from scansnap_core.scan_snap.results import summarize
@@ -33,7 +34,7 @@ else:
     note = lab.sync(cfg)
     if note:
         st.toast(note)
-    controls.sync_url(cfg)
+    controls.sync_url(cfg, has_run=lab.runner.status != Status.IDLE)
 if lab.pending is not None:
     st.info("You changed settings of a run in progress. Learning rates apply live; everything else applies when "
             "you press **Reset** (the current run is kept until then).")

@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from scansnap_app import entry
+from scansnap_app import entry, url_state
 from scansnap_app.controls import RATES, live_lab_link
 from scansnap_app.live_chart import live_chart
 from scansnap_app.plain import plain
@@ -36,7 +36,9 @@ ss = st.session_state
 #: this session's sweep in the sessions registry
 SWEEP_ID = ss.setdefault("session_id", new_session_id()) + "-sweep"
 
+url_state.restore("sweep", lambda params: ({}, []))  # no settings in its URL, only the run mark
 st.title("Learning-rate sweep (Fig. 6)")
+url_state.show_notices("sweep")
 st.caption(
     "How sparse does the attention end up? Each run trains Syn-Medium for a few steps; the final entropy of the "
     "attention over the distinct tokens is low when attention snapped onto few tokens. The paper (§7) finds it "
@@ -98,6 +100,7 @@ def refusal(configs) -> str | None:
 
 
 job: SweepJob | None = ss.get(JOB)
+url_state.write({}, has_run=job is not None)
 left, right = st.columns([1, 3])
 if job is not None and job.running:
     left.button("Cancelling…" if job.cancelling else "Cancel sweep", icon=":material/stop:", width="stretch",

@@ -131,9 +131,9 @@ def live_lab_link(cfg: RunConfig, preset_name: str) -> str:
     return "./?" + urllib.parse.urlencode(url_params(cfg, preset_name))
 
 
-def sync_url(cfg: RunConfig) -> None:
-    """Write the preset and the fields that differ from it into the URL."""
-    url_state.write(url_params(cfg, st.session_state["preset"]))
+def sync_url(cfg: RunConfig, has_run: bool) -> None:
+    """Write the preset and the fields that differ from it into the URL (and the run mark, see url_state)."""
+    url_state.write(url_params(cfg, st.session_state["preset"]), has_run)
 
 
 # --------------------------------------------------------------------------- widgets

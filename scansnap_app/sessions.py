@@ -3,9 +3,10 @@
 Streamlit runs one process with a script thread per session.  Each session gets a
 :class:`Lab` (its runner plus pending settings) kept in a process-wide registry keyed by a
 per-session id stored in ``st.session_state``.  The live fragment calls :meth:`Lab.touch`
-on every refresh; a watchdog thread stops trainers whose page has been silent for longer
-than ``SCANSNAP_IDLE_TTL`` seconds (a closed tab), and ``SCANSNAP_MAX_TRAINING`` caps how
-many sessions may train at once.
+on every refresh.  A watchdog thread stops (and releases) the trainers and sweeps whose page is gone:
+its connection closed ``SCANSNAP_DISCONNECT_GRACE`` seconds ago (a closed or reloaded tab; a page that
+reconnects sooner keeps its run), or it has been silent longer than ``SCANSNAP_IDLE_TTL`` seconds.
+``SCANSNAP_MAX_TRAINING`` caps how many sessions may train at once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.jobs import SweepJob
 from scansnap_core.lab.limits import LIMITS
@@ -26,6 +30,7 @@ MAX_TRAINING = LIMITS.max_training
 MAX_SWEEPS = LIMITS.max_sweeps
 MAX_SERVER_MEMORY = LIMITS.max_server_memory_mb * 2**20
 IDLE_TTL = LIMITS.idle_ttl
+DISCONNECT_GRACE = LIMITS.disconnect_grace
 _WATCH_EVERY = 5.0
 
 #: seconds slept between steps for each speed setting (for watching a run unfold)
@@ -34,16 +39,36 @@ SPEEDS = {"full speed": 0.0, "fast": 0.01, "medium": 0.05, "slow": 0.2}
 MAX_RECORDS = 1500
 
 
+def current_page() -> str | None:
+    """The Streamlit session (one tab's connection to the server) whose script is running, if any."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.session_id if ctx is not None else None
+
+
+def page_connected(page: str) -> bool:
+    """Whether that tab is connected now: Streamlit drops a session from its active ones as soon as its
+    connection closes (a closed or reloaded tab) and takes it back if the same tab reconnects."""
+    return not Runtime.exists() or Runtime.instance().is_active_session(page)
+
+
 @dataclass
-class Lab:
+class _Watched:
+    """What the watchdog needs to know about a page's trainer."""
+
+    page: str | None = field(default_factory=current_page, kw_only=True)  # None: not from a page (kept alive by touch)
+    last_seen: float = field(default_factory=time.monotonic, kw_only=True)
+    gone_since: float | None = field(default=None, kw_only=True)  # when the watchdog first found the page disconnected
+
+    def touch(self) -> None:
+        self.last_seen = time.monotonic()
+
+
+@dataclass
+class Lab(_Watched):
     """A browser session's training state."""
 
     runner: Runner
     pending: Any = None  # settings (a config, or a tuple of them for lockstep runs) changed mid-run; applied on Reset
-    last_seen: float = field(default_factory=time.monotonic)
-
-    def touch(self) -> None:
-        self.last_seen = time.monotonic()
 
     def sync(self, wanted: Any) -> str | None:
         """Bring the run (one config) or the lockstep runs (a tuple, e.g. the Compare pair) in line
@@ -72,22 +97,24 @@ class Lab:
 
 
 @dataclass
-class _Sweep:
+class _Sweep(_Watched):
     """A sweep job and when its page last polled it."""
 
     job: SweepJob
-    last_seen: float = field(default_factory=time.monotonic)
 
 
 class Registry:
     """Process-wide map of session id → :class:`Lab`, with the cap and the watchdog."""
 
     def __init__(self, max_training: int = MAX_TRAINING, idle_ttl: float = IDLE_TTL, max_sweeps: int = MAX_SWEEPS,
-                 max_memory: int = MAX_SERVER_MEMORY):
+                 max_memory: int = MAX_SERVER_MEMORY, disconnect_grace: float = DISCONNECT_GRACE,
+                 connected: Callable[[str], bool] = page_connected):
         self.max_training = max_training
         self.max_sweeps = max_sweeps
         self.max_memory = max_memory  # bytes: the server-wide budget of estimated training memory
         self.idle_ttl = idle_ttl
+        self.disconnect_grace = disconnect_grace
+        self._connected = connected
         self._labs: dict[str, Lab] = {}
         self._sweeps: dict[str, _Sweep] = {}  # sweep jobs count as training sessions too
         self._lock = threading.Lock()
@@ -119,6 +146,7 @@ class Registry:
                 current = self._labs[session_id] = lab
                 if lab.runner.status == Status.STOPPED:
                     lab.runner.reset()
+            current.page, current.gone_since = current_page() or current.page, None
             self._ensure_watchdog()
         current.touch()
         return current
@@ -174,18 +202,29 @@ class Registry:
 
 
     def reap(self, now: float | None = None) -> list[str]:
-        """Stop and forget the labs whose page has been silent longer than the TTL."""
+        """Stop, release and forget the labs and sweeps whose page is gone: disconnected for longer than the
+        grace period, or silent for longer than the TTL."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            stale = [sid for sid, lab in self._labs.items() if now - lab.last_seen > self.idle_ttl]
+            stale = [sid for sid, lab in self._labs.items() if self._abandoned(lab, now)]
             labs = [self._labs.pop(sid) for sid in stale]
-            stale_sweeps = [sid for sid, e in self._sweeps.items() if now - e.last_seen > self.idle_ttl]
+            stale_sweeps = [sid for sid, e in self._sweeps.items() if self._abandoned(e, now)]
             sweeps = [self._sweeps.pop(sid) for sid in stale_sweeps]
         for lab in labs:
             lab.runner.release()  # its page may hold it a while longer: drop the engines now
         for entry in sweeps:
             entry.job.cancel(wait=0)
         return stale + stale_sweeps
+
+    def _abandoned(self, entry: _Watched, now: float) -> bool:  # called with the lock held
+        if now - entry.last_seen > self.idle_ttl:
+            return True
+        if entry.page is None or self._connected(entry.page):
+            entry.gone_since = None
+            return False
+        if entry.gone_since is None:
+            entry.gone_since = now
+        return now - entry.gone_since > self.disconnect_grace
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop every trainer and sweep, waiting up to ``timeout`` seconds in all: the server is exiting,

@@ -7,10 +7,15 @@ On a session's first visit of a page, :func:`restore` hands the query parameters
 After its widgets, the page calls :func:`write` with its settings in text form (only those that differ
 from its defaults), so the URL follows every change.  Streamlit's ``bind="query-params"`` was not
 used: it drops invalid values without a word.
+
+While a page has a run, its URL also carries ``run=<this server process's id>``.  A server restart
+loses every run; when the tab reconnects to the new server, the page finds an id that is not its
+server's and says that its run was lost (the settings in the URL come back as usual).
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Callable
 
 import streamlit as st
@@ -19,13 +24,23 @@ from .plain import plain
 
 Reader = Callable[[dict[str, str]], tuple[dict[str, Any], list[str]]]
 
+#: the URL parameter that marks a page with a run, and this server process's value for it
+RUN_MARK = "run"
+SERVER_ID = uuid.uuid4().hex[:8]
+LOST_RUN = ("The server restarted since this page started its run, so that run and its results were lost. "
+            "The settings are restored from the URL: press Start to train it again.")
+
 
 def restore(page: str, read: Reader) -> None:
     """Fill ``page``'s widgets from the URL once per session (later reruns keep what the user set)."""
     ss = st.session_state
     if ss.get(_restored(page)):
         return
-    values, notices = read({k: st.query_params.get(k) for k in st.query_params})
+    params = {k: st.query_params.get(k) for k in st.query_params}
+    mark = params.pop(RUN_MARK, None)
+    values, notices = read(params)
+    if mark is not None and mark != SERVER_ID:
+        notices.insert(0, LOST_RUN)
     ss.update(values)
     ss[_notices(page)] = notices
     ss[_restored(page)] = True
@@ -34,11 +49,16 @@ def restore(page: str, read: Reader) -> None:
 def show_notices(page: str) -> None:
     """Once: a warning per URL parameter that ``restore`` ignored."""
     for notice in st.session_state.pop(_notices(page), []):
-        st.warning(f"Ignored a URL value: {plain(notice)}")
+        if notice == LOST_RUN:
+            st.warning(notice, icon=":material/cloud_off:")
+        else:
+            st.warning(f"Ignored a URL value: {plain(notice)}")
 
 
-def write(params: dict[str, str]) -> None:
-    """Make the URL hold exactly ``params`` (untouched when it already does)."""
+def write(params: dict[str, str], has_run: bool = False) -> None:
+    """Make the URL hold exactly ``params``, plus the run mark while the page ``has_run`` (untouched when
+    it already does)."""
+    params = {**params, RUN_MARK: SERVER_ID} if has_run else params
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
 

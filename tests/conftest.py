@@ -30,15 +30,15 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_process(log: Path, **env):
-    """A real `streamlit run app.py` on a free port: yields (URL, process) once it is healthy; its log is
-    shown if it fails to start.  Stopped on exit unless the caller already stopped it."""
+def streamlit_process(log: Path, port: int | None = None, **env):
+    """A real `streamlit run app.py` on ``port`` (default: a free one): yields (URL, process) once it is
+    healthy; its log is shown if it fails to start.  Stopped on exit unless the caller already stopped it."""
     import subprocess
     import time
     import urllib.request
 
-    port = _free_port()
-    with open(log, "w") as out:
+    port = port or _free_port()
+    with open(log, "a") as out:
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
                                  str(port), "--server.headless", "true"], cwd=ROOT, env={**os.environ, **env},
                                 stdout=out, stderr=subprocess.STDOUT)

@@ -36,13 +36,16 @@ class Limits:
     max_sweeps: int = 1
     #: seconds of silence after which a closed tab's trainer is stopped
     idle_ttl: float = 120.0
+    #: seconds after its page's connection closed (tab closed or reloaded) that a trainer is stopped
+    #: (a page that reconnects sooner, e.g. after a network blip, keeps its run)
+    disconnect_grace: float = 15.0
 
     ENV = {"max_vocab": "SCANSNAP_MAX_VOCAB", "max_steps": "SCANSNAP_MAX_STEPS",
            "max_run_memory_mb": "SCANSNAP_MAX_RUN_MEMORY_MB",
            "max_server_memory_mb": "SCANSNAP_MAX_SERVER_MEMORY_MB",
            "build_on_open_mb": "SCANSNAP_BUILD_ON_OPEN_MB", "max_sweep_runs": "SCANSNAP_MAX_SWEEP_RUNS",
            "max_training": "SCANSNAP_MAX_TRAINING", "max_sweeps": "SCANSNAP_MAX_SWEEPS",
-           "idle_ttl": "SCANSNAP_IDLE_TTL"}
+           "idle_ttl": "SCANSNAP_IDLE_TTL", "disconnect_grace": "SCANSNAP_DISCONNECT_GRACE"}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Limits":
