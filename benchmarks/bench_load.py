@@ -59,6 +59,7 @@ def _serve(probe_path: str, streamlit_args: list[str]) -> None:
             live = sessions.REGISTRY.training_count() if sessions else 0
             state = {"threads": [t.name for t in threading.enumerate()],
                      "labs": sessions.REGISTRY.active_sessions() if sessions else None,
+                     "memory_held": sessions.REGISTRY.memory_in_use() if sessions else 0,
                      "pacing": {kind: {"cost": pacer.cost, "interval": pacer.interval(live)}
                                 for kind, pacer in (("kpi", pacing.KPI), ("chart", pacing.CHART))}
                      if pacing else {}}
