@@ -100,7 +100,8 @@ DEFAULT_PAIR = tuple(preset(BASE_PRESET).replace(**DEFAULTS[side]) for side in S
 PAIR_ID = f"{session_id}-compare"  # the pair's own entry in the sessions registry
 lab = REGISTRY.lab(PAIR_ID, lambda: live_runner(DEFAULT_PAIR if errors else tuple(configs), max_records=MAX_RECORDS))
 runner = lab.runner
-lab.sync(tuple(configs) if not errors else runner.configs)  # the Live Lab's rule, for a pair
+if not errors:
+    lab.sync(tuple(configs))  # the Live Lab's rule, for a pair
 url_state.write({}, has_run=runner.status != Status.IDLE)
 if lab.pending is not None:
     st.info("You changed the settings of a run in progress: they apply when you press **Reset**.")

@@ -54,6 +54,7 @@ def live_status() -> None:
         data = snap.data
         views.kpis(snap, data)
         views.phase_caption(snap, data)
+        views.finite_t_note(data)
 
 
 @st.fragment(run_every=chart_every if running else None)

@@ -189,6 +189,11 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
                              " (log scale); applies live while training")
         ratio = ss["eta_y"] / ss["eta_z"] if ss["eta_z"] else float("inf")
         st.caption(f"η_Y / η_Z = **{ratio:g}**")
+        if ss.get("rate_changes"):
+            st.caption("Learning-rate changes during the run (from the URL or the loaded config; the rates "
+                       "above are its first): " + describe_rate_changes(ss["rate_changes"]) + ".")
+            st.button("Clear the changes", key="clear_rate_changes", on_click=ss.update,
+                      kwargs={"rate_changes": ()}, help="Train with the rates above for the whole run")
 
     with sb.expander("Training", expanded=False):
         st.radio(FIELD_LABELS["optimizer"], FIELD_CHOICES["optimizer"], key="optimizer", horizontal=True,
@@ -223,6 +228,11 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
     sb.caption(f"Server limits: {LIMITS.describe()}; at most {sessions.REGISTRY.max_training} sessions train "
                f"at once, within {sessions.REGISTRY.max_memory / 2**20:,.0f} MB of training memory together.")
     return cfg, None
+
+
+def describe_rate_changes(changes) -> str:
+    """'from step 41: η_Y = 1, η_Z = 0.5; …' for a run's rate_changes."""
+    return "; ".join(f"from step {int(step):,}: η_Y = {eta_y:g}, η_Z = {eta_z:g}" for step, eta_y, eta_z in changes)
 
 
 def _weights_editor() -> None:

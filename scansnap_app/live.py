@@ -85,4 +85,8 @@ def replay_step(data: RunData, running: bool, key: str,
     if running or len(data.records) < 2:
         return None
     steps = [int(s) for s in data.steps]
-    return st.select_slider(label, options=steps, value=steps[-1], key=key)
+    ss, latest = st.session_state, key + "_latest"
+    if ss.get(key) not in steps or ss.get(key) == ss.get(latest):  # left at the newest step: follow the run
+        ss[key] = steps[-1]
+    ss[latest] = steps[-1]
+    return st.select_slider(label, options=steps, key=key)

@@ -13,7 +13,7 @@ from .sessions import IDLE_TTL, SPEEDS, Lab
 
 def run_controls(lab: Lab, lab_id: str, prefix: str = ""):
     """Start/Pause, Step and Reset, large and obvious (outside the live fragments), for the lab
-    registered as ``lab_id``; Reset applies ``lab.pending`` (or restarts the same run).  Widget
+    registered as ``lab_id``; Reset starts over with what the controls ask for (:meth:`Lab.reset`).  Widget
     keys start with ``prefix``.  Returns a fourth column for the page's own control."""
     snap = lab.runner.snapshot()
     running = snap.status == Status.RUNNING
@@ -82,9 +82,7 @@ def _step(lab: Lab, lab_id: str, prefix: str) -> None:
 
 def _reset(lab: Lab, lab_id: str, prefix: str) -> None:
     _acted(prefix)
-    lab = sessions.REGISTRY.revive(lab_id, lab)
-    lab.runner.reset(lab.pending)  # None: the same run(s) from step 0
-    lab.pending = None
+    sessions.REGISTRY.revive(lab_id, lab).reset()
 
 
 def _speed(lab: Lab) -> None:

@@ -69,21 +69,25 @@ class Lab(_Watched):
 
     runner: Runner
     pending: Any = None  # settings (a config, or a tuple of them for lockstep runs) changed mid-run; applied on Reset
+    controls: Any = None  # what the page's controls asked for last (None: nothing yet, the run's own settings)
 
     def sync(self, wanted: Any) -> str | None:
-        """Bring the run (one config) or the lockstep runs (a tuple, e.g. the Compare pair) in line
-        with the controls.  Before the first step any change simply rebuilds them; during a run a
-        single run's live-changeable settings (its engine's ``retune``) apply at once, and other
-        changes wait for Reset in ``pending``.  Returns a note for the user, or None."""
+        """Bring the run (one config) or the lockstep runs (a tuple, e.g. the Compare pair) in line with
+        the controls, when they changed since the last call.  Before the first step, and once a run has
+        ended, a change sets up a fresh run; during a run a single run's live-changeable settings (its
+        engine's ``retune``, which records them in the run's config) apply at once, and other changes
+        wait for Reset in ``pending``.  Returns a note for the user, or None."""
         runner = self.runner
         lockstep = isinstance(wanted, tuple)
-        current = runner.configs if lockstep else runner.config
-        self.pending = None
-        if wanted == current:
+        asked = self.controls if self.controls is not None else (runner.configs if lockstep else runner.config)
+        if wanted == asked:
             return None
+        self.controls, self.pending = wanted, None
         snap = runner.snapshot()
-        if snap.step == 0 and snap.status in (Status.IDLE, Status.PAUSED):
-            runner.reset(wanted)
+        if (snap.step == 0 and snap.status in (Status.IDLE, Status.PAUSED)) or snap.status in Status.DONE:
+            runner.reset(wanted)  # nothing trained yet, or the run is over: a fresh run with these settings
+            return None
+        if wanted == (runner.configs if lockstep else runner.config):  # back to what trains: nothing waits
             return None
         if not lockstep:
             try:
@@ -91,9 +95,14 @@ class Lab(_Watched):
             except ConfigError:  # not a live change: it waits for Reset
                 pass
             else:
-                return f"Applied live from step {snap.step + 1}: {changed}."
+                return f"Applied live: {changed}." if changed else None
         self.pending = wanted
         return None
+
+    def reset(self) -> None:
+        """Start over from step 0 with what the controls ask for (the pending settings, if any)."""
+        self.runner.reset(self.controls)  # None: the same run(s), live changes included
+        self.pending = None
 
 
 @dataclass

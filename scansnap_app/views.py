@@ -12,6 +12,7 @@ from scansnap_core.lab.runner import Snapshot
 from scansnap_core.scan_snap import figures
 from scansnap_core.scan_snap.config import RunConfig
 from scansnap_core.scan_snap.events import SNAP_FRACTION, SPEED_WINDOW
+from scansnap_core.scan_snap.fields import field_bounds
 from scansnap_core.scan_snap.results import Composition, RunData, cli_command, composition_at_snap, event_notes
 
 from .live_chart import live_chart
@@ -43,6 +44,34 @@ def phase_caption(snap: Snapshot, data: RunData, full: RunData | None = None) ->
                        f"(step {final.step}).")
     if gaps:
         st.caption(f":material/info: {gaps}")
+
+
+#: a common-token logit rise (mean z(t) − z(0)) that the finite-T note points out
+COMMON_RISE = 0.01
+
+
+def finite_t_note(data: RunData) -> None:
+    """Where a sampled run contradicts the page's headline (its common tokens' logits rise instead of
+    dropping: too few tokens per sequence for the class's support), say why and offer the theorem's
+    setting (T → ∞) or a longer T."""
+    t = data.config.train
+    change = data.common_logit_change
+    if t.mode != "sgd" or change is None or change <= COMMON_RISE:
+        return
+    support = int((data.layout.support_prob > 0).sum(axis=1).max())
+    longer = min(field_bounds("seq_len")[1], 8 * t.seq_len)
+    st.warning(f"Here the common tokens' attention logits **rose** (by {change:+.2f} on average since step 0), while "
+               f"the theory has them drop. That is a finite-T effect: a sequence of T = {t.seq_len} tokens samples a "
+               f"class spread over {support} tokens too sparsely to follow P(l|n), and the theorem takes T → ∞. "
+               "Try the T → ∞ mode (the theorem's setting) or a longer T.", icon=":material/info:")
+    c1, c2, _ = st.columns([1, 1, 2])
+    # buttons inside a live fragment: their callbacks set the sidebar's values, then a full rerun redraws it
+    if c1.button("Switch to T → ∞ mode", key="finite_t_expected", on_click=st.session_state.update,
+                 kwargs={"mode": "expected"}, help="mode = expected: the deterministic class-averaged update"):
+        st.rerun()
+    if longer > t.seq_len and c2.button(f"Use T = {longer:,}", key="finite_t_longer", on_click=st.session_state.update,
+                                        kwargs={"seq_len": longer}, help="A longer sequence samples P(l|n) better"):
+        st.rerun()
 
 
 def events_line(data: RunData) -> str:

@@ -97,9 +97,9 @@ def test_cli_sweep_writes_one_row_per_run(tmp_path):
 def test_cli_help_documents_every_flag():
     text = cli("run", "--help").stdout
     for name in FIELD_HELP:
-        if name != "distinct_weights":
+        if name not in ("distinct_weights", "rate_changes"):
             assert "--" + name.replace("_", "-") in text
-    assert "--out" in text and "--preset" in text
+    assert "--out" in text and "--preset" in text and "--rate-change STEP:ETA_Y:ETA_Z" in text
     sweep = cli("sweep", "--help").stdout
     for flag in ("--num-query", "--eta-z", "--ratio", "--seeds", "--steps", "--out"):
         assert flag in sweep
@@ -110,6 +110,8 @@ def test_cli_help_documents_every_flag():
     (["run", "--preset", "nope", "--out", "x"], "error: preset = 'nope' is invalid"),
     (["run", "--config", "/nonexistent.json", "--out", "x"], "error: config = '/nonexistent.json' is invalid"),
     (["sweep", "--seeds", "a-b", "--out", "x.csv"], "error: seeds = 'a-b' is invalid"),
+    (["run", "--rate-change", "50:1:0.5", "--rate-change", "40:1:1", "--out", "x"],
+     "error: rate_changes[1] step = 40 is invalid: allowed integer 51 <= rate_changes[1] step <= 100"),
 ])
 def test_cli_bad_input_is_a_one_line_error(args, message):
     proc = cli(*args, check=False)
@@ -125,3 +127,34 @@ def test_a_study_name_selects_its_commands_and_scan_snap_is_the_default():
     assert "t0' = 34.55" in named.stdout  # K ln M / eta_Y = 10 ln 1002 / 2 (docs/THEORY.md §6)
     usage = cli("scan-snap", "theory", "--help").stdout
     assert usage.startswith("usage: python -m scansnap_core scan-snap theory")
+
+
+def test_a_live_rate_change_is_part_of_the_run_and_its_reproduce_command_replays_it(tmp_path):
+    """Changing η_Z mid-run used to leave only the last η_Z in config.json and reproduce.sh: re-running gave
+    snap 8 / entropy 1.9593 instead of the app's 11 / 1.9504."""
+    from scansnap_app.sessions import MAX_RECORDS
+    from scansnap_core.lab.runner import Status
+    from scansnap_core.scan_snap.engine import live_runner
+    from scansnap_core.scan_snap.results import summarize
+
+    cfg = preset("syn-small", steps=60)
+    runner = live_runner(cfg, max_records=MAX_RECORDS)
+    for _ in range(10):
+        runner.step_once(wait=30)
+    assert runner.retune(cfg.replace(eta_z=0.5)) == "learning rates η_Y = 1, η_Z = 0.5 from step 11"
+    assert runner.retune(cfg.replace(eta_z=0.5)) == ""  # the rates the next step uses anyway: nothing new
+    runner.start()
+    assert runner.wait(120) == Status.FINISHED
+    run = runner.snapshot()
+    assert run.config.train.rate_changes == ((11, 1.0, 0.5),) and run.config.train.eta_z == 1.0
+    assert RunConfig.from_json(run.config.to_json()) == run.config  # config.json keeps the change
+
+    cli(*cli_command(run.config, out=str(tmp_path / "again")).split()[3:], "--threads", "1")
+    again = pd.read_parquet(tmp_path / "again" / "metrics.parquet")
+    np.testing.assert_array_equal(again["loss"][1:], run.data.losses)  # (step 0 has no loss) one thread each: the same numbers
+    summary = json.loads((tmp_path / "again" / "summary.json").read_text())
+    ours = summarize(run.data)
+    assert (summary["snap_step"], summary["entropy_distinct"]) == (ours["snap_step"], ours["entropy_distinct"])
+    changed = cli("run", "--steps", "60", "--rate-change", "11:1:0.5", "--threads", "1", "--out", str(tmp_path / "flag"))
+    assert "Wrote" in changed.stdout
+    np.testing.assert_array_equal(pd.read_parquet(tmp_path / "flag" / "metrics.parquet")["loss"], again["loss"])

@@ -181,3 +181,18 @@ def test_event_marks_on_a_snapped_run():
     assert {t.name for t in theory.data} >= {"SGD theory: upper e^{2B}", "SGD theory: lower e^{2f²(0)B}"}
     adam = RunData.from_engine(Engine(preset("syn-small", optimizer="adam")))
     assert "(Adam run: the bounds are SGD theory)" in theory_vs_experiment(adam).layout.title.text
+
+
+def test_learning_rate_changes_are_marked_on_the_time_charts_and_named_as_outside_the_theory():
+    from scansnap_core.lab.figure_style import RATE_CHANGE_COLOR
+    from scansnap_core.scan_snap.results import event_notes
+
+    cfg = preset("syn-small", steps=30, rate_changes=((11, 1.0, 0.5), (21, 2.0, 0.5)))
+    engine = Engine(cfg)
+    engine.step(30)
+    data = RunData.from_engine(engine)
+    for fig in (logit_trajectories(data), theory_vs_experiment(data)):
+        lines = [s for s in fig.layout.shapes if s.line.color == RATE_CHANGE_COLOR]
+        labels = [a.text for a in fig.layout.annotations if a.font.color == RATE_CHANGE_COLOR]
+        assert [s.x0 for s in lines] == [11, 21] and labels == ["η_Z → 0.5", "η_Y → 2"]
+    assert "learning rates changed during the run (from step 11" in event_notes(data)[2]

@@ -37,6 +37,14 @@ def lab_of(registry):
     return lab
 
 
+def forget_labs(registry) -> None:
+    """Before a second page in one test: stop the first page's workers (or they outlive the test) and
+    forget its lab."""
+    for lab in registry._labs.values():
+        lab.runner.stop()
+    registry._labs.clear()
+
+
 def control(at: AppTest, name: str):
     """The run-control button `name` ("start", "step" or "reset"); its key carries a generation."""
     (button,) = [b for b in at.button if (b.key or "").startswith(name + "-")]
@@ -123,12 +131,37 @@ def test_learning_rates_apply_live_other_changes_wait_for_reset(fresh_registry):
     lab = lab_of(fresh_registry)
     assert lab.runner.snapshot().step == 1
     at.select_slider(key="eta_z").set_value(2.0).run()
-    assert lab.runner.config.train.eta_z == 2.0 and lab.pending is None
+    assert lab.runner.config.train.rate_changes == ((2, 1.0, 2.0),) and lab.pending is None  # recorded in the run
+    assert lab.runner.config.train.eta_z == 1.0 and at.toast[0].value == (
+        "Applied live: learning rates η_Y = 1, η_Z = 2 from step 2.")
     at.number_input(key="seed").set_value(99).run()
     assert lab.pending is not None and lab.runner.config.train.seed == 2
     assert any("applies when you press" in i.value for i in at.info)
     control(at, "reset").click().run()
-    assert lab.runner.config.train.seed == 99 and lab.runner.snapshot().step == 0
+    cfg = lab.runner.config  # what the controls show, from step 1
+    assert (cfg.train.seed, cfg.train.eta_z, cfg.train.rate_changes, lab.runner.snapshot().step) == (99, 2.0, (), 0)
+
+
+def test_a_change_after_a_run_ended_sets_up_a_fresh_run(fresh_registry):
+    """After a finished run, a change used to say 'run in progress' and need Reset, then Start; and picking the
+    Fig. 3 preset left the old Syn-Small charts on the page."""
+    at = page({"steps": "5"})
+    control(at, "start").click().run()
+    lab = lab_of(fresh_registry)
+    assert lab.runner.wait(60) == Status.FINISHED
+    at.run()
+    at.number_input(key="seed").set_value(7).run()
+    snap = lab.runner.snapshot()
+    assert (snap.status, snap.step, snap.config.train.seed, lab.pending) == (Status.IDLE, 0, 7, None)
+    assert not any("applies when you press" in i.value for i in at.info) and control(at, "start").label == "Start"
+    assert at.metric[0].value == "0 / 5"
+    control(at, "start").click().run()
+    assert lab.runner.wait(60) == Status.FINISHED
+    at.run()
+    at.selectbox(key="preset").set_value("fig3").run()
+    snap = lab.runner.snapshot()
+    assert snap.step == 0 and snap.config == lab.controls and snap.config.vocab_size == 1002
+    assert at.metric[0].value == f"0 / {snap.total_steps:,}" and not at.exception
 
 
 def test_each_action_renames_the_controls_so_a_late_duplicate_click_finds_nothing(fresh_registry):
@@ -209,12 +242,11 @@ def test_a_large_run_is_built_only_when_start_or_step_is_pressed(fresh_registry,
     assert lab.runner.memory_bytes > 1000 * 2**20  # what Start will ask the server's budget for
     (note,) = [i.value for i in at.info if "built when you press Start" in i.value]
     assert note.startswith(f"This run needs about {lab.runner.memory_bytes / 2**20:,.0f} MB")
-    lab.runner.stop()
+    forget_labs(fresh_registry)
 
     from scansnap_core.lab.limits import Limits
     from scansnap_core.scan_snap import engine
 
-    fresh_registry._labs.clear()
     monkeypatch.setattr(engine, "LIMITS", Limits(build_on_open_mb=1))  # now even Syn-Small waits for Start
     at = page()
     lab = lab_of(fresh_registry)
@@ -222,3 +254,45 @@ def test_a_large_run_is_built_only_when_start_or_step_is_pressed(fresh_registry,
     control(at, "step").click().run()
     assert lab.runner.built and lab.runner.snapshot().step == 1 and at.metric[0].value == "1 / 100"
     assert not any("built when you press Start" in i.value for i in at.info) and not at.exception
+
+
+def test_step_moves_the_charts_and_the_replay_slider_to_the_newest_step(fresh_registry):
+    """After five Step clicks the KPIs said 5 / 100 but every chart stayed at step 1 (the replay slider kept 1)."""
+    at = page()
+    for n in range(1, 6):
+        control(at, "step").click().run()
+        assert at.metric[0].value == f"{n} / 100" and at.select_slider(key="replay").value == n
+        assert not any("(replay)" in m.value for m in at.markdown)  # the charts show the newest step
+    at.select_slider(key="replay").set_value(2).run()  # the user replays step 2: it stays there
+    control(at, "step").click().run()
+    assert at.metric[0].value == "6 / 100" and at.select_slider(key="replay").value == 2
+    assert any(m.value == "**At step 2** (replay)" for m in at.markdown)
+
+
+def test_a_finite_t_run_whose_common_tokens_rise_says_why_and_switches_to_the_theorems_setting(fresh_registry):
+    """With the Fig. 3 preset the common token's logit rose (+0.3) while the page's headline says common tokens
+    drop, without a word on the page."""
+    at = page({"preset": "fig3", "steps": "60"})
+    control(at, "start").click().run()
+    lab = lab_of(fresh_registry)
+    assert lab.runner.wait(120) == Status.FINISHED
+    at.run()
+    rise = lab.runner.snapshot().data.common_logit_change
+    (note,) = [w.value for w in at.warning if "finite-T effect" in w.value]
+    assert rise > 0.05 and f"rose** (by {rise:+.2f}" in note and "T = 128" in note and "100 tokens" in note
+    at.button(key="finite_t_expected").click().run()
+    assert at.session_state["mode"] == "expected"
+    snap = lab.runner.snapshot()  # the run had ended: the switch sets up the T → ∞ run at once
+    assert (snap.step, snap.config.train.mode) == (0, "expected")
+    control(at, "start").click().run()
+    assert lab.runner.wait(120) == Status.FINISHED
+    at.run()
+    assert lab.runner.snapshot().data.common_logit_change < 0
+    assert not any("finite-T effect" in w.value for w in at.warning) and not at.exception
+
+    forget_labs(fresh_registry)
+    at = page()  # Syn-Small: its common tokens drop as the theorem says, and the page says nothing more
+    control(at, "start").click().run()
+    assert lab_of(fresh_registry).runner.wait(120) == Status.FINISHED
+    at.run()
+    assert not any("finite-T effect" in w.value for w in at.warning)

@@ -12,7 +12,7 @@ from browser_helpers import needs_chromium
 from conftest import _free_port, streamlit_process
 from scansnap_app import sessions, url_state
 from scansnap_core.lab.runner import Runner, Status
-from test_live_lab import control, fresh_registry, lab_of, page  # noqa: F401  (fixture)
+from test_live_lab import control, forget_labs, fresh_registry, lab_of, page  # noqa: F401  (fixture)
 from test_runner import Counter
 
 
@@ -53,14 +53,12 @@ def test_a_page_with_a_run_marks_its_url_and_a_foreign_mark_says_the_run_was_los
     control(at, "reset").click().run()
     assert url_state.RUN_MARK not in at.query_params
 
-    fresh_registry._labs.clear()
+    forget_labs(fresh_registry)
     at = page({"preset": "fig3", "eta_z": "0.5", url_state.RUN_MARK: "0ldserve"})  # a tab back after a restart
     assert [w.value for w in at.warning] == [url_state.LOST_RUN]
     assert at.session_state["preset"] == "fig3" and at.session_state["eta_z"] == 0.5  # settings restored
     assert url_state.RUN_MARK not in at.query_params  # said once
-    lab_of(fresh_registry).runner.stop()
-
-    fresh_registry._labs.clear()
+    forget_labs(fresh_registry)
     at = page({url_state.RUN_MARK: url_state.SERVER_ID})  # a link copied from a page of this server
     assert not at.warning and url_state.RUN_MARK not in at.query_params
 

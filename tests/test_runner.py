@@ -18,6 +18,7 @@ def quick(**kw):
 
 
 def test_runs_to_completion_and_joins():
+    others = set(threading.enumerate())
     runner = live_runner(quick())
     runner.start()
     assert runner.wait(60) == Status.FINISHED
@@ -25,7 +26,7 @@ def test_runs_to_completion_and_joins():
     assert snap.step == 40 and len(snap.data.losses) == 40 and snap.data.latest.step == 40
     assert snap.message == "Finished 40 steps."
     runner.stop()
-    assert not any(t.name == "scansnap-runner" for t in threading.enumerate())
+    assert not any(t.name == "scansnap-runner" for t in set(threading.enumerate()) - others)
 
 
 def test_pause_single_step_resume_and_reset():
@@ -98,8 +99,9 @@ def test_live_changes_are_the_learning_rates_only():
         runner.retune(runner.config.replace(eta_y=-2))
     with pytest.raises(ConfigError, match="only learning-rate changes while training"):
         runner.retune(runner.config.replace(eta_y=3.0, seed=9))
-    assert runner.retune(runner.config.replace(eta_y=3.0)) == "learning rates η_Y = 3, η_Z = 1"
-    assert runner.config.train.eta_y == 3.0 == runner.engine.config.train.eta_y
+    assert runner.retune(runner.config.replace(eta_y=3.0)) == "learning rates η_Y = 3, η_Z = 1 from step 1"
+    assert runner.config.train.rate_changes == ((1, 3.0, 1.0),) == runner.engine.config.train.rate_changes
+    assert runner.config.train.eta_y == 1.0  # the run's starting rate: the change is recorded beside it
     runner.start()
     assert runner.wait(60) == Status.FINISHED
     assert np.isfinite(runner.snapshot().data.losses).all()

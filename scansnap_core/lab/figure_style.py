@@ -13,6 +13,8 @@ import plotly.io as pio
 
 #: Okabe–Ito bluish green for the measured events (scan peak, snap), apart from the grey theory marks
 EVENT_COLOR = "#009E73"
+#: Okabe–Ito reddish purple for learning-rate changes made during a run
+RATE_CHANGE_COLOR = "#CC79A7"
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
 LAYOUT = dict(font=dict(size=14), margin=dict(l=60, r=20, t=60, b=50))

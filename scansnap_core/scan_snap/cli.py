@@ -16,7 +16,7 @@ from .results import train
 from .sweep import FIG6_GRID, MAX_SWEEP_RUNS, fig6_configs, run_sweep, summarize_sweep
 from .theory import predictions_for
 
-_KIND = {name: field_kind(name) for name in FIELD_SECTION if field_kind(name) != "weights"}
+_KIND = {name: field_kind(name) for name in FIELD_SECTION if field_kind(name) not in ("weights", "schedule")}
 _BOOL_FIELDS = tuple(n for n, k in _KIND.items() if k == "bool")
 _NUMBER_FIELDS = tuple(n for n, k in _KIND.items() if k in ("int", "float"))
 
@@ -33,6 +33,17 @@ def _number(text: str) -> int | float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     # keep integers as typed (a message then quotes "-3", not "-3.0")
     return int(value) if value.is_integer() and text.strip().lstrip("+-").isdigit() else value
+
+
+def _rate_change(text: str) -> tuple[float, float, float]:
+    """STEP:ETA_Y:ETA_Z (ranges are checked by the config)."""
+    parts = text.split(":")
+    try:
+        if len(parts) != 3:
+            raise argparse.ArgumentTypeError("three parts")
+        return tuple(_number(p) for p in parts)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not STEP:ETA_Y:ETA_Z (e.g. 41:1:0.5)") from None
 
 
 def _positive_int(text: str) -> int:
@@ -62,6 +73,9 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         run.add_argument(_flag(name), dest=name, choices=options, help=FIELD_HELP[name])
     for name in _BOOL_FIELDS:
         run.add_argument(_flag(name), dest=name, action=argparse.BooleanOptionalAction, help=FIELD_HELP[name])
+    run.add_argument("--rate-change", dest="rate_changes", action="append", type=_rate_change,
+                     metavar="STEP:ETA_Y:ETA_Z", help="from step STEP on, train with these rates (repeatable; replaces "
+                                                      "the starting configuration's changes)")
 
     sw = sub.add_parser("sweep", help="batched learning-rate sweep (the paper's Fig. 6 by default)",
                         description="Run a grid of Syn-Medium configurations x seeds batched in one process and "
@@ -122,7 +136,7 @@ def _run_config(args) -> RunConfig:
         cfg = RunConfig.from_token(args.config_token)
     else:
         cfg = preset(args.preset)
-    fields = _NUMBER_FIELDS + tuple(FIELD_CHOICES) + _BOOL_FIELDS
+    fields = _NUMBER_FIELDS + tuple(FIELD_CHOICES) + _BOOL_FIELDS + ("rate_changes",)
     overrides = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
     return cfg.replace(**overrides) if overrides else cfg
 

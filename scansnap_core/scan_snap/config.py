@@ -27,7 +27,7 @@ from typing import Any, Mapping
 
 from ..lab.fields import ConfigError, Range, short_repr, to_text
 from ..lab.limits import LIMITS
-from .fields import parse_field, validate_fields
+from .fields import RANGES, parse_field, validate_fields
 
 __all__ = [
     "DataConfig",
@@ -179,7 +179,9 @@ class TrainConfig(_Validated):
     β = (0.9, 0.999)).  ``mode='expected'`` replaces the sampled minibatch by the
     population update of §3 (classes weighted 1/K, T → ∞); batch_size and seq_len are
     then unused.  ``record_every`` sets how often the per-class metrics are recorded
-    (loss and ‖ΔZ‖ are recorded every step).
+    (loss and ‖ΔZ‖ are recorded every step).  ``rate_changes`` are the learning-rate changes made
+    during the run, rows (step s, η_Y, η_Z): from step s on the run trains with those rates (a live
+    change in the app is recorded here, so the run's config reproduces it).
     """
 
     eta_y: float = 1.0
@@ -192,6 +194,33 @@ class TrainConfig(_Validated):
     seed: int = 0
     mode: str = "sgd"
     record_every: int = 1
+    rate_changes: tuple[tuple[float, ...], ...] = ()
+
+    def _check(self) -> None:
+        object.__setattr__(self, "rate_changes", self._checked_changes(self.rate_changes))
+
+    def _checked_changes(self, rows: Any) -> tuple[tuple[int, float, float], ...]:
+        shape = f"rows (step, eta_y, eta_z) with steps increasing within 1..{self.steps}"
+        if isinstance(rows, (str, bytes)) or not hasattr(rows, "__len__") or len(rows) > self.steps:
+            raise ConfigError("rate_changes", short_repr(rows), shape)
+        out, last = [], 0
+        for i, row in enumerate(rows):
+            if isinstance(row, (str, bytes)) or not hasattr(row, "__len__") or len(row) != 3:
+                raise ConfigError(f"rate_changes[{i}]", short_repr(row), shape)
+            step = Range(last + 1, self.steps, integer=True).check(f"rate_changes[{i}] step", row[0])
+            out.append((step, RANGES["eta_y"].check(f"rate_changes[{i}] eta_y", row[1]),
+                        RANGES["eta_z"].check(f"rate_changes[{i}] eta_z", row[2])))
+            last = step
+        return tuple(out)
+
+    def rates_at(self, step: int) -> tuple[float, float]:
+        """(η_Y, η_Z) that step ``step`` (1-based) trains with."""
+        eta_y, eta_z = self.eta_y, self.eta_z
+        for s, y, z in self.rate_changes:
+            if s > step:
+                break
+            eta_y, eta_z = y, z
+        return eta_y, eta_z
 
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}

@@ -17,6 +17,7 @@ one *tied* column with multiplicity M − K: C = K + 1, so memory is O(M·K) ins
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
@@ -123,6 +124,8 @@ class Engine:
             "Z": torch.tensor([c.train.eta_z for c in configs], dtype=torch.float32),
         }
         self._state: dict[str, dict[str, torch.Tensor]] = {"Y": {}, "Z": {}}
+        self._rates_lock = threading.Lock()
+        self._steps_begun = 0
 
         self.step_count = 0
         self.diverged_at = np.full(R, -1)  # first step with a non-finite loss or parameter, -1 if none
@@ -218,12 +221,17 @@ class Engine:
         return classes, torch.log(counts)
 
     # ------------------------------------------------------------------ training
-    def set_learning_rates(self, eta_y: float, eta_z: float) -> None:
-        """Change η_Y and η_Z of every run from the next step on (optimizer state is kept)."""
-        self.configs = [c.replace(eta_y=eta_y, eta_z=eta_z) for c in self.configs]
-        self.config = self.configs[0]
-        self._eta["Y"].fill_(self.config.train.eta_y)
-        self._eta["Z"].fill_(self.config.train.eta_z)
+    def _begin_step(self) -> None:
+        """Count the step as begun and take its learning rates: from the last of ``rate_changes`` at or
+        before it (shared by every run: the changes are part of the batch key), else each run's own.
+        Under ``_rates_lock`` so that a live change (:meth:`retune`) lands exactly on the first step that
+        has not begun."""
+        with self._rates_lock:
+            self._steps_begun = step = self.step_count + 1
+            changes = [c for c in self.config.train.rate_changes if c[0] <= step]
+        if changes:
+            self._eta["Y"].fill_(changes[-1][1])
+            self._eta["Z"].fill_(changes[-1][2])
 
     def step(self, n: int = 1) -> None:
         """Run ``n`` optimizer steps for every run."""
@@ -237,6 +245,7 @@ class Engine:
         normalised histograms (the LN(Xᵀb) of Lemma 1) and G = (α − e_n)/N [N, C]; it is
         accumulated straight into the momentum buffer (one batched matmul).  The
         attention gradient comes from autograd through the softmax and normalisation."""
+        self._begin_step()
         inputs = self._population_inputs() if self.config.train.mode == "expected" else self._sample_inputs()
         fw = self._forward(*inputs)
         R, N = fw.nll.shape
@@ -336,14 +345,28 @@ class Engine:
         return RunData.build(self.config, self.layout, records, losses[:, 0], dz[:, 0], changed[:, 0])
 
     def retune(self, config: RunConfig) -> str:
-        """Apply ``config``'s learning rates from the next step on: the only settings a run can change
-        while it trains (the rest waits for Reset, a ConfigError here)."""
-        t = config.train
-        if config.replace(eta_y=self.config.train.eta_y, eta_z=self.config.train.eta_z) != self.config:
+        """Train with ``config``'s learning rates from the next step on, recorded in the run's
+        ``rate_changes`` (replacing changes it had planned for later steps): the only settings a run can
+        change while it trains (the rest waits for Reset, a ConfigError here).  Says what changed ('' if
+        those are the rates the next step would use anyway)."""
+        if len(self.configs) != 1:
+            raise ConfigError("configs", f"{len(self.configs)} runs", "one run (a sweep's rates are fixed)")
+        ours = self.config
+        if config.replace(eta_y=ours.train.eta_y, eta_z=ours.train.eta_z, rate_changes=()) != ours.replace(
+                rate_changes=()):
             raise ConfigError("config", "a change besides eta_y and eta_z",
                               "only learning-rate changes while training; the others apply on Reset")
-        self.set_learning_rates(t.eta_y, t.eta_z)
-        return f"learning rates η_Y = {t.eta_y:g}, η_Z = {t.eta_z:g}"
+        rates = (config.train.eta_y, config.train.eta_z)
+        with self._rates_lock:  # the first step that has not begun (one may be under way in another thread)
+            step = self._steps_begun + 1
+            if rates == ours.train.rates_at(step):
+                return ""
+            if step > ours.train.steps:
+                raise ConfigError("eta_y, eta_z", "a change after the last step", "a change while the run trains")
+            kept = tuple(c for c in ours.train.rate_changes if c[0] < step)
+            self.config = ours.replace(rate_changes=kept + ((step, *rates),))
+            self.configs = [self.config]
+        return f"learning rates η_Y = {rates[0]:g}, η_Z = {rates[1]:g} from step {step}"
 
     # ------------------------------------------------------------------ metrics
     @torch.no_grad()

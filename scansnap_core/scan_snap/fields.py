@@ -68,6 +68,7 @@ HELP: dict[str, str] = {
     "seed": "random seed (data and init)",
     "mode": "'sgd' (sampled minibatches) or 'expected' (deterministic T->inf class-averaged update)",
     "record_every": "record per-class metrics every this many steps",
+    "rate_changes": "learning-rate changes during the run: from step s on, eta_Y and eta_Z (rows 's,eta_Y,eta_Z')",
 }
 
 
@@ -96,6 +97,7 @@ LABELS: dict[str, str] = {
     "seed": "Seed",
     "mode": "Mode",
     "record_every": "Record every (steps)",
+    "rate_changes": "Learning-rate changes",
 }
 
 
@@ -109,6 +111,17 @@ def _parse_weights(text: str) -> tuple[tuple[float, ...], ...] | None:
         raise ConfigError("distinct_weights", text, "rows separated by ';' of numbers separated by ','") from None
 
 
-FIELDS = FieldTable(RANGES, CHOICES, HELP, LABELS, custom={"distinct_weights": ("weights", _parse_weights)})
+def _parse_rate_changes(text: str) -> tuple[tuple[float, ...], ...]:
+    """rate_changes in a URL: rows 'step,eta_Y,eta_Z' separated by ';' (empty: none)."""
+    if text == "":
+        return ()
+    try:
+        return tuple(tuple(float(v) for v in row.split(",")) for row in text.split(";"))
+    except ValueError:
+        raise ConfigError("rate_changes", text, "rows 'step,eta_Y,eta_Z' separated by ';'") from None
+
+
+FIELDS = FieldTable(RANGES, CHOICES, HELP, LABELS, custom={"distinct_weights": ("weights", _parse_weights),
+                                                           "rate_changes": ("schedule", _parse_rate_changes)})
 FIELD_CHOICES, FIELD_HELP, FIELD_LABELS = FIELDS.choices, FIELDS.help, FIELDS.labels
 field_bounds, field_kind, parse_field, validate_fields = FIELDS.bounds, FIELDS.kind, FIELDS.parse, FIELDS.validate

@@ -94,6 +94,17 @@ class RunData:
     def steps(self) -> np.ndarray:
         return np.array([r.step for r in self.records])
 
+    @property
+    def common_logit_change(self) -> float | None:
+        """How far the common tokens' attention logits moved since the first record, z(t) − z(0) averaged
+        over every class's common tokens (the theory has them fall: docs/THEORY.md §5); None without
+        common tokens."""
+        common = ~self.layout.support_distinct & (self.layout.support_prob > 0)
+        if not common.any():
+            return None
+        first, last = self.records[0].logits[self.run], self.latest.logits[self.run]
+        return float((last - first)[common].mean())
+
 
 def attended_distinct(data: RunData, record: Record, margin: float = ATTENDED_MARGIN) -> tuple[np.ndarray, np.ndarray]:
     """(attended [K, S] bool, share [K, S]) of one record: ``share`` is c restricted to each class's

@@ -212,6 +212,10 @@ def assumption_gaps(cfg) -> tuple[str, ...]:
         gaps.append("default init (the theory starts from Y = Z = 0)")
     if t.eta_y < FAST_DECODER_RATIO * t.eta_z:  # never true for η_Z = 0
         gaps.append(f"η_Y/η_Z = {t.eta_y / t.eta_z:.3g} (the theory assumes η_Y ≫ η_Z)")
+    if t.rate_changes:
+        first = t.rate_changes[0][0]
+        gaps.append(f"learning rates changed during the run (from step {first}; the theory's times use the "
+                    f"starting rates η_Y = {t.eta_y:g}, η_Z = {t.eta_z:g} throughout)")
     if m.residual:
         gaps.append("residual on (the theorems used here are without it)")
     if not m.normalize:

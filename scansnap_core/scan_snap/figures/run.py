@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ...lab import figure_style as style
-from ...lab.figure_style import EVENT_COLOR, PALETTE, VIRIDIS, Mark, vertical_marks
+from ...lab.figure_style import EVENT_COLOR, PALETTE, RATE_CHANGE_COLOR, VIRIDIS, Mark, vertical_marks
 from ..engine import Record
 from ..layout import Layout
 from ..results import GrowthFactor, RunData
@@ -125,8 +125,20 @@ def _phase_marks(data: RunData, x_max: float, xref: str = "x") -> tuple[list[dic
         marks.append(Mark(data.scan_peak_step, "scan peak", "dashdot", EVENT_COLOR, y=0.02, side="right"))
     if data.snap_step is not None:
         marks.append(Mark(data.snap_step, "snap", "solid", EVENT_COLOR, y=0.02))
+    marks += rate_change_marks(data.config)
     shapes, notes = vertical_marks([m for m in marks if m.x <= x_max], xref)
     return bands + shapes, notes
+
+
+def rate_change_marks(cfg) -> list[Mark]:
+    """A dotted line where the run's learning rates changed (``rate_changes``), labelled with the new rates."""
+    marks, before = [], (cfg.train.eta_y, cfg.train.eta_z)
+    for step, eta_y, eta_z in cfg.train.rate_changes:
+        changed = [f"{name} → {new:g}" for name, old, new in (("η_Y", before[0], eta_y), ("η_Z", before[1], eta_z))
+                   if new != old]
+        marks.append(Mark(step, ", ".join(changed), "dot", RATE_CHANGE_COLOR, y=0.5, side="right"))
+        before = (eta_y, eta_z)
+    return marks
 
 
 def logit_trajectories(data: RunData, query: int = 0) -> go.Figure:
