@@ -6,7 +6,7 @@ each page lives in ``pages/``.
 
 import streamlit as st
 
-from scansnap_app import websocket_fix
+from scansnap_app import export_settings, websocket_fix
 
 websocket_fix.install()
 st.set_page_config(page_title="Scan & Snap Lab", page_icon="🔭", layout="wide")
@@ -16,3 +16,4 @@ st.navigation([
     st.Page("pages/sweep.py", title="Learning-rate sweep", icon=":material/grid_on:"),
     st.Page("pages/compare.py", title="Compare A/B", icon=":material/compare_arrows:"),
 ]).run()
+export_settings.controls()  # at the foot of every page's sidebar

@@ -14,12 +14,17 @@ function loadPlotly(src) {
   return loading[src];
 }
 
-function downloadButton(format, filename) {
+// Exports use the session's export settings (size, scale, font, titles), never the window's size.
+function downloadButton(format, data) {
+  const ex = data.export, size = ex.layout.width + "×" + ex.layout.height;
   return {
     name: "Download " + format.toUpperCase(),
-    title: "Download as " + format.toUpperCase() + " (2x)",
-    icon: window.Plotly.Icons[format === "svg" ? "camera-retro" : "camera"],
-    click: (gd) => window.Plotly.downloadImage(gd, {format: format, scale: 2, filename: filename}),
+    title: format === "png" ? "Download PNG · " + size + " at " + ex.scale + "×" : "Download SVG · " + size + " (vector)",
+    icon: window.Plotly.Icons[format === "svg" ? "disk" : "camera"],
+    click: (gd) => window.Plotly.downloadImage(
+      { data: gd.data, layout: Object.assign({}, gd.layout, ex.layout) },
+      { format: format, width: ex.layout.width, height: ex.layout.height, scale: format === "png" ? ex.scale : 1,
+        filename: data.filename }),
   };
 }
 
@@ -62,8 +67,9 @@ export default function({ parentElement, data }) {
     fig.layout.uirevision = data.uirevision;
     fig.layout.height = data.height;
     const config = {
-      responsive: true, displaylogo: false, modeBarButtonsToRemove: ["toImage"],
-      modeBarButtonsToAdd: [downloadButton("png", data.filename), downloadButton("svg", data.filename)],
+      responsive: true, displaylogo: false, showSendToCloud: false,
+      modeBarButtonsToRemove: ["toImage", "sendDataToCloud"],
+      modeBarButtonsToAdd: [downloadButton("png", data), downloadButton("svg", data)],
     };
     root.__next = { fig: fig, config: config, name: data.filename };
     state.queue.add(root);

@@ -4,8 +4,9 @@
 spec), which costs the browser a full ``Plotly.newPlot`` on every live refresh and throws away
 the user's zoom.  This Streamlit v2 component keeps one plot per key and calls
 ``Plotly.react`` with each new figure, so live views refresh several times a second and zoom,
-pan and legend clicks survive refreshes (``uirevision``).  Its modebar has both a PNG and an
-SVG download (2x, named after the view).
+pan and legend clicks survive refreshes (``uirevision``).  Its modebar has a PNG and an SVG download at
+the session's export settings (scansnap_app/export_settings.py: a fixed size, not the window's), and
+no "Share chart" button (plotly.js would offer to upload the data to an external service).
 
 plotly.js is the copy shipped inside the pinned ``plotly`` package, served by Streamlit's
 static file serving from ``static/`` (copied there by :func:`ensure_plotly_js`).
@@ -22,6 +23,10 @@ from pathlib import Path
 import plotly
 import plotly.graph_objects as go
 import streamlit as st
+
+from scansnap_core.lab.figure_style import export_layout
+
+from .export_settings import export_style
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 PLOTLY_JS = f"plotly-{plotly.__version__}.min.js"
@@ -71,8 +76,10 @@ def live_chart(fig: go.Figure, *, key: str, filename: str, height: int = 450, ui
         st.error(f"Charts need plotly.js in {STATIC_DIR} and it could not be copied there ({err}). "
                  "Run `python -m scansnap_app.live_chart` once with write access.")
         return
+    style = export_style()
+    export = dict(layout=export_layout(fig, style), scale=style.scale)
     _component()(key=key, data=dict(figure=fig.to_json(), src=src, filename=f"scansnap-{filename}", height=height,
-                                     uirevision=uirevision or key), height=height)
+                                     uirevision=uirevision or key, export=export), height=height)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ from scansnap_core.scan_snap import figures
 from scansnap_core.scan_snap.config import RunConfig
 from scansnap_core.scan_snap.events import SNAP_FRACTION, SPEED_WINDOW
 from scansnap_core.scan_snap.fields import field_bounds
-from scansnap_core.scan_snap.results import Composition, RunData, cli_command, composition_at_snap, event_notes
+from scansnap_core.scan_snap.results import (Composition, RunData, cli_command, cli_token_command, composition_at_snap,
+                                             event_notes)
 
+from .export_settings import export_style
 from .live_chart import live_chart
 from .plain import plain
 
@@ -154,7 +156,7 @@ def export_panel(data: RunData, summary: dict, cfg: RunConfig) -> None:
                  help="PNG (2x) and SVG of every view, metrics as CSV and Parquet, config JSON, CLI command"):
         with st.spinner("Rendering figures…"):
             try:
-                st.session_state["_pack"] = (data.latest.step, figure_pack(data, summary))
+                st.session_state["_pack"] = (data.latest.step, figure_pack(data, summary, style=export_style()))
             except Exception as err:  # rendering depends on a system browser; say what failed
                 st.session_state.pop("_pack", None)
                 st.error(f"Could not render the figures ({type(err).__name__}: {plain(err)}). "
@@ -164,3 +166,5 @@ def export_panel(data: RunData, summary: dict, cfg: RunConfig) -> None:
         c1.download_button("⬇ Download figure pack", pack[1], file_name=f"scansnap-step{pack[0]}.zip",
                            mime="application/zip", key="download_pack", type="primary")
     c2.code(cli_command(cfg), language="bash")
+    c2.caption("The same run as one compact token:")
+    c2.code(cli_token_command(cfg), language="bash")

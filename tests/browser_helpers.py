@@ -43,3 +43,9 @@ def pick_preset(page, label: str) -> None:
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def png_size(blob: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's header."""
+    assert blob[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(blob[16:20], "big"), int.from_bytes(blob[20:24], "big")

@@ -9,7 +9,7 @@ import zipfile
 
 from playwright.sync_api import expect
 
-from browser_helpers import SHOTS, needs_chromium, open_page, pick_preset, step_shown
+from browser_helpers import SHOTS, needs_chromium, open_page, pick_preset, png_size, step_shown
 
 pytestmark = needs_chromium
 
@@ -55,13 +55,17 @@ def test_start_streams_views_then_pause_replay_and_modebar_export(server, browse
                            "?.startsWith('Attention c_n at step 0')", timeout=30_000)
     page.screenshot(path=str(SHOTS / "replay.png"), full_page=True)
     heatmap.hover()
-    for fmt, magic in (("svg", b"<svg"), ("png", b"\x89PNG")):
+    assert heatmap.locator(".modebar-btn").count() > 3  # the modebar is up, and it offers no upload anywhere
+    assert heatmap.locator('.modebar-btn[data-title*="Share"], .modebar-btn[data-title*="Cloud"]').count() == 0
+    for fmt, title, magic in (("svg", "Download SVG · 1600×900 (vector)", b"<svg"),
+                              ("png", "Download PNG · 1600×900 at 2×", b"\x89PNG")):
         with page.expect_download() as info:
-            heatmap.locator(f'.modebar-btn[data-title="Download as {fmt.upper()} (2x)"]').click()
+            heatmap.locator(f'.modebar-btn[data-title="{title}"]').click()
         assert info.value.suggested_filename == f"scansnap-attention.{fmt}"
         path = tmp_path / info.value.suggested_filename
         info.value.save_as(path)
         assert magic in path.read_bytes()[:300]
+    assert png_size(path.read_bytes()) == (3200, 1800)  # the export size, not the window's
     assert not errors
     print(f"\nTime from Start to the first chart update: {first_update:.2f} s")
 

@@ -158,3 +158,26 @@ def test_a_live_rate_change_is_part_of_the_run_and_its_reproduce_command_replays
     changed = cli("run", "--steps", "60", "--rate-change", "11:1:0.5", "--threads", "1", "--out", str(tmp_path / "flag"))
     assert "Wrote" in changed.stdout
     np.testing.assert_array_equal(pd.read_parquet(tmp_path / "flag" / "metrics.parquet")["loss"], again["loss"])
+
+
+@pytest.mark.parametrize("cfg", [
+    preset("syn-small"),
+    preset("fig3", eta_y=2.0, eta_z=0.1, steps=400, mode="expected"),
+    preset("syn-medium-3", init="zero", normalize=False, residual=True, eta_y=10.000000000000002),
+    preset("large", distinct_per_class=50, optimizer="adam", momentum=0.5, rate_changes=((11, 1.0, 0.5), (40, 3.0, 0.25))),
+    RunConfig().replace(num_query=4, common_per_query=3, seed=123, record_every=3),
+])
+def test_the_reproduce_command_is_readable_flags_that_give_back_the_same_config(cfg):
+    from scansnap_core.scan_snap import cli as run_cli
+
+    command = cli_command(cfg, out="run")
+    assert "--config-token" not in command and command.startswith("python -m scansnap_core run --preset ")
+    args = run_cli._parser("x").parse_args(command.split()[3:])
+    assert run_cli._run_config(args) == cfg
+    weighted = cfg.replace(distinct_weights=tuple((1.0,) * cfg.data.distinct_per_class for _ in range(cfg.num_classes)))
+    assert cli_command(weighted) == "python -m scansnap_core run --config config.json --out run"
+
+
+def test_the_reproduce_command_names_the_closest_preset():
+    assert cli_command(preset("fig3", eta_z=0.25)) == "python -m scansnap_core run --preset fig3 --eta-z 0.25 --out run"
+    assert cli_command(preset("syn-small")) == "python -m scansnap_core run --preset syn-small --out run"

@@ -93,7 +93,8 @@ def test_figure_pack_holds_every_view_the_tables_and_the_command(small_run):
     assert RunConfig.from_json(zf.read("config.json")) == small_run.config
     metrics = pd.read_parquet(io.BytesIO(zf.read("metrics.parquet")))
     assert len(metrics) == 61 and {"step", "loss"} <= set(metrics.columns)
-    assert "python -m scansnap_core run --config-token" in zf.read("reproduce.sh").decode()
+    reproduce = zf.read("reproduce.sh").decode()
+    assert "python -m scansnap_core run --preset syn-small" in reproduce and "--config-token" in reproduce
     assert json.loads(zf.read("summary.json"))["snap_step"] == small_run.snap_step
 
 
@@ -196,3 +197,21 @@ def test_learning_rate_changes_are_marked_on_the_time_charts_and_named_as_outsid
         labels = [a.text for a in fig.layout.annotations if a.font.color == RATE_CHANGE_COLOR]
         assert [s.x0 for s in lines] == [11, 21] and labels == ["η_Z → 0.5", "η_Y → 2"]
     assert "learning rates changed during the run (from step 11" in event_notes(data)[2]
+
+
+def test_exports_take_the_chosen_size_font_and_titles_whatever_the_window(small_run):
+    """Modebar PNGs used to follow the window (804 × 900 with the title cut at 1280 px wide)."""
+    from browser_helpers import png_size
+    from scansnap_core.lab.export import render_images
+    from scansnap_core.lab.figure_style import ExportStyle, export_layout
+
+    fig = logit_trajectories(small_run)
+    plain = ExportStyle(width=800, height=600, scale=1, font_size=20, titles=False)
+    assert export_layout(fig, plain)["title"]["text"] == "" and export_layout(fig, plain)["font"] == {"size": 20}
+    assert export_layout(fig, ExportStyle())["title"]["text"] == fig.layout.title.text
+    images = render_images({"logits": fig}, style=plain)
+    assert png_size(images["logits.png"]) == (800, 600)
+    assert fig.layout.title.text.split(" (")[0] not in images["logits.svg"].decode()  # no title
+    slide = render_images({"logits": fig}, formats=("png", "svg"))  # the default: a 16:9 slide at 2x, titled
+    assert png_size(slide["logits.png"]) == (3200, 1800)
+    assert "Attention logits z_ml of query 1" in slide["logits.svg"].decode()

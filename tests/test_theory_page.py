@@ -235,7 +235,7 @@ def test_theory_page_in_a_browser_presets_charts_and_svg_download(server, browse
     compare.scroll_into_view_if_needed()
     compare.hover()
     with page_.expect_download() as info:
-        compare.locator('.modebar-btn[data-title="Download as SVG (2x)"]').click()
+        compare.locator('.modebar-btn[data-title="Download SVG · 1600×900 (vector)"]').click()
     assert info.value.suggested_filename == "scansnap-theory-compare.svg"
     path = tmp_path / info.value.suggested_filename
     info.value.save_as(path)

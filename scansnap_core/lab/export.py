@@ -11,21 +11,22 @@ import kaleido
 import plotly.graph_objects as go
 import plotly.io as pio
 
-__all__ = ["render_images", "EXPORT_SIZE"]
+from .figure_style import ExportStyle, export_layout
 
-#: pixel size of exported figures (PNG is written at 2× this)
-EXPORT_SIZE = (1200, 600)
+__all__ = ["render_images"]
 
 _render_lock = threading.Lock()  # one kaleido browser per process, used by one caller at a time
 
 
-def render_images(figures: dict[str, go.Figure], formats: tuple[str, ...] = ("png", "svg")) -> dict[str, bytes]:
-    """``{"name.png": bytes, "name.svg": bytes, ...}`` for every figure (PNG at 2×)."""
+def render_images(figures: dict[str, go.Figure], formats: tuple[str, ...] = ("png", "svg"),
+                  style: ExportStyle = ExportStyle()) -> dict[str, bytes]:
+    """``{"name.png": bytes, "name.svg": bytes, ...}`` for every figure, sized and styled by ``style``
+    (PNG at ``style.scale``, SVG at 1: it is vector)."""
     pio.defaults.mathjax = None
-    width, height = EXPORT_SIZE
     with _render_lock, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The kopts argument is ignored")  # plotly's notice, harmless
         kaleido.start_sync_server(silence_warnings=True)  # reuse one browser: the first image costs seconds
-        return {f"{name}.{fmt}": pio.to_image(fig, format=fmt, width=width, height=height,
-                                              scale=2 if fmt == "png" else 1)
+        return {f"{name}.{fmt}": pio.to_image(go.Figure(fig).update_layout(export_layout(fig, style)), format=fmt,
+                                              width=style.width, height=style.height,
+                                              scale=style.scale if fmt == "png" else 1)
                 for fmt in formats for name, fig in figures.items()}

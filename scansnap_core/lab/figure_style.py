@@ -5,6 +5,7 @@ categories."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -66,3 +67,25 @@ def vertical_marks(marks: Sequence[Mark], xref: str = "x", log_axis: bool = Fals
                               yref="paper", showarrow=False, xanchor=m.side, yanchor="top" if m.y > 0.5 else "bottom",
                               font=dict(size=12, color=m.color)))
     return shapes, notes
+
+
+@dataclass(frozen=True)
+class ExportStyle:
+    """How a figure is exported for slides and papers, whatever the window it is shown in: a fixed size
+    in CSS pixels, a scale for PNG (2 = twice the pixels), the base font size and whether titles show."""
+
+    width: int = 1600
+    height: int = 900
+    scale: int = 2
+    font_size: int = 16
+    titles: bool = True
+
+
+def export_layout(fig: go.Figure, style: ExportStyle) -> dict:
+    """Layout changes that turn ``fig`` as shown into ``fig`` as exported with ``style`` (the figure pack
+    applies them in Python, the charts' download buttons in the browser)."""
+    title = fig.layout.title.text if style.titles and fig.layout.title.text else ""
+    top = LAYOUT["margin"]["t"] if title else 30
+    return dict(width=style.width, height=style.height, font=dict(size=style.font_size),
+                title=dict(text=title, font=dict(size=round(style.font_size * 1.25))),
+                margin={**LAYOUT["margin"], "t": top})

@@ -8,18 +8,19 @@ import json
 import zipfile
 
 from ..lab.export import render_images
+from ..lab.figure_style import ExportStyle
 from .figures import all_figures
-from .results import RunData, cli_command, frames_from_data
+from .results import RunData, cli_command, cli_token_command, frames_from_data
 
 __all__ = ["figure_pack"]
 
 
-def figure_pack(data: RunData, summary: dict | None = None, cls: int = 0) -> bytes:
-    """The zip of a run: figures/*.png and *.svg, tables as CSV and Parquet, config.json,
-    summary.json (if given) and reproduce.sh with the exact CLI command."""
+def figure_pack(data: RunData, summary: dict | None = None, cls: int = 0, style: ExportStyle = ExportStyle()) -> bytes:
+    """The zip of a run: figures/*.png and *.svg (sized and styled by ``style``), tables as CSV and Parquet,
+    config.json, summary.json (if given) and reproduce.sh with the exact CLI command."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, image in render_images(all_figures(data, cls)).items():
+        for name, image in render_images(all_figures(data, cls), style=style).items():
             zf.writestr(f"figures/{name}", image)
         for name, table in frames_from_data(data).items():
             zf.writestr(f"{name}.csv", table.to_csv(index=False))
@@ -29,6 +30,9 @@ def figure_pack(data: RunData, summary: dict | None = None, cls: int = 0) -> byt
         zf.writestr("config.json", data.config.to_json())
         if summary is not None:
             zf.writestr("summary.json", json.dumps(summary, indent=2))
-        zf.writestr("reproduce.sh", "#!/bin/sh\n# Re-run this exact configuration (same seed, same data)\n"
+        zf.writestr("reproduce.sh", "#!/bin/sh\n# Re-run this exact configuration (same seed, same data, the same\n"
+                    "# learning-rate changes). The same run from this folder's config.json:\n"
+                    f"#   python -m scansnap_core run --config config.json --out run\n"
+                    f"# or as one compact token:\n#   {cli_token_command(data.config, out='run')}\n"
                     + cli_command(data.config, out="run") + "\n")
     return buf.getvalue()

@@ -33,9 +33,10 @@ from .engine import Engine, Record
 from .events import ATTENDED_MARGIN, SNAP_FRACTION, SNAP_HOLD, SPEED_WINDOW, Events, attended_mask, detect_events, \
     smoothed_speed
 from .layout import Layout
+from .presets import PRESETS, preset
 from .theory import assumption_gaps, assumption_note, phase_relation, predictions_for
 
-__all__ = ["RunData", "RunResult", "GrowthFactor", "Composition", "attended_distinct", "composition_at_snap", "train", "cli_command",
+__all__ = ["RunData", "RunResult", "GrowthFactor", "Composition", "attended_distinct", "composition_at_snap", "train", "cli_command", "cli_token_command",
            "frames", "frames_from_data", "summarize", "describe_events", "event_notes"]
 
 @dataclass(frozen=True)
@@ -245,9 +246,32 @@ def frames_from_data(data: RunData) -> dict[str, pd.DataFrame]:
 
 
 def cli_command(cfg: RunConfig, out: str = "run") -> str:
-    """The exact ``python -m scansnap_core run`` command that reproduces ``cfg``."""
-    args = ["python", "-m", "scansnap_core", "run", "--config-token", cfg.to_token(), "--out", out]
-    return shlex.join(args)
+    """A readable ``python -m scansnap_core run`` command that reproduces ``cfg`` exactly: the closest preset
+    and a flag per field that differs from it (``--rate-change`` for each learning-rate change).  Explicit
+    distinct-token weights have no flag: then the command reads ``config.json`` (the figure pack has it)."""
+    if cfg.data.distinct_weights is not None:
+        return shlex.join(["python", "-m", "scansnap_core", "run", "--config", "config.json", "--out", out])
+    flat = cfg.flat()
+
+    def differing(name: str) -> dict:
+        base = preset(name).flat()
+        return {k: v for k, v in flat.items() if v != base[k]}
+
+    name = min(PRESETS, key=lambda n: len(differing(n)))  # the first of the closest (dicts keep their order)
+    args = ["python", "-m", "scansnap_core", "run", "--preset", name]
+    for field, value in differing(name).items():
+        if field == "rate_changes":
+            args += [a for step, eta_y, eta_z in value for a in ("--rate-change", f"{step}:{eta_y:g}:{eta_z:g}")]
+        elif isinstance(value, bool):
+            args.append(("--" if value else "--no-") + field.replace("_", "-"))
+        else:
+            args += ["--" + field.replace("_", "-"), repr(value) if isinstance(value, float) else str(value)]
+    return shlex.join(args + ["--out", out])
+
+
+def cli_token_command(cfg: RunConfig, out: str = "run") -> str:
+    """The same run as :func:`cli_command`, as one compact token (RunConfig.to_token)."""
+    return shlex.join(["python", "-m", "scansnap_core", "run", "--config-token", cfg.to_token(), "--out", out])
 
 
 @dataclass
