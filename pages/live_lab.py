@@ -12,6 +12,7 @@ from scansnap_core.lab.runner import Status
 from scansnap_core.scan_snap.engine import live_runner
 from scansnap_core.scan_snap.presets import preset
 from scansnap_core.scan_snap.results import summarize
+from scansnap_core.scan_snap.theory import phase_stops
 
 entry.through_app()
 
@@ -40,7 +41,8 @@ if lab.pending is not None:
             "you press **Reset** (the current run is kept until then).")
 run_controls.busy_warning()
 
-run_controls.speed_control(run_controls.run_controls(lab, session_id), lab)
+run_controls.speed_control(run_controls.run_controls(lab, session_id), lab, phase_stops(lab.runner.config),
+                           "Pause at t0′, t0 and the snap")
 running = lab.runner.busy  # training, or finishing a step or a build that Pause, Step or Start began
 kpi_every, chart_every = live.live_intervals()
 
@@ -52,6 +54,7 @@ def live_status() -> None:
         if live.not_built(lab):
             return
         data = snap.data
+        run_controls.pause_for(lab, "snap", data.snap_step)
         views.kpis(snap, data)
         views.phase_caption(snap, data)
         views.finite_t_note(data)

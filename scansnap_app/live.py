@@ -46,7 +46,7 @@ def live_status(lab: Lab, running: bool, what: str = "step"):
     if running and not lab.runner.busy:
         st.rerun()  # the run just paused or ended: leave live mode
     with paced(pacing.KPI, running):
-        state = snap.status if snap.status in Status.DONE else snap.message  # e.g. 'Pausing: finishing step 7…'
+        state = snap.message if snap.status in (Status.RUNNING, Status.IDLE) else snap.status  # e.g. 'Building…'
         st.progress(min(1.0, snap.step / snap.total_steps),
                     text=f"{what} {snap.step:,} of {snap.total_steps:,} · {snap.steps_per_second:,.0f} steps/s · "
                          f"{state}")
@@ -72,7 +72,9 @@ def not_built(lab: Lab) -> bool:
 
 
 def status_line(snap: Snapshot) -> None:
-    if snap.status in (Status.ERROR, Status.DIVERGED):
+    if snap.status == Status.PAUSED:  # why, and what comes next ('Pausing: finishing step 7…', an auto-pause)
+        st.info(snap.message, icon=":material/pause_circle:")
+    elif snap.status in (Status.ERROR, Status.DIVERGED):
         st.error(plain(snap.message) + " Press Reset to start over.")
     elif snap.status == Status.FINISHED:
         st.success(snap.message + " Use the replay slider below to revisit any step.")

@@ -33,10 +33,29 @@ def run_controls(lab: Lab, lab_id: str, prefix: str = ""):
     return c4
 
 
-def speed_control(container, lab: Lab) -> None:
+def speed_control(container, lab: Lab, stops: dict[int, str] | None = None, stops_label: str = "") -> None:
+    """The pace (``lecture``: two steps a second, to narrate) and, with ``stops`` ({step: what it marks}),
+    a toggle that pauses the run by itself at those steps."""
     container.select_slider("Speed", options=list(SPEEDS), key="speed", on_change=_speed, args=(lab,),
-                            help="Slow the run down to watch scanning and snapping unfold")
+                            help="Slow the run down to watch scanning and snapping unfold; 'lecture' takes two "
+                                 "steps a second")
     lab.runner.delay = SPEEDS[st.session_state.get("speed", "full speed")]
+    if stops is not None:
+        on = container.toggle(stops_label, key="auto_pause",
+                              help="Pause by itself at " + "; ".join(f"step {s}: {w}" for s, w in sorted(stops.items()))
+                              if stops else "No such step within this run")
+        lab.runner.pause_at(stops if on else {})
+
+
+def pause_for(lab: Lab, event: str, step: int | None) -> None:
+    """With the auto-pause toggle on, pause a run once when the page sees ``event`` (measured at ``step``;
+    None: not yet), e.g. a snap that is only known some steps after it happened."""
+    ss, seen = st.session_state, "_paused_for_" + event
+    if step is None or lab.runner.snapshot().step == 0:
+        ss.pop(seen, None)  # a new run (or not yet): the next time it is seen counts
+    elif ss.get("auto_pause") and not ss.get(seen):
+        ss[seen] = True  # once per run, even if later steps place the event elsewhere
+        lab.runner.pause(timeout=0.5, why=f"the {event} was detected, at step {step}")
 
 
 def busy_warning() -> None:

@@ -34,7 +34,7 @@ DISCONNECT_GRACE = LIMITS.disconnect_grace
 _WATCH_EVERY = 5.0
 
 #: seconds slept between steps for each speed setting (for watching a run unfold)
-SPEEDS = {"full speed": 0.0, "fast": 0.01, "medium": 0.05, "slow": 0.2}
+SPEEDS = {"full speed": 0.0, "fast": 0.01, "medium": 0.05, "slow": 0.2, "lecture": 0.5}
 #: records kept per run (older ones are thinned evenly)
 MAX_RECORDS = 1500
 

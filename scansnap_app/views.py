@@ -115,18 +115,20 @@ def views(data: RunData) -> None:
     shown = thin(data)
     cls = min(int(st.session_state.get("view_class") or 0), data.layout.K - 1)
     query = int(data.layout.psi[cls])
+    log_steps = bool(st.session_state.get("log_steps"))
     left, right = st.columns(2)
     with left:
         live_chart(figures.attention_heatmap(shown), key="v_attention", filename="attention")
     with right:
-        live_chart(figures.logit_trajectories(shown, query), key="v_logits", filename="logits", uirevision=f"logits-{query}")
+        live_chart(figures.logit_trajectories(shown, query, log_steps=log_steps), key="v_logits", filename="logits",
+                   uirevision=f"logits-{query}-{log_steps}")
     cls = secondary_picker(data.layout.K)
     # one secondary view at a time: drawing every view on each refresh would halve the refresh rate
     choice = st.session_state.get("secondary_view") or SECONDARY[0]
     if choice == "Attention history":
         fig, name = figures.attention_history(shown, cls), "attention-history"
     elif choice == "Theory vs experiment":
-        fig, name = figures.theory_vs_experiment(shown, cls), "theory-vs-experiment"
+        fig, name = figures.theory_vs_experiment(shown, cls, log_steps=log_steps), "theory-vs-experiment"
     else:
         fig, name = figures.decoder_panel(shown), "decoder"
     live_chart(fig, key="v_secondary", filename=name, uirevision=f"{name}-{cls}")
@@ -137,13 +139,15 @@ SECONDARY = ("Attention history", "Theory vs experiment", "Decoder")
 
 def secondary_picker(num_classes: int) -> int:
     """Which secondary view, and for which class (outside the live fragment)."""
-    c1, c2 = st.columns([3, 1])
+    c1, c2, c3 = st.columns([3, 1.1, 1])
     c1.segmented_control("Second row", SECONDARY, default=SECONDARY[0], key="secondary_view",
                          help="The history heatmap (the paper's Fig. 4), the growth factor beside the theory's "
                               "bounds, or the decoder's correct-token logit, probability and loss")
+    c2.toggle("Log step axis", key="log_steps", help="Spread out the first steps (scanning) in the logit and "
+                                                     "theory charts; they then start at step 1")
     if num_classes <= 1:
         return 0
-    return c2.selectbox("Class", list(range(num_classes)), format_func=lambda n: f"class {n + 1}",
+    return c3.selectbox("Class", list(range(num_classes)), format_func=lambda n: f"class {n + 1}",
                         key="view_class", help="Class shown in the history and theory views")
 
 

@@ -1,5 +1,6 @@
 """Figure builders (pure data -> plotly Figure) and the figure pack (real files via kaleido)."""
 
+import dataclasses
 import io
 import json
 import shutil
@@ -56,8 +57,8 @@ def test_logit_trajectories_colour_by_kind_and_mark_theory(small_run):
     assert len(tokens) == 20
     texts = {a.text for a in fig.layout.annotations}
     assert len([sh for sh in fig.layout.shapes if sh.type == "line"]) == 3
-    # t0′ ≈ 0.7 and t0 ≈ 2.1 share a label on a 60-step axis; the snap (step 43) shows only from step 86
-    assert texts == {"SGD t0′, t0", "scan peak"} and small_run.snap_step is None
+    # t0′ ≈ 0.7 and t0 ≈ 2.1 get a label each, in different rows; the snap (step 43) shows only from step 86
+    assert texts == {"SGD t0′", "SGD t0", "scan peak"} and small_run.snap_step is None
     assert all(seg[~np.isnan(seg)][-1] < 0 for seg in segments["common"])  # Theorem 2(b) visible in the figure
 
 
@@ -215,3 +216,36 @@ def test_exports_take_the_chosen_size_font_and_titles_whatever_the_window(small_
     slide = render_images({"logits": fig}, formats=("png", "svg"))  # the default: a 16:9 slide at 2x, titled
     assert png_size(slide["logits.png"]) == (3200, 1800)
     assert "Attention logits z_ml of query 1" in slide["logits.svg"].decode()
+
+
+def _label_spans(fig):
+    """(row key, (start, end) as a share of the axis) of every time-mark label (xref 'x' only)."""
+    from scansnap_core.lab.figure_style import LABEL_CHAR_WIDTH
+
+    x0, x1 = fig.layout.xaxis.range if fig.layout.xaxis.range else (None, None)
+    spans = []
+    for a in fig.layout.annotations:
+        if a.xref != "x" or a.yref != "paper" or not a.text:
+            continue
+        lo, hi = (x0, x1) if x0 is not None else (0, max(s.x1 for s in fig.layout.shapes if s.type == "line"))
+        at = (a.x - lo) / (hi - lo)
+        width = LABEL_CHAR_WIDTH * len(a.text)
+        spans.append(((round(a.y, 6), a.yanchor), (at, at + width) if a.xanchor == "left" else (at - width, at)))
+    return spans
+
+
+@pytest.mark.parametrize("log_steps", [False, True])
+def test_time_mark_labels_never_overlap_and_the_step_axis_can_be_logarithmic(small_run, log_steps):
+    """Syn-Small's t0′ = 0.7 and t0 = 2.1 sat on the left edge with overlapping labels."""
+    cfg = small_run.config.replace(rate_changes=((2, 1.0, 0.5), (3, 2.0, 0.5)))
+    data = dataclasses.replace(small_run, config=cfg)
+    fig = logit_trajectories(data, log_steps=log_steps)
+    spans = _label_spans(fig) if not log_steps else []
+    texts = [a.text for a in fig.layout.annotations]
+    assert {"SGD t0", "η_Z → 0.5", "η_Y → 2"} <= set(texts)
+    assert ("SGD t0′" in texts) == (not log_steps)  # t0′ = 0.7: before step 1, where a log axis starts
+    for i, (row, (a, b)) in enumerate(spans):
+        assert not any(row == r and a < d and c < b for r, (c, d) in spans[i + 1:]), texts
+    if log_steps:
+        assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.range[0] == 0  # from step 1
+        assert all(s.x0 >= 1 for s in fig.layout.shapes if s.type == "rect")

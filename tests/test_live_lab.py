@@ -296,3 +296,32 @@ def test_a_finite_t_run_whose_common_tokens_rise_says_why_and_switches_to_the_th
     assert lab_of(fresh_registry).runner.wait(120) == Status.FINISHED
     at.run()
     assert not any("finite-T effect" in w.value for w in at.warning)
+
+
+def test_a_lecture_pauses_at_t0_prime_t0_and_the_snap(fresh_registry):
+    """A teacher could not narrate: the default run was over in about 4 s, with no pause at the theory's times."""
+    at = page()
+    assert "lecture" in at.select_slider(key="speed").options
+    at.toggle(key="auto_pause").set_value(True).run()
+    at.select_slider(key="speed").set_value("slow").run()
+    lab = lab_of(fresh_registry)
+    control(at, "start").click().run()
+    for step, what in ((1, "SGD t0′ = 0.7"), (3, "SGD t0 = 2.1")):
+        deadline = time.monotonic() + 30
+        while lab.runner.status == Status.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.01)
+        at.run()
+        assert lab.runner.snapshot().step == step and control(at, "start").label == "Resume"
+        assert any(i.value.startswith(f"Paused at step {step}: {what}") for i in at.info)
+        control(at, "start").click().run()
+        if step == 3:
+            at.select_slider(key="speed").set_value("medium").run()
+    deadline = time.monotonic() + 60
+    while lab.runner.status == Status.RUNNING and time.monotonic() < deadline:
+        at.run()  # the page notices the snap (measured some steps after it happened) and pauses
+    snap = lab.runner.snapshot()
+    assert snap.status == Status.PAUSED and snap.data.snap_step is not None
+    assert snap.message.startswith(f"Paused at step {snap.step}: the snap was detected, at step {snap.data.snap_step}")
+    at.run()  # the browser's next refresh leaves live mode: the button says Resume
+    control(at, "start").click().run()
+    assert lab.runner.wait(60) == Status.FINISHED, lab.runner.snapshot().message  # each stop once

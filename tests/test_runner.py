@@ -403,3 +403,23 @@ def test_the_server_budget_counts_built_runs_and_a_silent_page_gives_its_memory_
     assert registry.memory_in_use() == 600 * MB and not registry.may_start("b", 600 * MB)
     registry.reap(now=time.monotonic() + 61)
     assert registry.memory_in_use() == 0 and not a.runner.built
+
+
+def test_a_run_pauses_by_itself_at_the_steps_asked_for_and_says_why():
+    runner = Runner({"steps": 20}, build=Counter)
+    runner.pause_at({3: "t0′", 7: "t0"})
+    runner.start()
+    deadline = time.monotonic() + 10
+    for step, why in ((3, "t0′"), (7, "t0")):
+        while runner.status == Status.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.005)
+        snap = runner.snapshot()
+        assert (snap.status, snap.step, snap.message) == (Status.PAUSED, step,
+                                                          f"Paused at step {step}: {why}. Press Resume to go on.")
+        runner.start()
+    assert runner.wait(10) == Status.FINISHED and runner.snapshot().step == 20
+    runner.reset()
+    runner.pause_at({})
+    runner.start()
+    assert runner.wait(10) == Status.FINISHED  # turned off: straight through
+    runner.stop()

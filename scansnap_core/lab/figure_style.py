@@ -55,18 +55,52 @@ class Mark(NamedTuple):
     side: str = "left"
 
 
-def vertical_marks(marks: Sequence[Mark], xref: str = "x", log_axis: bool = False) -> tuple[list[dict], list[dict]]:
+#: a label's width per character, as a share of the plot's width (12 px text on a plot about 600 px wide)
+LABEL_CHAR_WIDTH = 0.0115
+#: vertical distance between label rows (paper units)
+LABEL_ROW = 0.075
+
+
+def vertical_marks(marks: Sequence[Mark], xref: str = "x", log_axis: bool = False,
+                   x_range: tuple[float, float] | None = None, panel_width: float = 1.0) -> tuple[list[dict], list[dict]]:
     """Shapes (full-height lines) and annotations (labels) for ``marks``.  On a log axis shapes take
-    data values and annotations log10 of them (plotly's convention)."""
+    data values and annotations log10 of them (plotly's convention).  With the axis' ``x_range`` a label
+    that would overlap another at its height moves a row down (top labels) or up (bottom labels);
+    ``panel_width`` is the axis' share of the figure's width (a subplot's)."""
+    rows = _label_rows(marks, log_axis, x_range, panel_width) if x_range is not None else [0] * len(marks)
     shapes, notes = [], []
-    for m in marks:
+    for m, row in zip(marks, rows):
         shapes.append(dict(type="line", xref=xref, yref="paper", x0=m.x, x1=m.x, y0=0, y1=1,
                            line=dict(color=m.color, width=1.5, dash=m.dash)))
         if m.label:
-            notes.append(dict(text=m.label, x=float(np.log10(m.x)) if log_axis else m.x, y=m.y, xref=xref,
-                              yref="paper", showarrow=False, xanchor=m.side, yanchor="top" if m.y > 0.5 else "bottom",
-                              font=dict(size=12, color=m.color)))
+            top = m.y > 0.5
+            notes.append(dict(text=m.label, x=float(np.log10(m.x)) if log_axis else m.x,
+                              y=m.y - row * LABEL_ROW if top else m.y + row * LABEL_ROW, xref=xref, yref="paper",
+                              showarrow=False, xanchor=m.side, yanchor="top" if top else "bottom",
+                              font=dict(size=12, color=m.color), bgcolor="rgba(255,255,255,0.7)"))
     return shapes, notes
+
+
+def _label_rows(marks: Sequence[Mark], log_axis: bool, x_range: tuple[float, float], panel_width: float) -> list[int]:
+    """The row of each mark's label (0 = at its height): from left to right, the first row where the label's
+    estimated span overlaps no label placed before it at the same side (top or bottom)."""
+    lo, hi = (float(np.log10(max(v, 1e-12))) for v in x_range) if log_axis else x_range
+    taken: dict[tuple[bool, int], list[tuple[float, float]]] = {}
+    rows = [0] * len(marks)
+    for i in sorted(range(len(marks)), key=lambda i: marks[i].x):
+        m = marks[i]
+        if not m.label:
+            continue
+        x = float(np.log10(m.x)) if log_axis else m.x
+        at = (x - lo) / (hi - lo) if hi > lo else 0.0
+        width = LABEL_CHAR_WIDTH * len(m.label) / panel_width
+        span = (at, at + width) if m.side == "left" else (at - width, at)
+        top, row = m.y > 0.5, 0
+        while any(a < span[1] and span[0] < b for a, b in taken.get((top, row), [])):
+            row += 1
+        taken.setdefault((top, row), []).append(span)
+        rows[i] = row
+    return rows
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,7 @@ class Runner:
         self._stepping = False  # the worker is inside engine.step or building the engines (outside the lock)
         self._rate = 0.0
         self._stop = False
+        self._pause_at: dict[int, str] = getattr(self, "_pause_at", {})  # kept across resets
 
     @property
     def status(self) -> str:
@@ -243,10 +244,10 @@ class Runner:
 
     resume = start
 
-    def pause(self, timeout: float = 10.0) -> None:
+    def pause(self, timeout: float = 10.0, why: str = "") -> None:
         """Pause; waits up to ``timeout`` seconds for a step in flight, so the step count then stays put.
         With a shorter wait the run is paused at once and says it is finishing that step (a page's
-        button must not hang for the length of a long step)."""
+        button must not hang for the length of a long step).  ``why`` goes into the message."""
         with self._lock:
             if self._status in (Status.RUNNING, Status.IDLE):
                 self._status = Status.PAUSED
@@ -255,11 +256,18 @@ class Runner:
                     self._wake.wait(max(0.0, deadline - time.monotonic()))
                 step = self._step_count()
                 if not self._stepping:
-                    self._message = f"Paused at step {step}."
+                    self._message = (f"Paused at step {step}: {why}. Press Resume to go on." if why
+                                     else f"Paused at step {step}.")
                 elif self._engines is None:
                     self._message = "Pausing: building the run first…"
                 else:
                     self._message = f"Pausing: finishing step {step + 1}…"
+
+    def pause_at(self, steps: dict[int, str]) -> None:
+        """Pause a running run by itself after each of these steps (e.g. a study's predicted phase times, for a
+        lecture), saying why: {step: reason}.  An empty dict turns it off."""
+        with self._lock:
+            self._pause_at = dict(steps)
 
     def step_once(self, wait: float = 0.0) -> None:
         """Advance exactly one step (pauses a running run first); with ``wait`` > 0, block up to
@@ -482,6 +490,9 @@ class Runner:
                 engine.finish()
             self._status = Status.FINISHED
             self._message = f"Finished {step} steps."
+        elif self._status == Status.RUNNING and step in self._pause_at:
+            self._status = Status.PAUSED
+            self._message = f"Paused at step {step}: {self._pause_at[step]}. Press Resume to go on."
         elif self._status == Status.PAUSED and self._pending_steps == 0:  # a single step, or a pause mid-step
             self._message = f"Paused at step {step}."
         self._wake.notify_all()

@@ -232,3 +232,16 @@ def assumption_note(*configs) -> str:
         gaps = sorted(gaps - set(ratios)) + (["η_Y/η_Z below 10 in some runs (the theory assumes η_Y ≫ η_Z)"]
                                              if ratios else [])
     return ("Outside the theory's assumptions: " + "; ".join(gaps) + ".") if gaps else ""
+
+
+def phase_stops(cfg) -> dict[int, str]:
+    """The steps at which a lecture pauses to narrate the SGD theory's phases (after step ⌈t0′⌉ and ⌈t0⌉,
+    those within the run), with what each marks."""
+    pred = predictions_for(cfg)
+    stops: dict[int, str] = {}
+    for t, what in ((pred.t0_prime, f"SGD t0′ = {pred.t0_prime:.1f}, where the theory's scanning phase ends"),
+                    (pred.t0, f"SGD t0 = {pred.t0:.1f}, from where the theory's snapping regime holds")):
+        step = max(1, math.ceil(t))
+        if step <= cfg.train.steps:
+            stops[step] = f"{stops[step]}; {what}" if step in stops else what
+    return stops

@@ -107,26 +107,27 @@ def attention_history(data: RunData, cls: int = 0) -> go.Figure:
                                      shapes=lines))
 
 
-def _phase_marks(data: RunData, x_max: float, xref: str = "x") -> tuple[list[dict], list[dict]]:
+def _phase_marks(data: RunData, x_max: float, xref: str = "x", log_steps: bool = False) -> tuple[list[dict], list[dict]]:
     """Shapes and labels: the SGD theory's scanning (t < t0′) and snapping (t ≥ t0) regimes shaded,
-    dotted t0′ and dashed t0, and the measured events (docs/THEORY.md §10): dash-dot scan peak,
-    solid snap."""
+    dotted t0′ and dashed t0, the measured events (docs/THEORY.md §10): dash-dot scan peak, solid snap,
+    and the run's learning-rate changes; labels never overlap (``vertical_marks``).  ``log_steps``: the
+    step axis is logarithmic, from step 1."""
     pred = predictions_for(data.config)
-    band = dict(type="rect", xref=xref, yref="paper", y0=0, y1=1, line=dict(width=0), layer="below", opacity=0.06)
+    x_min = 1.0 if log_steps else 0.0
+    band = dict(type="rect", xref=xref, yref="paper", y0=0, y1=1, line=dict(width=0), layer="below", opacity=0.1)
     bands = []
-    if pred.t0_prime > 0:
-        bands.append({**band, "x0": 0, "x1": min(pred.t0_prime, x_max), "fillcolor": DISTINCT_COLOR})
+    if pred.t0_prime > x_min:
+        bands.append({**band, "x0": x_min, "x1": min(pred.t0_prime, x_max), "fillcolor": DISTINCT_COLOR})
     if pred.t0 < x_max:
-        bands.append({**band, "x0": pred.t0, "x1": x_max, "fillcolor": COMMON_COLOR})
-    close = pred.t0 - pred.t0_prime < 0.06 * x_max  # labels would overlap: one label for both lines
-    marks = [Mark(pred.t0_prime, "" if close else "SGD t0′", "dot", "#333", side="right"),
-             Mark(pred.t0, "SGD t0′, t0" if close else "SGD t0", "dash", "#333")]
+        bands.append({**band, "x0": max(pred.t0, x_min), "x1": x_max, "fillcolor": COMMON_COLOR})
+    marks = [Mark(pred.t0_prime, "SGD t0′", "dot", "#333", side="right"), Mark(pred.t0, "SGD t0", "dash", "#333")]
     if data.scan_peak_step is not None:
         marks.append(Mark(data.scan_peak_step, "scan peak", "dashdot", EVENT_COLOR, y=0.02, side="right"))
     if data.snap_step is not None:
         marks.append(Mark(data.snap_step, "snap", "solid", EVENT_COLOR, y=0.02))
     marks += rate_change_marks(data.config)
-    shapes, notes = vertical_marks([m for m in marks if m.x <= x_max], xref)
+    shapes, notes = vertical_marks([m for m in marks if x_min <= m.x <= x_max], xref, log_axis=log_steps,
+                                   x_range=(x_min, x_max))
     return bands + shapes, notes
 
 
@@ -141,10 +142,10 @@ def rate_change_marks(cfg) -> list[Mark]:
     return marks
 
 
-def logit_trajectories(data: RunData, query: int = 0) -> go.Figure:
+def logit_trajectories(data: RunData, query: int = 0, log_steps: bool = False) -> go.Figure:
     """z_ml(t) for the tokens of one query row: common tokens in vermillion, distinct tokens in
     blue, darker for larger P(l|n); the SGD theory's phases and t0′ / t0 and the measured scan peak
-    and snap marked."""
+    and snap marked.  ``log_steps``: a logarithmic step axis (from step 1), for the early phases."""
     layout = data.layout
     mask = (layout.psi == query)[:, None] & (layout.support_prob > 0)
     cls, slot = np.nonzero(mask)
@@ -180,12 +181,19 @@ def logit_trajectories(data: RunData, query: int = 0) -> go.Figure:
                            hovertemplate=f"token %{{customdata[0]}} ({kind}, class %{{customdata[1]}}, "
                                          "P=%{customdata[2]:.4f})<br>step %{x}: z = %{y:.4f}<extra></extra>"))
         seen.add(kind)
-    shapes, notes = _phase_marks(data, float(max(steps[-1], 1)))
+    shapes, notes = _phase_marks(data, float(max(steps[-1], 1)), log_steps=log_steps)
     n_distinct = int(distinct.sum())
     note = f" ({len(order_d)} of {n_distinct} distinct tokens)" if len(order_d) < n_distinct else ""
     return style.figure(traces, dict(title=dict(text=f"Attention logits z_ml of query {query + 1}{note}"),
-                                     xaxis=dict(title=dict(text="step")), yaxis=dict(title=dict(text="z_ml")),
+                                     xaxis=_step_axis(log_steps, steps[-1]), yaxis=dict(title=dict(text="z_ml")),
                                      shapes=shapes, annotations=notes))
+
+
+def _step_axis(log_steps: bool, last: float) -> dict:
+    """The step axis: linear from 0, or logarithmic from step 1 (step 0 cannot show on it)."""
+    if not log_steps:
+        return dict(title=dict(text="step"))
+    return dict(title=dict(text="step (log axis)"), type="log", range=[0, float(np.log10(max(last, 2)))])
 
 
 def _shade(hex_color: str, strength: float) -> str:
@@ -230,7 +238,7 @@ def decoder_panel(data: RunData) -> go.Figure:
     return style.figure(traces, layout)
 
 
-def theory_vs_experiment(data: RunData, cls: int = 0) -> go.Figure:
+def theory_vs_experiment(data: RunData, cls: int = 0, log_steps: bool = False) -> go.Figure:
     """Measured growth factor χ = e^{2(z(t)−z(0))} of the dominant distinct token of a class
     beside the SGD theory's Theorem 3/4 bounds e^{2f²(0)B_n} ≤ χ ≤ e^{2B_n} (B_n from Eqn 129, exact
     form, C0 = 1, effective rates under momentum), with t0′, t0 and the measured events marked.
@@ -251,11 +259,11 @@ def theory_vs_experiment(data: RunData, cls: int = 0) -> go.Figure:
             dict(type="scatter", x=growth.steps, y=growth.chi, mode="lines+markers", marker=dict(size=4),
                  line=dict(color=DISTINCT_COLOR, width=2.5), name=f"measured χ, token {growth.token}"),
         ]
-        shapes, notes = _phase_marks(data, float(t[-1]))
+        shapes, notes = _phase_marks(data, float(t[-1]), log_steps=log_steps)
     outside = " (Adam run: the bounds are SGD theory)" if data.config.train.optimizer == "adam" else ""
     return style.figure(traces, dict(
         title=dict(text=f"Growth factor of class {cls + 1}'s dominant distinct token vs SGD theory{outside}"),
-        xaxis=dict(title=dict(text="step")), yaxis=dict(title=dict(text="χ(t) (log axis)"), type="log"),
+        xaxis=_step_axis(log_steps, data.steps[-1]), yaxis=dict(title=dict(text="χ(t) (log axis)"), type="log"),
         shapes=shapes, annotations=notes))
 
 

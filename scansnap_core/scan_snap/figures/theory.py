@@ -35,11 +35,11 @@ def _x_axis(log_axis: bool, **extra) -> dict:
     return {**_T_AXIS, "type": "log" if log_axis else "linear", **extra}
 
 
-def _time_marks(marks: list[Mark], log_axis: bool, xref: str = "x") -> tuple[list[dict], list[dict]]:
-    """:func:`~.style.vertical_marks` with labels staggered in height, so that close marks (t0′ near
-    t0) stay readable."""
-    staggered = [m._replace(y=1.0 - 0.07 * (i % 2)) for i, m in enumerate(marks)]
-    return vertical_marks(staggered, xref, log_axis)
+def _time_marks(marks: list[Mark], t: np.ndarray, log_axis: bool, xref: str = "x",
+                panel_width: float = 1.0) -> tuple[list[dict], list[dict]]:
+    """:func:`~.style.vertical_marks` over the time grid ``t``: close marks (t0′ near t0) get labels in
+    different rows."""
+    return vertical_marks(marks, xref, log_axis, x_range=(float(t[0]), float(t[-1])), panel_width=panel_width)
 
 
 def _phase_times(K: int, M: float, eta_y: float, t: np.ndarray) -> list[Mark]:
@@ -61,8 +61,8 @@ def theory_h_gamma(K: int, M: float, eta_y: float, t: np.ndarray, log_axis: bool
               style.line(t, gv, "γ(t)", PALETTE[2], xaxis="x2", yaxis="y2",
                          hovertemplate="t = %{x:.4g}<br>γ = %{y:.4g}<extra></extra>")]
     marks = _phase_times(K, M, eta_y, t)
-    shapes, notes = _time_marks(marks, log_axis, "x")
-    shapes2, notes2 = _time_marks(marks, log_axis, "x2")
+    shapes, notes = _time_marks(marks, t, log_axis, "x", panel_width=0.45)
+    shapes2, notes2 = _time_marks(marks, t, log_axis, "x2", panel_width=0.45)
     titles = [dict(text=s, x=c, y=1.0, xref="paper", yref="paper", showarrow=False, yanchor="bottom",
                    font=dict(size=14)) for s, c in (("h(t/K) (Lemma 6, Eqn 45)", 0.22), ("γ(t) (Theorem 1)", 0.78))]
     return style.figure(traces, dict(
@@ -92,7 +92,7 @@ def theory_B(K: int, M: float, eta_y: float, eta_z: float, C0: float, t: np.ndar
         style.line(late_t, _theory.B_late(late_t, K, M, eta_y, eta_z, C0), "Eqn 14, snapping branch (t ≥ t0)",
                    PALETTE[1], "dot", width=3, hovertemplate=hover),
     ]
-    shapes, notes = _time_marks(_phase_times(K, M, eta_y, t), log_axis)
+    shapes, notes = _time_marks(_phase_times(K, M, eta_y, t), t, log_axis)
     return style.figure(traces, dict(
         title=dict(text=f"B_n(t) (K = {K:g}, M = {M:g}, η_Y = {eta_y:g}, η_Z = {eta_z:g}, C0 = {C0:g})"),
         xaxis=_x_axis(log_axis), yaxis=dict(title=dict(text="B_n(t)")), shapes=shapes, annotations=notes,
@@ -120,8 +120,8 @@ def theory_growth(K: int, M: float, eta_y: float, eta_z: float, C0: float, f0_sq
         traces.append(dict(type="scatter", x=style.f32(steps), y=style.f32(chi), mode="lines+markers", name=label,
                            marker=dict(size=4), line=dict(color="#000", width=2), xaxis="x", yaxis="y"))
     marks = _phase_times(K, M, eta_y, t)
-    shapes, notes = _time_marks(marks, log_axis, "x")
-    shapes2, notes2 = _time_marks(marks, log_axis, "x2")
+    shapes, notes = _time_marks(marks, t, log_axis, "x", panel_width=0.45)
+    shapes2, notes2 = _time_marks(marks, t, log_axis, "x2", panel_width=0.45)
     return style.figure(traces, dict(
         title=dict(text="Growth factor χ of the dominant distinct token (Theorem 3) and the common token (Eqn 13)"),
         xaxis=_x_axis(log_axis, domain=[0, 0.45], anchor="y"),
@@ -145,7 +145,7 @@ def theory_eta_y_sweep(K: int, M: float, eta_z: float, eta_ys: Sequence[float], 
         ts = _theory.t0(K, M, eta_y)
         if t[0] <= ts <= t[-1]:
             marks.append(Mark(ts, "", "dot", color))
-    shapes, notes = _time_marks(marks, log_axis)
+    shapes, notes = _time_marks(marks, t, log_axis)
     label = "χ(t) = e^{2B_n(t)}" if quantity == "chi" else "B_n(t)"
     return style.figure(traces, dict(
         title=dict(text=f"Fig. 3 view: {label} for several η_Y (K = {K:g}, M = {M:g}, η_Z = {eta_z:g}, "
