@@ -6,10 +6,11 @@ each page lives in ``pages/``.
 
 import streamlit as st
 
-from scansnap_app import export_settings, websocket_fix
+from scansnap_app import export_settings, style, websocket_fix
 
 websocket_fix.install()
 st.set_page_config(page_title="Scan & Snap Lab", page_icon="🔭", layout="wide")
+style.apply()
 st.navigation([
     st.Page("pages/live_lab.py", title="Live Lab", icon=":material/play_circle:", default=True),
     st.Page("pages/theory.py", title="Theory explorer", icon=":material/functions:"),

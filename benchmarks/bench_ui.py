@@ -74,7 +74,7 @@ def measure(browser, url: str, preset: str, seconds: float) -> tuple[float, floa
     rate = page.evaluate("() => window.__n") / elapsed
     draws = page.evaluate("() => window.__scansnapCharts.draws.map(d => d[1])")
     progress = page.get_by_test_id("stProgress").inner_text().strip()
-    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Pause", exact=True).click()
     page.close()
     return first, rate, len(draws) / elapsed, float(np.median(draws)) if draws else float("nan"), progress
 

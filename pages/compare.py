@@ -68,9 +68,9 @@ def side_settings(side: str) -> None:
     for col, name in ((c1, "eta_y"), (c2, "eta_z"), (c1, "seed")):
         col.number_input(FIELD_LABELS[name], key=f"cmp_{side}_{name}", step=1 if name == "seed" else 0.1,
                          format=None if name == "seed" else "%g", help=FIELD_HELP[name])
-    buttons = c2.columns(len(FIG5_ETAS))
+    buttons = st.columns(len(FIG5_ETAS))  # the side's full width: in half of it the labels were cut ("η…")
     for col, eta in zip(buttons, FIG5_ETAS):  # setting a value is idempotent: a doubled click is harmless
-        col.button(f"η={eta:g}", key=f"cmp_{side}_fig5_{eta:g}", on_click=_set_etas, args=(side, eta),
+        col.button(f"η = {eta:g}", key=f"cmp_{side}_fig5_{eta:g}", on_click=_set_etas, args=(side, eta),
                    help=f"Fig. 5: η_Y = η_Z = {eta:g}", width="stretch")
 
 

@@ -20,11 +20,8 @@ ss = st.session_state
 session_id = ss.setdefault("session_id", new_session_id())
 
 st.title("Scan & Snap Lab")
-st.caption(
-    "Watch a 1-layer transformer's self-attention first **scan** — drop the common tokens, then the distinct "
-    "tokens in order of increasing co-occurrence — and then **snap** into a fixed token combination "
-    "(Tian, Wang, Chen, Du, NeurIPS 2023). Set the data and learning rates on the left, press Start."
-)
+st.caption("Attention first **scans** (drops common, then rarely co-occurring tokens), then **snaps** into a fixed "
+           "token combination: Tian et al., NeurIPS 2023.")
 
 cfg, error = controls.sidebar()
 url_state.show_notices(controls.URL_PAGE)
@@ -42,39 +39,44 @@ if lab.pending is not None:
 run_controls.busy_warning()
 
 run_controls.speed_control(run_controls.run_controls(lab, session_id), lab, phase_stops(lab.runner.config),
-                           "Pause at t0′, t0 and the snap")
+                           also="when the snap is detected")
 running = lab.runner.busy  # training, or finishing a step or a build that Pause, Step or Start began
 kpi_every, chart_every = live.live_intervals()
 
 
 @st.fragment(run_every=kpi_every if running else None)
 def live_status() -> None:
-    """Progress, KPIs and the phase caption: cheap, so they refresh several times a second."""
+    """Progress and KPIs: cheap, so they refresh several times a second."""
     with live.live_status(lab, running) as snap:
         if live.not_built(lab):
             return
-        data = snap.data
-        run_controls.pause_for(lab, "snap", data.snap_step)
-        views.kpis(snap, data)
-        views.phase_caption(snap, data)
-        views.finite_t_note(data)
+        run_controls.pause_for(lab, "snap", snap.data.snap_step)
+        views.kpis(snap, snap.data)
 
 
 @st.fragment(run_every=chart_every if running else None)
 def live_views() -> None:
-    """The charts: costlier than the KPIs (figures and their JSON), so refreshed less often."""
+    """The charts, then the replay slider and what the run shows: costlier than the KPIs (figures and their
+    JSON), so refreshed less often.  The main charts come first, right below the KPIs."""
     with live.paced(pacing.CHART, running):
         snap = lab.runner.snapshot()
-        data = snap.data
-        if data is None:  # not built: the status fragment says why
+        full = snap.data
+        if full is None:  # not built: the status fragment says why
             return
-        replay = live.replay_step(data, running, key="replay")
-        if replay is not None and replay < data.steps[-1]:  # the events as a live run could have detected them
-            full, data = data, data.upto(replay)
+        charts = st.container()
+        replay = live.replay_step(full, running, key="replay")
+        replaying = replay is not None and replay < full.steps[-1]
+        data = full.upto(replay) if replaying else full  # the events as a live run could have detected them
+        with charts:
+            views.main_charts(data)
+        if replaying:
             with st.container(border=True):
                 st.markdown(f"**At step {replay}** (replay)")
                 views.phase_caption(snap, data, full)
-        views.views(data)
+        else:
+            views.phase_caption(snap, data)
+            views.finite_t_note(data)
+        views.second_row(data)
 
 
 live_status()

@@ -46,7 +46,7 @@ st.caption(
     "paper's grid: 4 query-token counts × 4 η_Z × 4 ratios × 10 seeds, 100 steps."
 )
 
-c = st.columns([1.2, 1.2, 1.2, 0.8, 0.8])
+c = st.columns(3) + st.columns([1, 1, 2.2])  # the value lists get a third of the width each: all tags show
 num_query = c[0].multiselect("Query tokens", list(range(1, 11)), default=list(FIG6_GRID["num_query"]),
                              key="sw_num_query", help="One panel per number of query tokens (Syn-Medium layouts)")
 eta_z = c[1].multiselect("η_Z (attention)", list(RATES), default=list(FIG6_GRID["eta_z"]), key="sw_eta_z",

@@ -229,10 +229,12 @@ if not errors:
     t = figures.theory_time_grid(t_max, log_axis)
     tp, ts, ta = theory.t0_prime(K, M, eta_y), theory.t0(K, M, eta_y), theory.t0_approx(K, M, eta_y)
     cols = st.columns(4)
-    cols[0].metric("t0′ = K ln M / η_Y (end of scanning)", f"{tp:,.4g}")
-    cols[1].metric("t0 = 2(1+ω₁) K ln M / η_Y (snapping)", f"{ts:,.4g}")
-    cols[2].metric("2K ln M / η_Y (practical t0)", f"{ta:,.4g}")
-    cols[3].metric("B_n(t0) (Eqn 129, exact)", f"{float(theory.B_exact(ts, K, M, eta_y, eta_z, C0)):.4f}")
+    cols[0].metric("t0′ (scanning ends)", f"{tp:,.4g}", help="t0′ = K ln M / η_Y: the end of the scanning phase")
+    cols[1].metric("t0 (snapping from)", f"{ts:,.4g}", help="t0 = 2(1 + ω₁) K ln M / η_Y: the snapping regime "
+                                                            "holds from here on")
+    cols[2].metric("2K ln M / η_Y", f"{ta:,.4g}", help="The practical approximation of t0 (drops ω₁)")
+    cols[3].metric("B_n(t0)", f"{float(theory.B_exact(ts, K, M, eta_y, eta_z, C0)):.4f}",
+                   help="B_n at t0 from Eqn 129 in its exact form (B_n(0) = 0)")
     st.markdown(
         f"**Scanning** (t < t0′ = {tp:,.4g}): γ(t) grows linearly and B_n(t) grows like ln t, so the attention "
         "logits move fast and the growth factor χ grows polynomially. Low-probability distinct tokens are "

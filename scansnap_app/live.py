@@ -46,7 +46,8 @@ def live_status(lab: Lab, running: bool, what: str = "step"):
     if running and not lab.runner.busy:
         st.rerun()  # the run just paused or ended: leave live mode
     with paced(pacing.KPI, running):
-        state = snap.message if snap.status in (Status.RUNNING, Status.IDLE) else snap.status  # e.g. 'Building…'
+        # the runner's own words ('Building…', 'Finished 100 steps.'); a pause or a failure gets a box of its own
+        state = snap.status if snap.status in (Status.PAUSED, Status.ERROR, Status.DIVERGED) else snap.message
         st.progress(min(1.0, snap.step / snap.total_steps),
                     text=f"{what} {snap.step:,} of {snap.total_steps:,} · {snap.steps_per_second:,.0f} steps/s · "
                          f"{state}")
@@ -76,8 +77,7 @@ def status_line(snap: Snapshot) -> None:
         st.info(snap.message, icon=":material/pause_circle:")
     elif snap.status in (Status.ERROR, Status.DIVERGED):
         st.error(plain(snap.message) + " Press Reset to start over.")
-    elif snap.status == Status.FINISHED:
-        st.success(snap.message + " Use the replay slider below to revisit any step.")
+
 
 
 def replay_step(data: RunData, running: bool, key: str,

@@ -18,7 +18,7 @@ def run_controls(lab: Lab, lab_id: str, prefix: str = ""):
     snap = lab.runner.snapshot()
     running = snap.status == Status.RUNNING
     done = snap.status in Status.DONE
-    c1, c2, c3, c4 = st.columns([1.2, 1, 1, 2.2])
+    c1, c2, c3, c4 = st.columns([1.1, 1, 1, 2.7])
     # Streamlit may deliver one click twice (once to a live fragment's rerun, again to the full
     # rerun). The keys change after every action, so a late copy finds its button gone.
     gen = st.session_state.setdefault(prefix + _GENERATION, 0)
@@ -33,17 +33,19 @@ def run_controls(lab: Lab, lab_id: str, prefix: str = ""):
     return c4
 
 
-def speed_control(container, lab: Lab, stops: dict[int, str] | None = None, stops_label: str = "") -> None:
+def speed_control(container, lab: Lab, stops: dict[int, str] | None = None, also: str = "") -> None:
     """The pace (``lecture``: two steps a second, to narrate) and, with ``stops`` ({step: what it marks}),
-    a toggle that pauses the run by itself at those steps."""
-    container.select_slider("Speed", options=list(SPEEDS), key="speed", on_change=_speed, args=(lab,),
-                            help="Slow the run down to watch scanning and snapping unfold; 'lecture' takes two "
-                                 "steps a second")
+    an Auto-pause toggle that pauses the run by itself at those steps (``also``: the events the page pauses
+    at with :func:`pause_for`, in words)."""
+    speed, pause = container.columns([1.25, 1]) if stops is not None else (container, None)
+    speed.select_slider("Speed", options=list(SPEEDS), key="speed", on_change=_speed, args=(lab,),
+                        help="Slow the run down to watch scanning and snapping unfold; 'lecture' takes two "
+                             "steps a second")
     lab.runner.delay = SPEEDS[st.session_state.get("speed", "full speed")]
-    if stops is not None:
-        on = container.toggle(stops_label, key="auto_pause",
-                              help="Pause by itself at " + "; ".join(f"step {s}: {w}" for s, w in sorted(stops.items()))
-                              if stops else "No such step within this run")
+    if pause is not None:
+        at = [f"step {s} ({w})" for s, w in sorted(stops.items())] + ([also] if also else [])
+        on = pause.toggle("Auto-pause", key="auto_pause",
+                          help="Pause by itself, to narrate: " + "; ".join(at) if at else "Nothing to pause at")
         lab.runner.pause_at(stops if on else {})
 
 

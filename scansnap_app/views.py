@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
+from scansnap_core.lab.numbers import loss_text
 from scansnap_core.lab.runner import Snapshot
 from scansnap_core.scan_snap import figures
 from scansnap_core.scan_snap.config import RunConfig
@@ -88,7 +89,7 @@ def events_line(data: RunData) -> str:
 def kpis(snap: Snapshot, data: RunData) -> None:
     c = st.columns([1.1, 0.9, 1.2, 1, 1])
     c[0].metric("Step", f"{snap.step:,} / {snap.total_steps:,}")
-    c[1].metric("Loss", f"{data.losses[-1]:.4g}" if len(data.losses) else "—")
+    c[1].metric("Loss", loss_text(float(data.losses[-1])) if len(data.losses) else "—")
     c[2].metric("Distinct-token entropy", f"{float(data.latest.entropy_distinct[0]):.4f} nats")
     ev = data.events
     c[3].metric("Scan peak", "—" if ev.scan_peak_step is None else f"step {ev.scan_peak_step}",
@@ -109,31 +110,38 @@ def thin(data: RunData, keep: int = LIVE_RECORDS) -> RunData:
     return replace(data, records=tuple(data.records[i] for i in idx))
 
 
-def views(data: RunData) -> None:
-    """The views, all from the same data (live or replayed): the attention heatmap and the logit
-    trajectories, then one secondary view picked by the user."""
+def main_charts(data: RunData) -> None:
+    """The attention heatmap beside the logit trajectories (live or replayed data)."""
     shown = thin(data)
     cls = min(int(st.session_state.get("view_class") or 0), data.layout.K - 1)
     query = int(data.layout.psi[cls])
     log_steps = bool(st.session_state.get("log_steps"))
     left, right = st.columns(2)
     with left:
-        live_chart(figures.attention_heatmap(shown), key="v_attention", filename="attention")
+        live_chart(figures.attention_heatmap(shown), key="v_attention", filename="attention", height=MAIN_HEIGHT)
     with right:
         live_chart(figures.logit_trajectories(shown, query, log_steps=log_steps), key="v_logits", filename="logits",
-                   uirevision=f"logits-{query}-{log_steps}")
+                   uirevision=f"logits-{query}-{log_steps}", height=MAIN_HEIGHT)
+
+
+def second_row(data: RunData) -> None:
+    """One secondary view at a time, picked by the user (drawing every view on each refresh would halve the
+    refresh rate)."""
+    shown = thin(data)
     cls = secondary_picker(data.layout.K)
-    # one secondary view at a time: drawing every view on each refresh would halve the refresh rate
     choice = st.session_state.get("secondary_view") or SECONDARY[0]
     if choice == "Attention history":
         fig, name = figures.attention_history(shown, cls), "attention-history"
     elif choice == "Theory vs experiment":
+        log_steps = bool(st.session_state.get("log_steps"))
         fig, name = figures.theory_vs_experiment(shown, cls, log_steps=log_steps), "theory-vs-experiment"
     else:
         fig, name = figures.decoder_panel(shown), "decoder"
     live_chart(fig, key="v_secondary", filename=name, uirevision=f"{name}-{cls}")
 
 
+#: height of the two main charts: with the compact page top they fit a 1280 × 720 screen below the KPIs
+MAIN_HEIGHT = 350
 SECONDARY = ("Attention history", "Theory vs experiment", "Decoder")
 
 

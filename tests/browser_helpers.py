@@ -17,14 +17,15 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None,
                                     reason="no chromium installed: browser tests need /usr/bin/chromium")
 
 
-def open_page(browser, url: str, ready_button: str = "Start", width: int = 1500, height: int = 1400):
-    """A fresh browser context on `url`, once the button `ready_button` is shown; returns
+def open_page(browser, url: str, ready_button: str | None = "Start", width: int = 1500, height: int = 1400):
+    """A fresh browser context on `url`, once the button `ready_button` is shown (None: a KPI); returns
     (page, list collecting uncaught page errors)."""
     page = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
-    page.get_by_role("button", name=ready_button).first.wait_for(timeout=60_000)
+    ready = page.get_by_role("button", name=ready_button) if ready_button else page.get_by_test_id("stMetricValue")
+    ready.first.wait_for(timeout=60_000)
     page.wait_for_timeout(800)  # let the first script run finish before clicking
     return page, errors
 
@@ -49,3 +50,35 @@ def png_size(blob: bytes) -> tuple[int, int]:
     """(width, height) from a PNG's header."""
     assert blob[:8] == b"\x89PNG\r\n\x1a\n"
     return int.from_bytes(blob[16:20], "big"), int.from_bytes(blob[20:24], "big")
+
+
+#: texts a reader must see whole: KPI labels and values, widget labels, buttons, headings, chart titles and
+#: legends; returns a description of each one that is cut (an ellipsis, or text past its box or its chart)
+TRUNCATED = """() => {
+  const cut = [];
+  const boxes = document.querySelectorAll('[data-testid=stMetricValue], [data-testid=stMetricLabel], '
+    + '[data-testid=stWidgetLabel], [data-testid=stMain] button, [data-testid=stSidebar] button, '
+    + '[data-testid=stMain] h1, [data-testid=stMain] h2, [data-testid=stMain] h3, [data-testid=stTab], '
+    + '[data-testid=stMultiSelect]');
+  for (const el of boxes) {
+    if (!el.offsetParent) continue;  // hidden
+    for (const node of [el, ...el.querySelectorAll('*')]) {
+      if (node.scrollWidth > node.clientWidth + 1 && getComputedStyle(node).overflow !== 'visible'
+          && node.innerText.trim()) { cut.push('text: ' + el.innerText.trim().slice(0, 60)); break; }
+    }
+  }
+  for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+    const frame = plot.getBoundingClientRect();
+    for (const t of plot.querySelectorAll('.gtitle, .legendtext, .annotation-text')) {
+      const r = t.getBoundingClientRect();
+      if (r.width && (r.left < frame.left - 1 || r.right > frame.right + 1))
+        cut.push('chart: ' + t.textContent.slice(0, 60));
+    }
+  }
+  return cut;
+}"""
+
+
+def truncated(page) -> list[str]:
+    """What :data:`TRUNCATED` finds on the page."""
+    return page.evaluate(TRUNCATED)

@@ -41,7 +41,7 @@ def test_start_streams_views_then_pause_replay_and_modebar_export(server, browse
                            timeout=30_000)  # redrawn in place: the same plot element, a later step
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "live-training.png"), full_page=True)
-    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Pause", exact=True).click()
     page.get_by_role("button", name="Resume").wait_for(timeout=30_000)
     page.wait_for_timeout(1000)  # let the last live refresh land
     paused = step_shown(page)
@@ -74,11 +74,11 @@ def test_second_tab_is_isolated(server, browser):
     a, _ = open_page(browser, server + "/?steps=50000")
     b, _ = open_page(browser, server + "/?steps=50000")
     a.get_by_role("button", name="Start").click()
-    a.get_by_role("button", name="Pause").wait_for(timeout=30_000)
+    a.get_by_role("button", name="Pause", exact=True).wait_for(timeout=30_000)
     a.wait_for_timeout(1500)
     assert step_shown(b).startswith("0 /")
     assert b.get_by_role("button", name="Start").is_visible()
-    a.get_by_role("button", name="Pause").click()
+    a.get_by_role("button", name="Pause", exact=True).click()
 
 
 def test_shared_url_restores_the_controls(server, browser):

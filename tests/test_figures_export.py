@@ -182,7 +182,7 @@ def test_event_marks_on_a_snapped_run():
     theory = theory_vs_experiment(data)
     assert {t.name for t in theory.data} >= {"SGD theory: upper e^{2B}", "SGD theory: lower e^{2f²(0)B}"}
     adam = RunData.from_engine(Engine(preset("syn-small", optimizer="adam")))
-    assert "(Adam run: the bounds are SGD theory)" in theory_vs_experiment(adam).layout.title.text
+    assert "<sup>Adam run: the bounds are SGD theory</sup>" in theory_vs_experiment(adam).layout.title.text
 
 
 def test_learning_rate_changes_are_marked_on_the_time_charts_and_named_as_outside_the_theory():

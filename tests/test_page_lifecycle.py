@@ -71,12 +71,12 @@ def test_a_reloading_client_cannot_hold_the_training_slots(browser, tmp_path):
         tab = browser.new_context().new_page()
         tab.goto(url + "/?steps=1000000")
         tab.get_by_role("button", name="Start").click(timeout=60_000)
-        expect(tab.get_by_role("button", name="Pause")).to_be_visible(timeout=30_000)
+        expect(tab.get_by_role("button", name="Pause", exact=True)).to_be_visible(timeout=30_000)
         started = time.monotonic()
         for attempt in range(12):  # the old run must be reclaimed within a minute (it used to take 120-130 s)
             tab.reload()
             tab.get_by_role("button", name="Start").click(timeout=60_000)
-            pause = tab.get_by_role("button", name="Pause")
+            pause = tab.get_by_role("button", name="Pause", exact=True)
             busy = tab.get_by_text("Server busy")
             expect(pause.or_(busy)).to_be_visible(timeout=30_000)
             if pause.is_visible():
@@ -92,7 +92,7 @@ def test_a_page_that_reconnects_to_a_restarted_server_says_its_run_was_lost(brow
     with streamlit_process(log, port=port) as (url, server):
         tab.goto(url + "/?preset=fig3&steps=1000000")
         tab.get_by_role("button", name="Start").click(timeout=60_000)
-        expect(tab.get_by_role("button", name="Pause")).to_be_visible(timeout=30_000)
+        expect(tab.get_by_role("button", name="Pause", exact=True)).to_be_visible(timeout=30_000)
         assert f"{url_state.RUN_MARK}=" in tab.url
         server.send_signal(signal.SIGTERM)
         assert server.wait(60) == 0

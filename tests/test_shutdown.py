@@ -19,7 +19,7 @@ def test_sigterm_with_a_sweep_and_a_run_training_ends_cleanly(browser, tmp_path)
         run = browser.new_context().new_page()
         run.goto(url + "/?steps=100000")
         run.get_by_role("button", name="Start").click(timeout=60_000)
-        run.get_by_role("button", name="Pause").wait_for(timeout=30_000)  # both train now
+        run.get_by_role("button", name="Pause", exact=True).wait_for(timeout=30_000)  # both train now
         server.send_signal(signal.SIGTERM)
         assert server.wait(60) == 0
     text = log.read_text()

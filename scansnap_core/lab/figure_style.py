@@ -38,6 +38,12 @@ def figure(traces: list[dict], layout: dict) -> go.Figure:
     return go.Figure(data=traces, layout=full, _validate=VALIDATE)
 
 
+def title(main: str, note: str = "") -> dict:
+    """A figure title that fits a half-width chart on a laptop: the note (what is left out, a caveat) goes on a
+    smaller second line instead of running past the chart's edge."""
+    return dict(text=f"{main}<br><sup>{note}</sup>" if note else main)
+
+
 def line(x, y, name: str, color: str, dash: str = "solid", width: float = 2.0, **extra) -> dict:
     return dict(type="scatter", x=f32(x), y=f32(y), mode="lines", name=name,
                 line=dict(color=color, dash=dash, width=width), **extra)
@@ -67,7 +73,10 @@ def vertical_marks(marks: Sequence[Mark], xref: str = "x", log_axis: bool = Fals
     data values and annotations log10 of them (plotly's convention).  With the axis' ``x_range`` a label
     that would overlap another at its height moves a row down (top labels) or up (bottom labels);
     ``panel_width`` is the axis' share of the figure's width (a subplot's)."""
-    rows = _label_rows(marks, log_axis, x_range, panel_width) if x_range is not None else [0] * len(marks)
+    if x_range is not None:
+        marks, rows = _placed(marks, log_axis, x_range, panel_width)
+    else:
+        rows = [0] * len(marks)
     shapes, notes = [], []
     for m, row in zip(marks, rows):
         shapes.append(dict(type="line", xref=xref, yref="paper", x0=m.x, x1=m.x, y0=0, y1=1,
@@ -81,12 +90,14 @@ def vertical_marks(marks: Sequence[Mark], xref: str = "x", log_axis: bool = Fals
     return shapes, notes
 
 
-def _label_rows(marks: Sequence[Mark], log_axis: bool, x_range: tuple[float, float], panel_width: float) -> list[int]:
-    """The row of each mark's label (0 = at its height): from left to right, the first row where the label's
-    estimated span overlaps no label placed before it at the same side (top or bottom)."""
+def _placed(marks: Sequence[Mark], log_axis: bool, x_range: tuple[float, float],
+            panel_width: float) -> tuple[list[Mark], list[int]]:
+    """Each mark with its label turned to the side where it stays inside the axis, and the label's row
+    (0 = at its height): from left to right, the first row where the label's estimated span overlaps no
+    label placed before it at the same side (top or bottom)."""
     lo, hi = (float(np.log10(max(v, 1e-12))) for v in x_range) if log_axis else x_range
     taken: dict[tuple[bool, int], list[tuple[float, float]]] = {}
-    rows = [0] * len(marks)
+    placed, rows = list(marks), [0] * len(marks)
     for i in sorted(range(len(marks)), key=lambda i: marks[i].x):
         m = marks[i]
         if not m.label:
@@ -94,13 +105,14 @@ def _label_rows(marks: Sequence[Mark], log_axis: bool, x_range: tuple[float, flo
         x = float(np.log10(m.x)) if log_axis else m.x
         at = (x - lo) / (hi - lo) if hi > lo else 0.0
         width = LABEL_CHAR_WIDTH * len(m.label) / panel_width
-        span = (at, at + width) if m.side == "left" else (at - width, at)
+        side = "left" if at - width < 0 else "right" if at + width > 1 else m.side
+        span = (at, at + width) if side == "left" else (at - width, at)
         top, row = m.y > 0.5, 0
         while any(a < span[1] and span[0] < b for a, b in taken.get((top, row), [])):
             row += 1
         taken.setdefault((top, row), []).append(span)
-        rows[i] = row
-    return rows
+        placed[i], rows[i] = m._replace(side=side), row
+    return placed, rows
 
 
 @dataclass(frozen=True)

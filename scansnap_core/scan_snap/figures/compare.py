@@ -44,6 +44,6 @@ def attention_difference(a: RunData, b: RunData, step: int | None = None) -> go.
                               "c_B = %{customdata[2]:.4f}<br>c_A − c_B = %{z:.4f}<br>attended by %{text}"
                               "<extra></extra>")
     axis, lines = _group_axis(groups)
-    more = f" (first {len(classes)} of {layout.K} classes)" if layout.K > len(classes) else ""
-    return style.figure([heat], dict(title=dict(text=f"Attention difference c_A − c_B at step {rec_a.step}{more}"),
+    more = f"first {len(classes)} of {layout.K} classes" if layout.K > len(classes) else ""
+    return style.figure([heat], dict(title=style.title(f"Attention difference c_A − c_B at step {rec_a.step}", more),
                                      xaxis=axis, yaxis=dict(autorange="reversed"), shapes=lines))

@@ -62,7 +62,13 @@ def _group_axis(groups: list[str]) -> tuple[dict, list[dict]]:
     separator lines between the groups."""
     edges = [0] + [i for i in range(1, len(groups)) if groups[i] != groups[i - 1]] + [len(groups)]
     centres = [(a + b - 1) / 2 for a, b in zip(edges[:-1], edges[1:])]
-    axis = dict(tickmode="array", tickvals=centres, ticktext=[groups[e] for e in edges[:-1]], showgrid=False)
+    names = [groups[e] for e in edges[:-1]]
+    if len(names) > 4:  # "class 1 … class 10" would be turned on end and cut: numbers, and the axis says what
+        axis = dict(title=dict(text="common tokens | distinct tokens of class 1, 2, …"), tickangle=0,
+                    ticktext=[n.removeprefix("class ") for n in names])
+    else:
+        axis = dict(ticktext=names)
+    axis.update(tickmode="array", tickvals=centres, showgrid=False)
     lines = [dict(type="line", xref="x", yref="paper", x0=e - 0.5, x1=e - 0.5, y0=0, y1=1,
                   line=dict(color="white", width=2)) for e in edges[1:-1]]
     return axis, lines
@@ -78,13 +84,13 @@ def attention_heatmap(data: RunData, record: Record | None = None) -> go.Figure:
     z = _token_matrix(layout, record.attention[data.run], classes, tokens)
     prob = _token_matrix(layout, layout.support_prob, classes, tokens)
     axis, lines = _group_axis(groups)
-    more = f" (first {len(classes)} of {layout.K} classes)" if layout.K > len(classes) else ""
+    more = f"first {len(classes)} of {layout.K} classes" if layout.K > len(classes) else ""
     heat = dict(type="heatmap", z=z, y=[f"class {n + 1}" for n in classes], colorscale=VIRIDIS, zmin=0,
                 colorbar=dict(title=dict(text="c_n")),
                 customdata=np.stack([np.broadcast_to(tokens, z.shape).astype(np.float32), prob], -1),
                 hovertemplate="%{y}, token %{customdata[0]}<br>P(l|n) = %{customdata[1]:.4f}<br>"
                               "c = %{z:.4f}<extra></extra>")
-    return style.figure([heat], dict(title=dict(text=f"Attention c_n at step {record.step}{more}"), xaxis=axis,
+    return style.figure([heat], dict(title=style.title(f"Attention c_n at step {record.step}", more), xaxis=axis,
                                      yaxis=dict(autorange="reversed"), shapes=lines))
 
 
@@ -183,10 +189,12 @@ def logit_trajectories(data: RunData, query: int = 0, log_steps: bool = False) -
         seen.add(kind)
     shapes, notes = _phase_marks(data, float(max(steps[-1], 1)), log_steps=log_steps)
     n_distinct = int(distinct.sum())
-    note = f" ({len(order_d)} of {n_distinct} distinct tokens)" if len(order_d) < n_distinct else ""
-    return style.figure(traces, dict(title=dict(text=f"Attention logits z_ml of query {query + 1}{note}"),
+    note = f"{len(order_d)} of {n_distinct} distinct tokens shown" if len(order_d) < n_distinct else ""
+    # the legend goes under the plot: beside it, it took a third of a half-width chart on a laptop
+    return style.figure(traces, dict(title=style.title(f"Attention logits z_ml of query {query + 1}", note),
                                      xaxis=_step_axis(log_steps, steps[-1]), yaxis=dict(title=dict(text="z_ml")),
-                                     shapes=shapes, annotations=notes))
+                                     shapes=shapes, annotations=notes, margin=dict(l=60, r=20, t=60, b=85),
+                                     legend=dict(orientation="h", x=0, xanchor="left", y=-0.2, yanchor="top")))
 
 
 def _step_axis(log_steps: bool, last: float) -> dict:
@@ -260,9 +268,9 @@ def theory_vs_experiment(data: RunData, cls: int = 0, log_steps: bool = False) -
                  line=dict(color=DISTINCT_COLOR, width=2.5), name=f"measured χ, token {growth.token}"),
         ]
         shapes, notes = _phase_marks(data, float(t[-1]), log_steps=log_steps)
-    outside = " (Adam run: the bounds are SGD theory)" if data.config.train.optimizer == "adam" else ""
+    outside = "Adam run: the bounds are SGD theory" if data.config.train.optimizer == "adam" else ""
     return style.figure(traces, dict(
-        title=dict(text=f"Growth factor of class {cls + 1}'s dominant distinct token vs SGD theory{outside}"),
+        title=style.title(f"Growth factor of class {cls + 1}'s dominant distinct token vs SGD theory", outside),
         xaxis=_step_axis(log_steps, data.steps[-1]), yaxis=dict(title=dict(text="χ(t) (log axis)"), type="log"),
         shapes=shapes, annotations=notes))
 

@@ -66,7 +66,7 @@ def theory_h_gamma(K: int, M: float, eta_y: float, t: np.ndarray, log_axis: bool
     titles = [dict(text=s, x=c, y=1.0, xref="paper", yref="paper", showarrow=False, yanchor="bottom",
                    font=dict(size=14)) for s, c in (("h(t/K) (Lemma 6, Eqn 45)", 0.22), ("γ(t) (Theorem 1)", 0.78))]
     return style.figure(traces, dict(
-        title=dict(text=f"Decoder side: h and γ (K = {K:g}, M = {M:g}, η_Y = {eta_y:g})"),
+        title=style.title("Decoder side: h and γ", f"K = {K:g}, M = {M:g}, η_Y = {eta_y:g}"),
         xaxis=_x_axis(log_axis, domain=[0, 0.45], anchor="y"), yaxis=dict(anchor="x", title=dict(text="h")),
         xaxis2=_x_axis(log_axis, domain=[0.55, 1], anchor="y2"), yaxis2=dict(anchor="x2", title=dict(text="γ")),
         shapes=shapes + shapes2, annotations=titles + notes + notes2, showlegend=False))
@@ -94,7 +94,7 @@ def theory_B(K: int, M: float, eta_y: float, eta_z: float, C0: float, t: np.ndar
     ]
     shapes, notes = _time_marks(_phase_times(K, M, eta_y, t), t, log_axis)
     return style.figure(traces, dict(
-        title=dict(text=f"B_n(t) (K = {K:g}, M = {M:g}, η_Y = {eta_y:g}, η_Z = {eta_z:g}, C0 = {C0:g})"),
+        title=style.title("B_n(t)", f"K = {K:g}, M = {M:g}, η_Y = {eta_y:g}, η_Z = {eta_z:g}, C0 = {C0:g}"),
         xaxis=_x_axis(log_axis), yaxis=dict(title=dict(text="B_n(t)")), shapes=shapes, annotations=notes,
         legend=dict(x=0.99, y=0.03, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)")))
 
@@ -123,7 +123,8 @@ def theory_growth(K: int, M: float, eta_y: float, eta_z: float, C0: float, f0_sq
     shapes, notes = _time_marks(marks, t, log_axis, "x", panel_width=0.45)
     shapes2, notes2 = _time_marks(marks, t, log_axis, "x2", panel_width=0.45)
     return style.figure(traces, dict(
-        title=dict(text="Growth factor χ of the dominant distinct token (Theorem 3) and the common token (Eqn 13)"),
+        title=style.title("Growth factor χ and the common token's logit",
+                          "χ of the dominant distinct token (Theorem 3); the common token from Eqn 13"),
         xaxis=_x_axis(log_axis, domain=[0, 0.45], anchor="y"),
         yaxis=dict(anchor="x", type="log", title=dict(text="χ(t) (log axis)")),
         xaxis2=_x_axis(log_axis, domain=[0.55, 1], anchor="y2"), yaxis2=dict(anchor="x2", title=dict(text="z_ml")),
@@ -148,8 +149,8 @@ def theory_eta_y_sweep(K: int, M: float, eta_z: float, eta_ys: Sequence[float], 
     shapes, notes = _time_marks(marks, t, log_axis)
     label = "χ(t) = e^{2B_n(t)}" if quantity == "chi" else "B_n(t)"
     return style.figure(traces, dict(
-        title=dict(text=f"Fig. 3 view: {label} for several η_Y (K = {K:g}, M = {M:g}, η_Z = {eta_z:g}, "
-                        f"C0 = {C0:g}); dotted: t0 per η_Y"),
+        title=style.title(f"Fig. 3 view: {label} for several η_Y",
+                          f"K = {K:g}, M = {M:g}, η_Z = {eta_z:g}, C0 = {C0:g}; dotted: t0 per η_Y"),
         xaxis=_x_axis(log_axis), yaxis=dict(title=dict(text=label)), shapes=shapes, annotations=notes))
 
 
@@ -172,6 +173,6 @@ def theory_eta_z_sweep(K: int, M: float, nu: float, eta_zs: Sequence[float], C0:
                                name=f"t0, η_Z = {eta_z:g}",
                                hovertemplate="t0 = %{x:.4g}<br>B = %{y:.4f}<extra>%{fullData.name}</extra>"))
     return style.figure(traces, dict(
-        title=dict(text=f"Fig. 9 view: B_n(t) for several η_Z at ν = η_Y/η_Z = {nu:g} (K = {K:g}, M = {M:g}, "
-                        f"C0 = {C0:g}); dots: t0"),
+        title=style.title(f"Fig. 9 view: B_n(t) for several η_Z at ν = {nu:g}",
+                          f"ν = η_Y/η_Z; K = {K:g}, M = {M:g}, C0 = {C0:g}; dots: t0"),
         xaxis=_x_axis(log_axis), yaxis=dict(title=dict(text="B_n(t)"))))
