@@ -76,6 +76,7 @@ def live_views() -> None:
         else:
             views.phase_caption(snap, data)
             views.finite_t_note(data)
+        views.look_for()
         views.second_row(data)
 
 

@@ -158,15 +158,15 @@ def sidebar() -> None:
     sb.number_input("η_Z (attention rate)", step=0.1, format="%g", key="th_eta_z", **number)
     sb.number_input("C0 (= ρ0⁴/K, Eqn 13)", step=0.1, format="%g", key="th_C0", **number)
     sb.number_input("t max", step=10.0, format="%g", key="th_t_max", **number)
-    sb.toggle("Log t axis", key="th_log", **number)
+    sb.toggle("Log t axis", key="th_log")  # a view option: the inputs still match their preset
     sb.number_input("f²(0) of the dominant distinct token", step=0.05, format="%g", key="th_f0", **number,
-                    help="Lower bound of Theorem 3: χ ≥ e^{2 f²(0) B}")
+                    help="Lower bound of Theorem 3: χ ≥ exp(2 f²(0) B)")
     sb.markdown("**Compare learning rates**")
     sb.radio("Vary", ["eta_y", "eta_z"], key="th_vary", **number,
              format_func={"eta_y": "η_Y at fixed η_Z (Fig. 3)", "eta_z": "η_Z at fixed ν = η_Y/η_Z (Fig. 9)"}.get)
     sb.text_input("Rates to compare (comma-separated)", key="th_rates", **number)
     sb.radio("Fig. 3 view shows", ["chi", "B"], key="th_quantity", horizontal=True, **number,
-             format_func={"chi": "χ = e^{2B}", "B": "B_n"}.get)
+             format_func={"chi": "χ = exp(2B)", "B": "Bₙ"}.get)
 
 
 def live_run():
@@ -179,8 +179,11 @@ def live_run():
     return snap.data if snap.step > 0 and len(snap.data.records) > 1 else None
 
 
-def _use_run(K: int, M: int, eta_y: float, eta_z: float, f0: float) -> None:
-    ss.update(th_K=K, th_M=M, th_eta_y=eta_y, th_eta_z=eta_z, th_f0=round(f0, 6), th_preset="custom")
+def _use_run(K: int, M: int, eta_y: float, eta_z: float, f0: float, steps: int) -> None:
+    """The run's K, M, rates (as the theory reads them: 6 significant digits, no float noise), f²(0), and a t
+    axis that follows the run instead of squashing it."""
+    ss.update(th_K=K, th_M=M, th_eta_y=float(f"{eta_y:.6g}"), th_eta_z=float(f"{eta_z:.6g}"),
+              th_f0=float(f"{f0:.6g}"), th_t_max=float(max(steps, 1)), th_preset="custom")
 
 
 def overlay(K: int, M: int) -> tuple | None:
@@ -200,9 +203,14 @@ def overlay(K: int, M: int) -> tuple | None:
     if (layout.K, layout.M) != (K, M):
         st.warning(f"The Live Lab run has K = {layout.K}, M = {layout.M:,}, but this page shows K = {K}, "
                    f"M = {M:,}: the curves would not describe that run, so it is not overlaid.")
-        st.button(f"Use the run's K = {layout.K}, M = {layout.M:,}, η_Y = {pred.eta_y:g}, η_Z = {pred.eta_z:g}"
+        st.button(f"Use the run's K = {layout.K}, M = {layout.M:,}, η_Y = {pred.eta_y:.4g}, η_Z = {pred.eta_z:.4g}"
                   f" and f²(0) = {f0:.4g}", key="th_use_run", on_click=_use_run,
-                  args=(layout.K, layout.M, pred.eta_y, pred.eta_z, f0))
+                  args=(layout.K, layout.M, pred.eta_y, pred.eta_z, f0, int(data.config.train.steps)))
+        if pred.momentum_corrected:
+            mu = data.config.train.momentum
+            st.caption(f"The rates are the run's effective ones under SGD momentum μ = {mu:g}: η/(1 − μ), e.g. "
+                       f"η_Y = {data.config.train.eta_y:g}/(1 − {mu:g}) = {pred.eta_y:.4g}, which is what the "
+                       "theory's times use for such a run (an approximation: the theory has no momentum).")
         return None
     rates = "effective rates under momentum, " if pred.momentum_corrected else ""
     st.caption(f"Overlaid: the Live Lab run's measured χ of token {token} (class 1's dominant distinct token) up to "
@@ -258,5 +266,11 @@ if not errors:
     else:
         compare = figures.theory_eta_z_sweep(K, M, eta_y / eta_z, rates, C0, t, log_axis)
     live_chart(compare, key="th_chart_compare", filename="theory-compare", **chart)
+    if ss["th_preset"] == "fig3" and ss["th_vary"] == "eta_y" and ss["th_quantity"] == "chi":
+        reached = max(float(trace.y[-1]) for trace in compare.data if trace.y is not None and len(trace.y))
+        st.caption(f":material/info: The paper's Fig. 3 shows χ reaching about 600; these closed-form curves, with "
+                   f"C0 = {C0:g}, reach {reached:,.0f} at t = {t_max:,.0f}. The figure's remaining constants are not "
+                   "stated, so the lab reads Fig. 3 as qualitative: the order of the curves and how they scale "
+                   "with η_Y are what carry over (docs/THEORY.md §9 item 7).")
 if not errors:
     write_url()  # after every input (the overlay checkbox is drawn with the charts)

@@ -13,6 +13,7 @@ from scansnap_core.lab.runner import Snapshot
 from scansnap_core.scan_snap import figures
 from scansnap_core.scan_snap.config import RunConfig
 from scansnap_core.scan_snap.events import SNAP_FRACTION, SPEED_WINDOW
+from scansnap_core.scan_snap.explain import KPIS, LOOK_FOR, VIEWS
 from scansnap_core.scan_snap.fields import field_bounds
 from scansnap_core.scan_snap.results import (Composition, RunData, cli_command, cli_token_command, composition_at_snap,
                                              event_notes)
@@ -89,8 +90,8 @@ def events_line(data: RunData) -> str:
 def kpis(snap: Snapshot, data: RunData) -> None:
     c = st.columns([1.1, 0.9, 1.2, 1, 1])
     c[0].metric("Step", f"{snap.step:,} / {snap.total_steps:,}")
-    c[1].metric("Loss", loss_text(float(data.losses[-1])) if len(data.losses) else "—")
-    c[2].metric("Distinct-token entropy", f"{float(data.latest.entropy_distinct[0]):.4f} nats")
+    c[1].metric("Loss", loss_text(float(data.losses[-1])) if len(data.losses) else "—", help=KPIS["loss"])
+    c[2].metric("Distinct-token entropy", f"{float(data.latest.entropy_distinct[0]):.4f} nats", help=KPIS["entropy"])
     ev = data.events
     c[3].metric("Scan peak", "—" if ev.scan_peak_step is None else f"step {ev.scan_peak_step}",
                 help=f"Step of fastest attention movement: the peak of the {SPEED_WINDOW}-step mean of ‖ΔZ‖. "
@@ -122,6 +123,26 @@ def main_charts(data: RunData) -> None:
     with right:
         live_chart(figures.logit_trajectories(shown, query, log_steps=log_steps), key="v_logits", filename="logits",
                    uirevision=f"logits-{query}-{log_steps}", height=MAIN_HEIGHT)
+    # the explanations in a row of their own, so both charts start at the same height
+    left, right = st.columns(2)
+    with left:
+        how_to_read("attention")
+    with right:
+        how_to_read("logit_trajectories")
+
+
+def how_to_read(view: str) -> None:
+    """The view's one-line caption and, folded, the paragraph for a reader new to the paper
+    (scansnap_core/scan_snap/explain.py; the figure pack's captions.md says the same)."""
+    e = VIEWS[view]
+    st.caption(e.short)
+    with st.expander("How to read this"):
+        st.markdown(e.more)
+
+
+def look_for() -> None:
+    with st.expander("What to look for", icon=":material/visibility:"):
+        st.markdown(LOOK_FOR)
 
 
 def second_row(data: RunData) -> None:
@@ -138,6 +159,7 @@ def second_row(data: RunData) -> None:
     else:
         fig, name = figures.decoder_panel(shown), "decoder"
     live_chart(fig, key="v_secondary", filename=name, uirevision=f"{name}-{cls}")
+    how_to_read(name.replace("-", "_"))  # file names use '-', the explanations the figure pack's '_' names
 
 
 #: height of the two main charts: with the compact page top they fit a 1280 × 720 screen below the KPIs

@@ -180,7 +180,7 @@ def test_event_marks_on_a_snapped_run():
     marks = {a.text: a.x for a in fig.layout.annotations}
     assert marks["scan peak"] == data.scan_peak_step and marks["snap"] == data.snap_step
     theory = theory_vs_experiment(data)
-    assert {t.name for t in theory.data} >= {"SGD theory: upper e^{2B}", "SGD theory: lower e^{2f²(0)B}"}
+    assert {t.name for t in theory.data} >= {"SGD theory: upper bound exp(2B)", "SGD theory: lower bound exp(2f²(0)·B)"}
     adam = RunData.from_engine(Engine(preset("syn-small", optimizer="adam")))
     assert "<sup>Adam run: the bounds are SGD theory</sup>" in theory_vs_experiment(adam).layout.title.text
 
@@ -249,3 +249,22 @@ def test_time_mark_labels_never_overlap_and_the_step_axis_can_be_logarithmic(sma
     if log_steps:
         assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.range[0] == 0  # from step 1
         assert all(s.x0 >= 1 for s in fig.layout.shapes if s.type == "rect")
+
+
+def test_every_view_has_an_explanation_the_page_and_the_figure_pack_share(small_run):
+    """Nothing on the page explained c_n, z_ml or χ; legends showed raw LaTeX and the loss axis '100μ'."""
+    from scansnap_core.scan_snap.explain import VIEWS, captions_markdown
+    from scansnap_core.scan_snap.export import figure_pack
+
+    views = all_figures(small_run)
+    assert set(VIEWS) == set(views)
+    md = captions_markdown()
+    for name, e in VIEWS.items():
+        assert f"## {name} — {e.title}" in md and e.short in md and e.more in md
+    for fig in views.values():  # legends, titles and axes in readable Unicode
+        texts = [t.name or "" for t in fig.data] + [fig.layout.title.text or ""]
+        assert not any("^{" in t or "\\" in t for t in texts), texts
+    loss_axis = views["decoder"].layout.yaxis3
+    assert loss_axis.type == "log" and loss_axis.exponentformat == "power"
+    zf = zipfile.ZipFile(io.BytesIO(figure_pack(small_run)))
+    assert zf.read("captions.md").decode() == md

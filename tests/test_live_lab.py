@@ -325,3 +325,20 @@ def test_a_lecture_pauses_at_t0_prime_t0_and_the_snap(fresh_registry):
     at.run()  # the browser's next refresh leaves live mode: the button says Resume
     control(at, "start").click().run()
     assert lab.runner.wait(60) == Status.FINISHED, lab.runner.snapshot().message  # each stop once
+
+
+def test_every_chart_and_kpi_says_how_to_read_it(fresh_registry):
+    from scansnap_core.scan_snap.explain import KPIS, LOOK_FOR, VIEWS
+
+    at = page({"steps": "20"})
+    control(at, "start").click().run()
+    assert lab_of(fresh_registry).runner.wait(60) == Status.FINISHED
+    at.run()
+    captions = [c.value for c in at.caption]
+    for view in ("attention", "logit_trajectories", "attention_history"):  # the main charts and the second row
+        assert VIEWS[view].short in captions
+    read = [e for e in at.expander if e.label == "How to read this"]
+    assert len(read) == 3 and VIEWS["attention"].more in [m.value for e in read for m in e.markdown]
+    assert [m.help for m in at.metric][1:3] == [KPIS["loss"], KPIS["entropy"]]
+    (look,) = [e for e in at.expander if e.label == "What to look for"]
+    assert look.markdown[0].value == LOOK_FOR

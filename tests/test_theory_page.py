@@ -253,3 +253,36 @@ def test_an_infinite_url_value_is_a_notice_not_a_traceback(query):
     ((key, text),) = query.items()
     (warning,) = at.warning
     assert f"= '{text}' is invalid: allowed" in warning.value and at.metric  # the curves of the preset's values
+
+
+def test_the_log_axis_is_a_view_option_and_fig3_says_its_curves_are_qualitative():
+    """Toggling 'Log t axis' switched the preset to Custom; the Fig. 3 caveat was only in the README."""
+    at = page()
+    at.toggle(key="th_log").set_value(True).run()
+    assert at.session_state["th_preset"] == "fig3" and not at.error
+    (caveat,) = [c.value for c in at.caption if "Fig. 3 shows χ reaching about 600" in c.value]
+    assert "reach 45 at t = 700" in caveat and "qualitative" in caveat
+
+
+def test_using_the_live_labs_run_takes_clean_rates_says_they_are_momentum_corrected_and_follows_its_length(
+        monkeypatch):
+    """'Use the run's …' filled η_Y = 10.000000000000002 without saying it was η/(1 − μ), and kept t max = 700, so
+    the overlaid run was squashed into the left edge."""
+    from scansnap_core.scan_snap.engine import live_runner
+    from scansnap_core.scan_snap.presets import preset
+
+    registry = sessions.Registry()
+    monkeypatch.setattr(sessions, "REGISTRY", registry)
+    lab = registry.lab("me", lambda: live_runner(preset("syn-small", steps=40)))
+    lab.runner.start()
+    lab.runner.wait(60)
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["session_id"] = "me"
+    at.run()
+    at.checkbox(key="th_overlay").check().run()
+    assert any("η_Y = 1/(1 − 0.9) = 10" in c.value for c in at.caption)  # said where the rates come from
+    at.button(key="th_use_run").click().run()
+    ss = at.session_state
+    assert (ss["th_K"], ss["th_M"], ss["th_eta_y"], ss["th_eta_z"], ss["th_t_max"]) == (2, 34, 10.0, 10.0, 40.0)
+    assert not at.warning and any("Overlaid: the Live Lab run's measured χ" in c.value for c in at.caption)
+    lab.runner.stop()

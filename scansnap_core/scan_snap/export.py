@@ -9,6 +9,7 @@ import zipfile
 
 from ..lab.export import render_images
 from ..lab.figure_style import ExportStyle
+from .explain import captions_markdown
 from .figures import all_figures
 from .results import RunData, cli_command, cli_token_command, frames_from_data
 
@@ -16,8 +17,9 @@ __all__ = ["figure_pack"]
 
 
 def figure_pack(data: RunData, summary: dict | None = None, cls: int = 0, style: ExportStyle = ExportStyle()) -> bytes:
-    """The zip of a run: figures/*.png and *.svg (sized and styled by ``style``), tables as CSV and Parquet,
-    config.json, summary.json (if given) and reproduce.sh with the exact CLI command."""
+    """The zip of a run: figures/*.png and *.svg (sized and styled by ``style``) with captions.md (how to read
+    each), tables as CSV and Parquet, config.json, summary.json (if given) and reproduce.sh with the exact CLI
+    command."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, image in render_images(all_figures(data, cls), style=style).items():
@@ -27,6 +29,7 @@ def figure_pack(data: RunData, summary: dict | None = None, cls: int = 0, style:
             parquet = io.BytesIO()
             table.to_parquet(parquet, index=False)
             zf.writestr(f"{name}.parquet", parquet.getvalue())
+        zf.writestr("captions.md", captions_markdown())
         zf.writestr("config.json", data.config.to_json())
         if summary is not None:
             zf.writestr("summary.json", json.dumps(summary, indent=2))

@@ -239,7 +239,9 @@ def decoder_panel(data: RunData) -> go.Figure:
                   annotations=[dict(text=t, x=sum(d) / 2, y=1.0, xref="paper", yref="paper", showarrow=False,
                                     xanchor="center", yanchor="bottom", font=dict(size=14))
                                for t, d in zip(titles, domains)])
-    for i, (domain, extra) in enumerate(zip(domains, ({}, {"range": [0, 1.02]}, {"type": "log"})), start=1):
+    # powers of ten on the loss axis: plotly's default SI prefixes read "100μ" for 1e-4
+    loss_axis = {"type": "log", "exponentformat": "power", "dtick": 1}
+    for i, (domain, extra) in enumerate(zip(domains, ({}, {"range": [0, 1.02]}, loss_axis)), start=1):
         suffix = "" if i == 1 else str(i)
         layout[f"xaxis{suffix}"] = dict(domain=domain, anchor=f"y{suffix}", title=dict(text="step"))
         layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", **extra)
@@ -261,9 +263,9 @@ def theory_vs_experiment(data: RunData, cls: int = 0, log_steps: bool = False) -
         lower, upper = chi_bounds(B, growth.f0_squared)
         traces = [
             dict(type="scatter", x=t, y=upper, mode="lines", line=dict(color="#555", dash="dash"),
-                 name="SGD theory: upper e^{2B}"),
+                 name="SGD theory: upper bound exp(2B)"),
             dict(type="scatter", x=t, y=lower, mode="lines", line=dict(color="#555", dash="dot"), fill="tonexty",
-                 fillcolor="rgba(85,85,85,0.08)", name="SGD theory: lower e^{2f²(0)B}"),
+                 fillcolor="rgba(85,85,85,0.08)", name="SGD theory: lower bound exp(2f²(0)·B)"),
             dict(type="scatter", x=growth.steps, y=growth.chi, mode="lines+markers", marker=dict(size=4),
                  line=dict(color=DISTINCT_COLOR, width=2.5), name=f"measured χ, token {growth.token}"),
         ]

@@ -107,11 +107,11 @@ def theory_growth(K: int, M: float, eta_y: float, eta_z: float, C0: float, f0_sq
     t = np.asarray(t, dtype=float)
     lower, upper = _theory.chi_bounds(_theory.B_exact(t, K, M, eta_y, eta_z, C0), f0_squared)
     traces = [
-        style.line(t, upper, "χ upper bound e^{2B}", DISTINCT_COLOR, "dash", xaxis="x", yaxis="y",
-                   hovertemplate="t = %{x:.4g}<br>e^{2B} = %{y:.4g}<extra></extra>"),
-        style.line(t, lower, f"χ lower bound e^{{2f²(0)B}}, f²(0) = {f0_squared:g}", DISTINCT_COLOR, "dot",
+        style.line(t, upper, "χ upper bound exp(2B)", DISTINCT_COLOR, "dash", xaxis="x", yaxis="y",
+                   hovertemplate="t = %{x:.4g}<br>exp(2B) = %{y:.4g}<extra></extra>"),
+        style.line(t, lower, f"χ lower bound exp(2f²(0)·B), f²(0) = {f0_squared:g}", DISTINCT_COLOR, "dot",
                    xaxis="x", yaxis="y", fill="tonexty", fillcolor="rgba(0,114,178,0.10)",
-                   hovertemplate="t = %{x:.4g}<br>e^{2f²(0)B} = %{y:.4g}<extra></extra>"),
+                   hovertemplate="t = %{x:.4g}<br>exp(2f²(0)·B) = %{y:.4g}<extra></extra>"),
         style.line(t, _theory.common_logit(t, K, M, eta_y, eta_z, C0), "common-token logit z_ml (Eqn 13)",
                    COMMON_COLOR, xaxis="x2", yaxis="y2", hovertemplate="t = %{x:.4g}<br>z = %{y:.4f}<extra></extra>"),
     ]
@@ -147,7 +147,7 @@ def theory_eta_y_sweep(K: int, M: float, eta_z: float, eta_ys: Sequence[float], 
         if t[0] <= ts <= t[-1]:
             marks.append(Mark(ts, "", "dot", color))
     shapes, notes = _time_marks(marks, t, log_axis)
-    label = "χ(t) = e^{2B_n(t)}" if quantity == "chi" else "B_n(t)"
+    label = "χ(t) = exp(2Bₙ(t))" if quantity == "chi" else "Bₙ(t)"
     return style.figure(traces, dict(
         title=style.title(f"Fig. 3 view: {label} for several η_Y",
                           f"K = {K:g}, M = {M:g}, η_Z = {eta_z:g}, C0 = {C0:g}; dotted: t0 per η_Y"),
