@@ -134,7 +134,8 @@ def test_live_charts_serve_the_pinned_plotly_js():
     assert path.read_bytes() == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
 
 
-def test_sweep_figures_show_one_panel_per_query_count_and_the_grid_as_eta_y_by_eta_z():
+def test_sweep_figures_show_one_panel_per_query_count_and_the_grid_as_ratio_by_eta_z():
+    """Over η_Y × η_Z the heatmaps were sparse diagonals on an uneven axis; the grid's own axes fill every cell."""
     from scansnap_core.scan_snap.figures import sweep_entropy, sweep_heatmap
     from scansnap_core.scan_snap.sweep import summarize_sweep
 
@@ -149,11 +150,11 @@ def test_sweep_figures_show_one_panel_per_query_count_and_the_grid_as_eta_y_by_e
     np.testing.assert_allclose(np.asarray(first.y, float), [1 + 0.5 + 1 + 1.5, 1 + 0.5 + 10 + 1.5])
     np.testing.assert_allclose(np.asarray(first.error_y.array, float), [np.std([0, 1], ddof=1)] * 2, rtol=1e-6)
     heat = sweep_heatmap(table, "snap_step", "snap", num_query=3).data[0]
-    assert list(heat.x) == ["0.5", "1", "5", "10"] and list(heat.y) == ["0.5", "1"]
+    assert list(heat.x) == ["1", "10"] and list(heat.y) == ["0.5", "1"]
     z = np.asarray(heat.z, float)
-    assert z[0, 0] == 10.0 and z[0, 2] == 100.0 and np.isnan(z[0, 1])  # η_Y = 1 is not in row η_Z = 0.5
-    counts = np.asarray(heat.customdata, float)  # [η_Z, η_Y, (seeds with a snap, seeds)]
-    assert counts[0, 0].tolist() == [1, 2] and counts[0, 2].tolist() == [2, 2]  # ratio 1: only seed 1 snapped
+    assert z.tolist() == [[10.0, 100.0], [10.0, 100.0]]  # every cell of the grid filled
+    info = np.asarray(heat.customdata, float)  # [η_Z, ratio, (seeds with a snap, seeds, η_Y)]
+    assert info[0, 0].tolist() == [1, 2, 0.5] and info[1, 1].tolist() == [2, 2, 10.0]  # ratio 1: seed 1 snapped
     assert summary["snapped"].tolist() == [1, 2, 1, 2] * 2 and (summary["scan_peaks"] == 2).all()
 
 

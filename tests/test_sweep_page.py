@@ -8,13 +8,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
 from browser_helpers import needs_chromium, open_page, shot
 from scansnap_core.lab.jobs import SweepJob
-from scansnap_core.scan_snap.sweep import FIG6_GRID, fig6_configs, run_sweep, sweep_job
+from scansnap_core.scan_snap.sweep import FIG6_GRID, fig6_configs, run_sweep, sweep_job, sweep_seconds
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "sweep.py")
 
@@ -28,7 +29,7 @@ def wait_for(job: SweepJob, seconds: float = 120) -> None:
 def test_sweep_stops_between_chunks_and_keeps_the_finished_groups():
     configs = fig6_configs(num_query=(1, 3), eta_z=(1.0,), ratio=(1.0, 2.0), seeds=(1,), steps=20)
     calls = []
-    table = run_sweep(configs, progress=lambda done, total: calls.append(done), should_stop=lambda: len(calls) >= 12)
+    table = run_sweep(configs, progress=lambda done, total, work: calls.append(done), should_stop=lambda: len(calls) >= 12)
     assert len(table) == 2 and set(table["num_query"]) == {1}  # group 1 finished, group 2 stopped after 2 chunks
     assert calls[:10] == pytest.approx([0.2 * (i + 1) for i in range(10)])  # 2 runs in 10 chunks of 2 steps
 
@@ -38,6 +39,7 @@ def test_sweep_job_runs_in_the_background_and_matches_run_sweep():
     job = sweep_job(configs)
     wait_for(job)
     assert job.status == "finished" and job.done == len(configs) == 4
+    assert job.measured and job.work == pytest.approx(sweep_seconds(configs)) and job.remaining_seconds() == 0
     expected = run_sweep(configs)
     np.testing.assert_allclose(job.table["entropy_distinct"], expected["entropy_distinct"], atol=1e-6)
 
@@ -196,3 +198,30 @@ def test_cancel_shows_at_once_and_a_second_session_waits_for_the_sweep_slot(monk
         for lab_job in [e.job for e in registry._sweeps.values()]:
             lab_job.cancel()
 
+
+
+def test_the_time_left_follows_the_measured_speed_once_a_group_has_trained():
+    """'about 26 s' took 36.8 s and 'about 5 s' took 9.2 s: a fixed per-step constant, whatever the layout."""
+    import threading
+
+    from scansnap_core.lab.jobs import SweepJob
+
+    small, large = (fig6_configs(num_query=(q,), eta_z=(1.0,), ratio=(1.0,), seeds=(1,), steps=100) for q in (1, 10))
+    assert sweep_seconds(large) > 1.5 * sweep_seconds(small)  # the estimate weighs the layout's size
+    gate = threading.Event()
+
+    def sweep(progress, partial, should_stop):
+        progress(1, 4, 2.0)  # a quarter of the runs, a fifth of the estimated work
+        partial(pd.DataFrame([{"run": 0}]))
+        gate.wait(30)
+        return pd.DataFrame([{"run": i} for i in range(4)])
+
+    job = SweepJob(sweep, configs=[None] * 4, seconds=10.0)
+    deadline = time.monotonic() + 10
+    while not job.measured and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert job.remaining_seconds() == pytest.approx(4 * job.seconds(), rel=0.05)  # 8 of 10 s of work left
+    gate.set()
+    job.cancel(wait=10)
+    assert job.status == "finished" and job.remaining_seconds() == 0

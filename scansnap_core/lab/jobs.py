@@ -19,10 +19,11 @@ __all__ = ["SweepJob", "SweepFunction"]
 
 class SweepFunction(Protocol):
     """What a study's sweep looks like to a job: it trains its grid and returns one row per run, calling
-    ``progress(done, total)`` between chunks, ``partial(table so far)``, and stopping early once
+    ``progress(done, total, work)`` between chunks (runs done, of how many, and the estimated seconds of work
+    they stand for), ``partial(table so far)`` after each group, and stopping early once
     ``should_stop()`` is true."""
 
-    def __call__(self, progress: Callable[[float, int], None], partial: Callable[[pd.DataFrame], None],
+    def __call__(self, progress: Callable[[float, int, float], None], partial: Callable[[pd.DataFrame], None],
                  should_stop: Callable[[], bool]) -> pd.DataFrame: ...
 
 
@@ -30,11 +31,14 @@ class SweepJob:
     """Runs ``sweep``, which trains the runs ``configs`` in at most ``memory_bytes`` (estimated), in a
     background thread; see the module docstring."""
 
-    def __init__(self, sweep: SweepFunction, configs: Sequence, memory_bytes: int = 0):
+    def __init__(self, sweep: SweepFunction, configs: Sequence, memory_bytes: int = 0, seconds: float = 0.0):
         self.configs = list(configs)
         self.memory_bytes = memory_bytes  # estimated peak, counted against the server's budget while it runs
+        self.estimated_seconds = seconds  # the study's estimate of the whole sweep's work, on one free core
         self.total = len(self.configs)
         self.done = 0.0
+        self.work = 0.0  # estimated seconds of work done so far (the sweep's progress reports it)
+        self.measured = False  # a group has finished: the remaining time now scales with the measured speed
         self.table = pd.DataFrame()
         self.status = "running"  # running | finished | cancelled | error
         self.error = ""
@@ -62,8 +66,8 @@ class SweepJob:
             TRAINERS.discard(self)
             self.elapsed = time.monotonic() - self.started
 
-    def _progress(self, done: float, total: int) -> None:
-        self.done = done
+    def _progress(self, done: float, total: int, work: float = 0.0) -> None:
+        self.done, self.work = done, work
         pause = TRAINERS.fair_pause(time.perf_counter() - self._chunk_started)
         if pause:
             self._stop.wait(pause)  # a cancel ends the pause
@@ -71,6 +75,16 @@ class SweepJob:
 
     def _partial(self, table: pd.DataFrame) -> None:
         self.table = table
+        self.measured = True
+
+    def remaining_seconds(self) -> float:
+        """Seconds still to go: the estimate's remaining work at the speed measured so far, once a whole group
+        has trained (the first chunks include warm-up); the estimate minus the time spent before that."""
+        if not self.running:
+            return 0.0
+        if self.measured and self.work > 0:
+            return self.seconds() * max(0.0, self.estimated_seconds - self.work) / self.work
+        return max(0.0, self.estimated_seconds - self.seconds())
 
     @property
     def running(self) -> bool:

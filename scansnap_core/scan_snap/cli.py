@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m scansnap_core") -
                                    seeds=_seeds(args.seeds), steps=args.steps)
             _writable(args.out, directory=False)
             start = time.perf_counter()
-            table = run_sweep(configs, progress=lambda d, n: print(f"  {d:.0f}/{n} runs done", file=sys.stderr))
+            table = run_sweep(configs, progress=lambda d, n, _: print(f"  {d:.0f}/{n} runs done", file=sys.stderr))
             elapsed = time.perf_counter() - start
             args.out.parent.mkdir(parents=True, exist_ok=True)
             if args.out.suffix == ".parquet":

@@ -22,12 +22,12 @@ from ..lab.limits import LIMITS
 from .config import RunConfig
 from .engine import Engine, batch_key
 from .events import detect_events_batch
-from .memory import estimate_memory_bytes
+from .memory import estimate_memory_bytes, tied_columns
 from .presets import preset
 from .theory import predictions_for
 
 __all__ = ["FIG6_GRID", "fig6_configs", "cell_config", "run_sweep", "summarize_sweep", "sweep_job", "sweep_memory_bytes",
-           "MAX_SWEEP_RUNS"]
+           "sweep_seconds", "MAX_SWEEP_RUNS"]
 
 #: The paper's Fig. 6 grid (§7).
 FIG6_GRID = {
@@ -40,6 +40,23 @@ FIG6_GRID = {
 
 #: Largest number of runs one sweep may contain (SCANSNAP_MAX_SWEEP_RUNS).
 MAX_SWEEP_RUNS = LIMITS.max_sweep_runs
+
+#: Seconds one run takes per step inside a batched group, on one core: a constant plus a term in the decoder's
+#: size M × C (its update is the largest cost).  Fitted to Fig. 6 layouts with 160 runs × 100 steps a group
+#: (benchmarks/bench_sweep_estimate.py, BENCHMARKS.md "Sweep time estimate").
+RUN_STEP_SECONDS = dict(constant=6.0e-4, decoder=1.25e-8)
+
+
+def run_step_seconds(cfg: RunConfig) -> float:
+    """Estimated seconds a run of ``cfg`` adds to a batched sweep step (see RUN_STEP_SECONDS)."""
+    columns = cfg.num_classes + 1 if tied_columns(cfg) else cfg.vocab_size
+    return RUN_STEP_SECONDS["constant"] + RUN_STEP_SECONDS["decoder"] * cfg.vocab_size * columns
+
+
+def sweep_seconds(configs: Sequence[RunConfig]) -> float:
+    """Estimated seconds :func:`run_sweep` takes for ``configs`` on one free core (a job corrects it with the
+    speed it measures, :meth:`~scansnap_core.lab.jobs.SweepJob.remaining_seconds`)."""
+    return sum(run_step_seconds(cfg) * cfg.train.steps for cfg in configs)
 
 
 def fig6_configs(num_query: Iterable[int] = FIG6_GRID["num_query"], eta_z: Iterable[float] = FIG6_GRID["eta_z"],
@@ -74,8 +91,9 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
     scan_peak_step and snap_step (NaN where there is none; :mod:`scansnap_core.scan_snap.events`), t0_prime, t0,
     diverged.  Rows keep the input order.
 
-    Each batched group trains in ``chunks`` pieces; after each piece ``progress(done, total)``
-    gets the runs done so far (fractional within a group).  ``should_stop()``, asked before every
+    Each batched group trains in ``chunks`` pieces; after each piece ``progress(done, total, work)``
+    gets the runs done so far (fractional within a group) and the estimated seconds of work they stand for
+    (:func:`sweep_seconds`), so that a job can tell how far it is when groups differ in cost.  ``should_stop()``, asked before every
     step, may end the sweep early: the table then holds the groups already finished.  ``partial(table)`` gets
     the finished rows after each group."""
     if not configs:
@@ -90,18 +108,20 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
     def table() -> pd.DataFrame:
         return pd.DataFrame([r for r in rows if r is not None])
 
-    done = 0
+    done, work = 0, 0.0
     for indices in groups.values():
         members = [configs[i] for i in indices]
         engine = Engine(members)
         steps = members[0].train.steps
+        cost = sweep_seconds(members)
         piece = max(1, -(-steps // chunks))
         while engine.step_count < steps:
             if should_stop and should_stop():  # checked every step: a batched step of a large group takes long
                 return table()
             engine.step()
             if progress and (engine.step_count % piece == 0 or engine.step_count == steps):
-                progress(done + len(indices) * engine.step_count / steps, len(configs))
+                share = engine.step_count / steps
+                progress(done + len(indices) * share, len(configs), work + cost * share)
         final = engine.ensure_final_record()
         events = detect_events_batch(engine.dz_norms, engine.attended_changed)
         losses = engine.losses[-1]
@@ -125,7 +145,7 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
                 "t0": pred.t0,
                 "diverged": bool(engine.diverged_at[r] >= 0),
             }
-        done += len(indices)
+        done, work = done + len(indices), work + cost
         if partial:
             partial(table())
     return table()
@@ -134,7 +154,8 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
 def sweep_job(configs: Sequence[RunConfig]) -> SweepJob:
     """:func:`run_sweep` of ``configs`` as a background job (a page polls it)."""
     configs = list(configs)
-    return SweepJob(functools.partial(run_sweep, configs), configs, memory_bytes=sweep_memory_bytes(configs))
+    return SweepJob(functools.partial(run_sweep, configs), configs, memory_bytes=sweep_memory_bytes(configs),
+                    seconds=sweep_seconds(configs))
 
 
 def sweep_memory_bytes(configs: Sequence[RunConfig]) -> int:

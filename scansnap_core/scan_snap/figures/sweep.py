@@ -49,23 +49,28 @@ def sweep_entropy(summary: pd.DataFrame) -> go.Figure:
 
 
 def sweep_heatmap(table: pd.DataFrame, value: str, title: str, num_query: int, zmax: float | None = None) -> go.Figure:
-    """One column of the sweep table (mean over the seeds where it is defined) over η_Y (columns) × η_Z
-    (rows) for one number of query tokens; a constant η_Y/η_Z is a diagonal.  The hover says in how
-    many seeds the value exists (an event such as the snap may be missing).  Empty cells: not in the
-    grid, or no seed has the value."""
+    """One column of the sweep table (mean over the seeds where it is defined) over η_Y/η_Z (columns) × η_Z
+    (rows) for one number of query tokens: the grid's own axes, so every cell of a full grid is filled (over
+    η_Y × η_Z a fixed ratio is a diagonal and most cells are empty).  The hover gives η_Y too and says in how
+    many seeds the value exists (an event such as the snap may be missing).  Empty cells: not in the grid, or
+    no seed has the value."""
     part = table[table["num_query"] == num_query]
-    cells = part.groupby(["eta_z", "eta_y"])[value] if len(part) else None
+    cells = part.groupby(["eta_z", "ratio"])[value] if len(part) else None
     if cells is None:
         grid = present = runs = pd.DataFrame()
     else:
-        grid, present, runs = (cells.agg(how).unstack("eta_y") for how in ("mean", "count", "size"))
+        grid, present, runs = (cells.agg(how).unstack("ratio") for how in ("mean", "count", "size"))
     z = style.f32(grid.to_numpy()) if len(grid) else np.zeros((0, 0), dtype=np.float32)
-    counts = np.stack([present.to_numpy(), runs.to_numpy()], -1).astype(np.float32) if len(grid) else None
+    if len(grid):
+        eta_y = np.outer(grid.index.to_numpy(float), grid.columns.to_numpy(float))
+        info = np.stack([present.to_numpy(), runs.to_numpy(), eta_y], -1).astype(np.float32)
+    else:
+        info = None
     label = value.replace("_", " ")
     heat = dict(type="heatmap", z=z, x=[f"{v:g}" for v in grid.columns], y=[f"{v:g}" for v in grid.index],
-                colorscale=VIRIDIS, zmin=0, zmax=zmax, colorbar=dict(title=dict(text=label)), customdata=counts,
-                hovertemplate="η_Y = %{x}, η_Z = %{y}<br>" + label + " = %{z:.3f}<br>"
+                colorscale=VIRIDIS, zmin=0, zmax=zmax, colorbar=dict(title=dict(text=label)), customdata=info,
+                hovertemplate="η_Y/η_Z = %{x}, η_Z = %{y} (η_Y = %{customdata[2]:.3g})<br>" + label + " = %{z:.3f}<br>"
                               "defined in %{customdata[0]} of %{customdata[1]} seeds<extra></extra>",
                 xgap=1, ygap=1)
-    return style.figure([heat], dict(title=dict(text=title), xaxis=dict(title=dict(text="η_Y"), type="category"),
+    return style.figure([heat], dict(title=dict(text=title), xaxis=dict(title=dict(text="η_Y / η_Z"), type="category"),
                                      yaxis=dict(title=dict(text="η_Z"), type="category")))
