@@ -10,6 +10,7 @@ from scansnap_app import controls, entry, live, pacing, run_controls, url_state,
 from scansnap_app.sessions import MAX_RECORDS, REGISTRY, new_session_id
 from scansnap_core.lab.runner import Status
 from scansnap_core.scan_snap.engine import live_runner
+from scansnap_core.scan_snap.events import snap_detected
 from scansnap_core.scan_snap.presets import preset
 from scansnap_core.scan_snap.results import summarize
 from scansnap_core.scan_snap.theory import phase_stops
@@ -39,7 +40,7 @@ if lab.pending is not None:
 run_controls.busy_warning()
 
 run_controls.speed_control(run_controls.run_controls(lab, session_id), lab, phase_stops(lab.runner.config),
-                           also="when the snap is detected")
+                           when=snap_detected, also="when the snap is detected")
 running = lab.runner.busy  # training, or finishing a step or a build that Pause, Step or Start began
 kpi_every, chart_every = live.live_intervals()
 
@@ -50,7 +51,6 @@ def live_status() -> None:
     with live.live_status(lab, running) as snap:
         if live.not_built(lab):
             return
-        run_controls.pause_for(lab, "snap", snap.data.snap_step)
         views.kpis(snap, snap.data)
 
 

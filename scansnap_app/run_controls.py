@@ -33,10 +33,10 @@ def run_controls(lab: Lab, lab_id: str, prefix: str = ""):
     return c4
 
 
-def speed_control(container, lab: Lab, stops: dict[int, str] | None = None, also: str = "") -> None:
+def speed_control(container, lab: Lab, stops: dict[int, str] | None = None, when=None, also: str = "") -> None:
     """The pace (``lecture``: two steps a second, to narrate) and, with ``stops`` ({step: what it marks}),
-    an Auto-pause toggle that pauses the run by itself at those steps (``also``: the events the page pauses
-    at with :func:`pause_for`, in words)."""
+    an Auto-pause toggle that pauses the run by itself at those steps and once ``when(engine)`` gives a
+    reason (Runner.pause_at; ``also`` says in words when that is)."""
     speed, pause = container.columns([1.25, 1]) if stops is not None else (container, None)
     speed.select_slider("Speed", options=list(SPEEDS), key="speed", on_change=_speed, args=(lab,),
                         help="Slow the run down to watch scanning and snapping unfold; 'lecture' takes two "
@@ -46,18 +46,7 @@ def speed_control(container, lab: Lab, stops: dict[int, str] | None = None, also
         at = [f"step {s} ({w})" for s, w in sorted(stops.items())] + ([also] if also else [])
         on = pause.toggle("Auto-pause", key="auto_pause",
                           help="Pause by itself, to narrate: " + "; ".join(at) if at else "Nothing to pause at")
-        lab.runner.pause_at(stops if on else {})
-
-
-def pause_for(lab: Lab, event: str, step: int | None) -> None:
-    """With the auto-pause toggle on, pause a run once when the page sees ``event`` (measured at ``step``;
-    None: not yet), e.g. a snap that is only known some steps after it happened."""
-    ss, seen = st.session_state, "_paused_for_" + event
-    if step is None or lab.runner.snapshot().step == 0:
-        ss.pop(seen, None)  # a new run (or not yet): the next time it is seen counts
-    elif ss.get("auto_pause") and not ss.get(seen):
-        ss[seen] = True  # once per run, even if later steps place the event elsewhere
-        lab.runner.pause(timeout=0.5, why=f"the {event} was detected, at step {step}")
+        lab.runner.pause_at(stops, when) if on else lab.runner.pause_at({})
 
 
 def busy_warning() -> None:

@@ -121,8 +121,9 @@ def main_charts(data: RunData) -> None:
     with left:
         live_chart(figures.attention_heatmap(shown), key="v_attention", filename="attention", height=MAIN_HEIGHT)
     with right:
-        live_chart(figures.logit_trajectories(shown, query, log_steps=log_steps), key="v_logits", filename="logits",
-                   uirevision=f"logits-{query}-{log_steps}", height=MAIN_HEIGHT)
+        z_limit = LOGIT_AXES.get(st.session_state.get("logit_axis", "auto"))
+        live_chart(figures.logit_trajectories(shown, query, log_steps=log_steps, z_limit=z_limit), key="v_logits",
+                   filename="logits", uirevision=f"logits-{query}-{log_steps}-{z_limit}", height=MAIN_HEIGHT)
     # the explanations in a row of their own, so both charts start at the same height
     left, right = st.columns(2)
     with left:
@@ -165,19 +166,24 @@ def second_row(data: RunData) -> None:
 #: height of the two main charts: with the compact page top they fit a 1280 × 720 screen below the KPIs
 MAIN_HEIGHT = 350
 SECONDARY = ("Attention history", "Theory vs experiment", "Decoder")
+#: the logit chart's y axis: auto-scaled or a fixed ±limit
+LOGIT_AXES = {"auto": None, "±0.5": 0.5, "±1": 1.0, "±2": 2.0, "±5": 5.0}
 
 
 def secondary_picker(num_classes: int) -> int:
     """Which secondary view, and for which class (outside the live fragment)."""
-    c1, c2, c3 = st.columns([3, 1.1, 1])
+    c1, c2, c3, c4 = st.columns([2.7, 1.1, 1, 1])
     c1.segmented_control("Second row", SECONDARY, default=SECONDARY[0], key="secondary_view",
                          help="The history heatmap (the paper's Fig. 4), the growth factor beside the theory's "
                               "bounds, or the decoder's correct-token logit, probability and loss")
     c2.toggle("Log step axis", key="log_steps", help="Spread out the first steps (scanning) in the logit and "
                                                      "theory charts; they then start at step 1")
+    c3.selectbox("Logit axis", list(LOGIT_AXES), key="logit_axis",
+                 help="A fixed z_ml axis, to compare runs by eye: auto-scaled, a run whose logits barely move "
+                      "looks like one whose logits move a lot")
     if num_classes <= 1:
         return 0
-    return c3.selectbox("Class", list(range(num_classes)), format_func=lambda n: f"class {n + 1}",
+    return c4.selectbox("Class", list(range(num_classes)), format_func=lambda n: f"class {n + 1}",
                         key="view_class", help="Class shown in the history and theory views")
 
 

@@ -315,14 +315,16 @@ def test_a_lecture_pauses_at_t0_prime_t0_and_the_snap(fresh_registry):
         assert any(i.value.startswith(f"Paused at step {step}: {what}") for i in at.info)
         control(at, "start").click().run()
         if step == 3:
-            at.select_slider(key="speed").set_value("medium").run()
+            at.select_slider(key="speed").set_value("full speed").run()  # the snap pause needs no page to watch
     deadline = time.monotonic() + 60
     while lab.runner.status == Status.RUNNING and time.monotonic() < deadline:
-        at.run()  # the page notices the snap (measured some steps after it happened) and pauses
+        time.sleep(0.01)
     snap = lab.runner.snapshot()
     assert snap.status == Status.PAUSED and snap.data.snap_step is not None
-    assert snap.message.startswith(f"Paused at step {snap.step}: the snap was detected, at step {snap.data.snap_step}")
-    at.run()  # the browser's next refresh leaves live mode: the button says Resume
+    # paused at the first step from which a live run can tell the snap (the snap is confirmed later than it happens)
+    assert snap.message == (f"Paused at step {snap.step}: the snap was detected, at step {snap.data.snap_step}. "
+                            "Press Resume to go on.") and snap.data.upto(snap.step - 1).snap_step is None
+    at.run()
     control(at, "start").click().run()
     assert lab.runner.wait(60) == Status.FINISHED, lab.runner.snapshot().message  # each stop once
 
@@ -342,3 +344,20 @@ def test_every_chart_and_kpi_says_how_to_read_it(fresh_registry):
     assert [m.help for m in at.metric][1:3] == [KPIS["loss"], KPIS["entropy"]]
     (look,) = [e for e in at.expander if e.label == "What to look for"]
     assert look.markdown[0].value == LOOK_FOR
+
+
+def test_a_fixed_logit_axis_shows_how_little_a_run_moved(fresh_registry):
+    """With η_Y = 10, η_Z = 0.1 the auto-scaled logit chart looked like the default run's."""
+    from scansnap_core.scan_snap import figures
+
+    at = page({"eta_y": "10", "eta_z": "0.1", "steps": "20"})
+    control(at, "start").click().run()
+    assert lab_of(fresh_registry).runner.wait(60) == Status.FINISHED
+    at.run()
+    assert at.selectbox(key="logit_axis").value == "auto"
+    at.selectbox(key="logit_axis").set_value("±1").run()
+    assert at.selectbox(key="logit_axis").value == "±1" and not at.exception
+    data = lab_of(fresh_registry).runner.snapshot().data
+    assert figures.logit_trajectories(data).layout.yaxis.range is None  # auto: plotly scales to the data
+    moved = max(float(abs(r.logits).max()) for r in data.records)
+    assert moved < 0.2 and list(figures.logit_trajectories(data, z_limit=1.0).layout.yaxis.range) == [-1.0, 1.0]

@@ -419,6 +419,15 @@ def test_a_run_pauses_by_itself_at_the_steps_asked_for_and_says_why():
         runner.start()
     assert runner.wait(10) == Status.FINISHED and runner.snapshot().step == 20
     runner.reset()
+    runner.pause_at({}, when=lambda engine: "twelve" if engine.step_count >= 12 else None)  # once per run
+    runner.start()
+    deadline = time.monotonic() + 10
+    while runner.status == Status.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert runner.snapshot().message == "Paused at step 12: twelve. Press Resume to go on."
+    runner.start()
+    assert runner.wait(10) == Status.FINISHED
+    runner.reset()
     runner.pause_at({})
     runner.start()
     assert runner.wait(10) == Status.FINISHED  # turned off: straight through

@@ -61,8 +61,9 @@ class Mark(NamedTuple):
     side: str = "left"
 
 
-#: a label's width per character, as a share of the plot's width (12 px text on a plot about 600 px wide)
-LABEL_CHAR_WIDTH = 0.0115
+#: a label's width per character, as a share of the plot's width (12 px text on a half-width chart on a laptop, a
+#: plot area about 320 px wide: generous, so labels never overlap in the narrowest chart)
+LABEL_CHAR_WIDTH = 0.022
 #: vertical distance between label rows (paper units)
 LABEL_ROW = 0.075
 

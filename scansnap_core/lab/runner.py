@@ -172,6 +172,8 @@ class Runner:
         self._rate = 0.0
         self._stop = False
         self._pause_at: dict[int, str] = getattr(self, "_pause_at", {})  # kept across resets
+        self._pause_when: Callable[[Trainable], str | None] | None = getattr(self, "_pause_when", None)
+        self._paused_when = False  # once per run
 
     @property
     def status(self) -> str:
@@ -263,11 +265,13 @@ class Runner:
                 else:
                     self._message = f"Pausing: finishing step {step + 1}…"
 
-    def pause_at(self, steps: dict[int, str]) -> None:
+    def pause_at(self, steps: dict[int, str], when: Callable[[Trainable], str | None] | None = None) -> None:
         """Pause a running run by itself after each of these steps (e.g. a study's predicted phase times, for a
-        lecture), saying why: {step: reason}.  An empty dict turns it off."""
+        lecture), saying why: {step: reason}; and once per run after the first step at which ``when(engine)``
+        (the first run's engine, called under the runner's lock after every step: keep it cheap) says why
+        (e.g. an event the study detects).  An empty dict and no ``when`` turn it off."""
         with self._lock:
-            self._pause_at = dict(steps)
+            self._pause_at, self._pause_when = dict(steps), when
 
     def step_once(self, wait: float = 0.0) -> None:
         """Advance exactly one step (pauses a running run first); with ``wait`` > 0, block up to
@@ -467,6 +471,16 @@ class Runner:
             self._message = message
         return True
 
+    def _auto_pause(self, step: int, engine: Trainable) -> str | None:  # called with the lock held
+        """Why a running run pauses by itself after ``step`` (see :meth:`pause_at`), or None."""
+        if step in self._pause_at:
+            return self._pause_at[step]
+        if self._pause_when is not None and not self._paused_when:
+            why = self._pause_when(engine)
+            self._paused_when = why is not None
+            return why
+        return None
+
     def _which(self, engine: Trainable) -> str:
         """' in run B' when several runs train together, else ''."""
         return f" in run {_run_name(self._engines.index(engine))}" if len(self._engines) > 1 else ""
@@ -490,9 +504,9 @@ class Runner:
                 engine.finish()
             self._status = Status.FINISHED
             self._message = f"Finished {step} steps."
-        elif self._status == Status.RUNNING and step in self._pause_at:
+        elif self._status == Status.RUNNING and (why := self._auto_pause(step, engines[0])):
             self._status = Status.PAUSED
-            self._message = f"Paused at step {step}: {self._pause_at[step]}. Press Resume to go on."
+            self._message = f"Paused at step {step}: {why}. Press Resume to go on."
         elif self._status == Status.PAUSED and self._pending_steps == 0:  # a single step, or a pause mid-step
             self._message = f"Paused at step {step}."
         self._wake.notify_all()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SPEED_WINDOW", "SNAP_FRACTION", "SNAP_HOLD", "ATTENDED_MARGIN", "Events", "smoothed_speed",
+__all__ = ["SPEED_WINDOW", "SNAP_FRACTION", "SNAP_HOLD", "ATTENDED_MARGIN", "Events", "smoothed_speed", "snap_detected",
            "detect_events", "detect_events_batch", "attended_mask", "attended_threshold"]
 
 #: width (steps, odd) of the centred moving average of ‖ΔZ‖: long enough to average out minibatch noise
@@ -167,3 +167,19 @@ def _share_after(path: np.ndarray, s: np.ndarray, hold: float) -> np.ndarray:
     end = path[np.minimum(np.round(hold * s).astype(int), len(path) - 1)]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(end > 0, (end - path[s]) / end, 1.0)
+
+
+#: how many times a run checks for its snap while it trains (snap_detected): at most a 1/SNAP_CHECKS late pause
+SNAP_CHECKS = 200
+
+
+def snap_detected(engine) -> str | None:
+    """For a lecture's auto-pause (Runner.pause_at's ``when``): says so once the first run of ``engine`` shows
+    its snap, as a live run can detect it.  Checks at most about SNAP_CHECKS times per run, so that the checks
+    cost O(steps) in all."""
+    t = engine.step_count
+    if t < 2 or t % max(1, engine.config.train.steps // SNAP_CHECKS):
+        return None
+    snap = detect_events(engine.dz_norms[:, 0], engine.attended_changed[:, 0]).snap_step
+    return None if snap is None else f"the snap was detected, at step {snap}"
+

@@ -148,10 +148,12 @@ def rate_change_marks(cfg) -> list[Mark]:
     return marks
 
 
-def logit_trajectories(data: RunData, query: int = 0, log_steps: bool = False) -> go.Figure:
+def logit_trajectories(data: RunData, query: int = 0, log_steps: bool = False, z_limit: float | None = None) -> go.Figure:
     """z_ml(t) for the tokens of one query row: common tokens in vermillion, distinct tokens in
     blue, darker for larger P(l|n); the SGD theory's phases and t0′ / t0 and the measured scan peak
-    and snap marked.  ``log_steps``: a logarithmic step axis (from step 1), for the early phases."""
+    and snap marked.  ``log_steps``: a logarithmic step axis (from step 1), for the early phases.
+    ``z_limit``: a fixed axis −z_limit..z_limit, so runs compare by eye (auto-scaled, a run whose logits
+    barely move looks like one whose logits move a lot)."""
     layout = data.layout
     mask = (layout.psi == query)[:, None] & (layout.support_prob > 0)
     cls, slot = np.nonzero(mask)
@@ -192,7 +194,9 @@ def logit_trajectories(data: RunData, query: int = 0, log_steps: bool = False) -
     note = f"{len(order_d)} of {n_distinct} distinct tokens shown" if len(order_d) < n_distinct else ""
     # the legend goes under the plot: beside it, it took a third of a half-width chart on a laptop
     return style.figure(traces, dict(title=style.title(f"Attention logits z_ml of query {query + 1}", note),
-                                     xaxis=_step_axis(log_steps, steps[-1]), yaxis=dict(title=dict(text="z_ml")),
+                                     xaxis=_step_axis(log_steps, steps[-1]),
+                                     yaxis=dict(title=dict(text="z_ml"),
+                                                **({"range": [-z_limit, z_limit]} if z_limit else {})),
                                      shapes=shapes, annotations=notes, margin=dict(l=60, r=20, t=60, b=85),
                                      legend=dict(orientation="h", x=0, xanchor="left", y=-0.2, yanchor="top")))
 
