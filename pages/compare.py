@@ -148,7 +148,8 @@ def pair_views() -> None:
     k = st.columns([0.9, 1.2, 1.5, 0.9])
     k[0].metric("Step", f"{result.step:,} / {snaps[0].total_steps:,}")
     k[1].metric("Distinct-token entropy A / B (nats)", f"{result.entropy_a:.3f} / {result.entropy_b:.3f}")
-    k[2].metric("Training loss A / B", f"{loss_text(result.loss_a)} / {loss_text(result.loss_b)}" if result.step else "—")
+    k[2].metric("Training loss A / B",
+                f"{loss_text(result.loss_a)} / {loss_text(result.loss_b)}" if result.step else "—")
     k[3].metric("Largest |c_A − c_B|", f"{result.max_attention_gap:.3f}")
     # one colour range for both heatmaps, so equal colours mean equal attention on both sides
     zmax = max(float(d.latest.attention[d.run].max()) for d in data)

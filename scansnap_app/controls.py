@@ -18,6 +18,7 @@ import streamlit as st
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.limits import LIMITS
 from scansnap_core.scan_snap.config import RunConfig
+from scansnap_core.scan_snap.figures import COMMON_COLOR, DISTINCT_COLOR
 from scansnap_core.scan_snap.fields import FIELD_CHOICES, FIELD_HELP, FIELD_LABELS, FIELDS, field_bounds, parse_field
 from scansnap_core.scan_snap.layout import Layout
 from scansnap_core.scan_snap.memory import check_memory, estimate_memory_bytes
@@ -260,7 +261,7 @@ def _preview() -> None:
     valid = layout.support_prob[0] > 0
     kinds = np.where(layout.support_distinct[0][valid], "distinct", "common")
     fig = go.Figure(go.Bar(y=layout.support_prob[0][valid],
-                           marker_color=np.where(kinds == "common", "#D55E00", "#0072B2")))
+                           marker_color=np.where(kinds == "common", COMMON_COLOR, DISTINCT_COLOR)))
     fig.update_layout(height=160, margin=dict(l=10, r=10, t=30, b=10), title="P(l | class 1)",
                       xaxis=dict(showticklabels=False), template="plotly_white")
     st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})

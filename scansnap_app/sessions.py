@@ -187,7 +187,8 @@ class Registry:
         only on Start) and every running sweep."""
         with self._lock:
             labs = sum(lab.runner.memory_held for sid, lab in self._labs.items() if sid != excluding)
-            return labs + sum(e.job.memory_bytes for sid, e in self._sweeps.items() if sid != excluding and e.job.running)
+            return labs + sum(e.job.memory_bytes for sid, e in self._sweeps.items()
+                              if sid != excluding and e.job.running)
 
     def refusal(self, session_id: str, memory_bytes: int = 0) -> str | None:
         """Why ``session_id`` may not start training ``memory_bytes`` now (None: it may)."""

@@ -181,7 +181,8 @@ def test_event_marks_on_a_snapped_run():
     marks = {a.text: a.x for a in fig.layout.annotations}
     assert marks["scan peak"] == data.scan_peak_step and marks["snap"] == data.snap_step
     theory = theory_vs_experiment(data)
-    assert {t.name for t in theory.data} >= {"SGD theory: upper bound exp(2B)", "SGD theory: lower bound exp(2f²(0)·B)"}
+    assert {t.name for t in theory.data} >= {"SGD theory: upper bound exp(2B)",
+                                             "SGD theory: lower bound exp(2f²(0)·B)"}
     adam = RunData.from_engine(Engine(preset("syn-small", optimizer="adam")))
     assert "<sup>Adam run: the bounds are SGD theory</sup>" in theory_vs_experiment(adam).layout.title.text
 
@@ -269,3 +270,32 @@ def test_every_view_has_an_explanation_the_page_and_the_figure_pack_share(small_
     assert loss_axis.type == "log" and loss_axis.exponentformat == "power"
     zf = zipfile.ZipFile(io.BytesIO(figure_pack(small_run)))
     assert zf.read("captions.md").decode() == md
+
+
+def test_one_colour_means_one_concept_in_every_figure(small_run):
+    """Blue meant distinct tokens, class 1, measured χ and η_Z = 0.5; vermillion meant common tokens and
+    'A higher'."""
+    from scansnap_core.lab.figure_style import DIVERGING, EVENT_COLOR, RATE_CHANGE_COLOR, SERIES, THEORY_COLOR
+    from scansnap_core.scan_snap import figures
+    from scansnap_core.scan_snap.figures import COMMON_COLOR, DISTINCT_COLOR
+    from scansnap_core.scan_snap.sweep import summarize_sweep
+
+    meaning = {DISTINCT_COLOR.lower(): ("distinct", "χ"), COMMON_COLOR.lower(): ("common",)}
+    assert not {c.lower() for c in SERIES} & (set(meaning) | {EVENT_COLOR.lower(), RATE_CHANGE_COLOR.lower(),
+                                                              THEORY_COLOR.lower()})
+    assert not {c.lower() for _, c in DIVERGING} & set(meaning)
+    t = figures.theory_time_grid(700.0, False)
+    table = pd.DataFrame([dict(num_query=1, eta_z=ez, ratio=1.0, eta_y=ez, seed=1, entropy_distinct=1.0,
+                               scan_peak_step=5.0, snap_step=10.0, t0=5.0) for ez in (0.5, 1.0, 2.0)])
+    every = [*all_figures(small_run).values(), figures.sweep_entropy(summarize_sweep(table)),
+             figures.theory_h_gamma(10, 1000, 1.0, t), figures.theory_B(10, 1000, 1.0, 0.5, 1.0, t),
+             figures.theory_growth(10, 1000, 1.0, 0.5, 1.0, 0.3, t),
+             figures.theory_eta_y_sweep(10, 1000, 0.5, [0.5, 1, 2], 1.0, t),
+             figures.attention_difference(small_run, small_run)]
+    for fig in every:
+        for trace in fig.data:
+            colours = [getattr(getattr(trace, part, None), "color", None) for part in ("line", "marker")]
+            for colour in {c.lower() for c in colours if isinstance(c, str)} & set(meaning):
+                assert any(word in (trace.name or "") for word in meaning[colour]), (fig.layout.title.text, trace.name)
+        for shape in fig.layout.shapes or ():
+            assert (shape.fillcolor or "").lower() not in meaning  # the phase bands have colours of their own

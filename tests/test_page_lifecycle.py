@@ -12,7 +12,7 @@ from browser_helpers import needs_chromium
 from conftest import _free_port, streamlit_process
 from scansnap_app import sessions, url_state
 from scansnap_core.lab.runner import Runner, Status
-from test_live_lab import control, forget_labs, fresh_registry, lab_of, page  # noqa: F401  (fixture)
+from test_live_lab import control, forget_labs, fresh_registry, page  # noqa: F401  (fixture)
 from test_runner import Counter
 
 

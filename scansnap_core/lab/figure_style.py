@@ -12,11 +12,22 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+__all__ = ["DIVERGING", "EVENT_COLOR", "ExportStyle", "LABEL_CHAR_WIDTH", "LAYOUT", "Mark", "RATE_CHANGE_COLOR", "SERIES",
+           "TEMPLATE", "THEORY_COLOR", "VALIDATE", "VIRIDIS", "export_layout", "f32", "figure", "line", "title",
+           "vertical_marks"]
+
 #: Okabe–Ito bluish green for the measured events (scan peak, snap), apart from the grey theory marks
 EVENT_COLOR = "#009E73"
 #: Okabe–Ito reddish purple for learning-rate changes made during a run
 RATE_CHANGE_COLOR = "#CC79A7"
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+#: colours for a series of categories (classes, rates): none of them is a colour with a meaning of its own
+#: (the events' green, the rate changes' purple, a study's concept colours such as Scan & Snap's blue distinct and
+#: vermillion common tokens, the theory's greys), so one colour means one concept in every figure
+SERIES = ["#E69F00", "#000000", "#8C510A", "#5E3C99", "#56B4E9", "#01665E", "#F0E442", "#B8B8B8"]
+#: the SGD theory's curves and marks
+THEORY_COLOR = "#333333"
+#: a diverging scale for differences (A − B): brown where the first is higher, teal where the second is
+DIVERGING = [[0.0, "#01665E"], [0.5, "#FFFFFF"], [1.0, "#8C510A"]]
 
 LAYOUT = dict(font=dict(size=14), margin=dict(l=60, r=20, t=60, b=50))
 TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
@@ -69,7 +80,8 @@ LABEL_ROW = 0.075
 
 
 def vertical_marks(marks: Sequence[Mark], xref: str = "x", log_axis: bool = False,
-                   x_range: tuple[float, float] | None = None, panel_width: float = 1.0) -> tuple[list[dict], list[dict]]:
+                   x_range: tuple[float, float] | None = None,
+                   panel_width: float = 1.0) -> tuple[list[dict], list[dict]]:
     """Shapes (full-height lines) and annotations (labels) for ``marks``.  On a log axis shapes take
     data values and annotations log10 of them (plotly's convention).  With the axis' ``x_range`` a label
     that would overlap another at its height moves a row down (top labels) or up (bottom labels);

@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "omega1",
+    "phase_stops",
     "solve_mh",
     "h",
     "h_star",

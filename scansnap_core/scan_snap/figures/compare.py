@@ -11,10 +11,7 @@ from ..results import RunData, attended_distinct
 from .run import _group_axis, _support_columns, _token_matrix
 from .tokens import MAX_HEATMAP_CLASSES
 
-__all__ = ["DIFF_SCALE", "attention_difference"]
-
-#: diverging, colour-blind safe: B's blue below 0, white at 0, A's vermillion above 0
-DIFF_SCALE = [[0.0, "#0072B2"], [0.5, "#FFFFFF"], [1.0, "#D55E00"]]
+__all__ = ["attention_difference"]
 
 
 def attention_difference(a: RunData, b: RunData, step: int | None = None) -> go.Figure:
@@ -36,7 +33,7 @@ def attention_difference(a: RunData, b: RunData, step: int | None = None) -> go.
     c_b = _token_matrix(layout, rec_b.attention[b.run], classes, tokens)
     bound = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 0.0
     bound = bound if bound > 0 else 1e-6  # an all-zero difference still needs a colour range
-    heat = dict(type="heatmap", z=z, y=[f"class {n + 1}" for n in classes], colorscale=DIFF_SCALE,
+    heat = dict(type="heatmap", z=z, y=[f"class {n + 1}" for n in classes], colorscale=style.DIVERGING,
                 zmin=-bound, zmax=bound, zmid=0, text=label, texttemplate="%{text}",
                 colorbar=dict(title=dict(text="c_A − c_B")),
                 customdata=np.stack([np.broadcast_to(tokens, z.shape).astype(np.float32), c_a, c_b], -1),

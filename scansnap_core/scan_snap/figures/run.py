@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ...lab import figure_style as style
-from ...lab.figure_style import EVENT_COLOR, PALETTE, RATE_CHANGE_COLOR, VIRIDIS, Mark, vertical_marks
+from ...lab.figure_style import EVENT_COLOR, RATE_CHANGE_COLOR, SERIES, THEORY_COLOR, VIRIDIS, Mark, vertical_marks
 from ..engine import Record
 from ..layout import Layout
 from ..results import GrowthFactor, RunData
@@ -113,20 +113,26 @@ def attention_history(data: RunData, cls: int = 0) -> go.Figure:
                                      shapes=lines))
 
 
-def _phase_marks(data: RunData, x_max: float, xref: str = "x", log_steps: bool = False) -> tuple[list[dict], list[dict]]:
+#: the theory's two regimes, shaded in colours of their own (not the token kinds' blue and vermillion)
+SCANNING_SHADE, SNAPPING_SHADE = "#F0E442", "#B8B8B8"
+
+
+def _phase_marks(data: RunData, x_max: float, xref: str = "x",
+                 log_steps: bool = False) -> tuple[list[dict], list[dict]]:
     """Shapes and labels: the SGD theory's scanning (t < t0′) and snapping (t ≥ t0) regimes shaded,
     dotted t0′ and dashed t0, the measured events (docs/THEORY.md §10): dash-dot scan peak, solid snap,
     and the run's learning-rate changes; labels never overlap (``vertical_marks``).  ``log_steps``: the
     step axis is logarithmic, from step 1."""
     pred = predictions_for(data.config)
     x_min = 1.0 if log_steps else 0.0
-    band = dict(type="rect", xref=xref, yref="paper", y0=0, y1=1, line=dict(width=0), layer="below", opacity=0.1)
+    band = dict(type="rect", xref=xref, yref="paper", y0=0, y1=1, line=dict(width=0), layer="below", opacity=0.18)
     bands = []
     if pred.t0_prime > x_min:
-        bands.append({**band, "x0": x_min, "x1": min(pred.t0_prime, x_max), "fillcolor": DISTINCT_COLOR})
+        bands.append({**band, "x0": x_min, "x1": min(pred.t0_prime, x_max), "fillcolor": SCANNING_SHADE})
     if pred.t0 < x_max:
-        bands.append({**band, "x0": max(pred.t0, x_min), "x1": x_max, "fillcolor": COMMON_COLOR})
-    marks = [Mark(pred.t0_prime, "SGD t0′", "dot", "#333", side="right"), Mark(pred.t0, "SGD t0", "dash", "#333")]
+        bands.append({**band, "x0": max(pred.t0, x_min), "x1": x_max, "fillcolor": SNAPPING_SHADE})
+    marks = [Mark(pred.t0_prime, "SGD t0′", "dot", THEORY_COLOR, side="right"),
+             Mark(pred.t0, "SGD t0", "dash", THEORY_COLOR)]
     if data.scan_peak_step is not None:
         marks.append(Mark(data.scan_peak_step, "scan peak", "dashdot", EVENT_COLOR, y=0.02, side="right"))
     if data.snap_step is not None:
@@ -148,7 +154,8 @@ def rate_change_marks(cfg) -> list[Mark]:
     return marks
 
 
-def logit_trajectories(data: RunData, query: int = 0, log_steps: bool = False, z_limit: float | None = None) -> go.Figure:
+def logit_trajectories(data: RunData, query: int = 0, log_steps: bool = False,
+                       z_limit: float | None = None) -> go.Figure:
     """z_ml(t) for the tokens of one query row: common tokens in vermillion, distinct tokens in
     blue, darker for larger P(l|n); the SGD theory's phases and t0′ / t0 and the measured scan peak
     and snap marked.  ``log_steps``: a logarithmic step axis (from step 1), for the early phases.
@@ -223,19 +230,19 @@ def decoder_panel(data: RunData) -> go.Figure:
     prob = np.stack([r.correct_prob[data.run] for r in data.records])
     K = data.layout.K
     traces = []
-    for n in range(min(K, len(PALETTE))):
-        line = dict(color=PALETTE[n])
+    for n in range(min(K, len(SERIES))):
+        line = dict(color=SERIES[n])
         traces.append(dict(type="scatter", x=steps, y=logit[:, n], mode="lines", line=line, name=f"class {n + 1}",
                            legendgroup=str(n), xaxis="x", yaxis="y"))
         traces.append(dict(type="scatter", x=steps, y=prob[:, n], mode="lines", line=line, showlegend=False,
                            legendgroup=str(n), xaxis="x2", yaxis="y2"))
-    if K > len(PALETTE):
+    if K > len(SERIES):
         traces.append(dict(type="scatter", x=steps, y=prob.mean(axis=1), mode="lines",
                            line=dict(color="#000", dash="dash"), name=f"mean of {K} classes", xaxis="x2", yaxis="y2"))
     loss_steps, loss, width = _binned(np.asarray(data.losses, dtype=float))
     traces.append(dict(type="scatter", x=style.f32(loss_steps), y=style.f32(np.where(loss > 0, loss, np.nan)),
                        mode="lines",
-                       line=dict(color="#333"), name="loss" if width == 1 else f"loss (mean of {width} steps)",
+                       line=dict(color=THEORY_COLOR), name="loss" if width == 1 else f"loss (mean of {width} steps)",
                        xaxis="x3", yaxis="y3"))
     domains = ([0, 0.27], [0.365, 0.635], [0.73, 1])
     titles = ("correct-token logit o_n", "probability α_n", "training loss (log axis)")

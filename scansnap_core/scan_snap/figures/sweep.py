@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ...lab import figure_style as style
-from ...lab.figure_style import PALETTE, VIRIDIS
+from ...lab.figure_style import SERIES, VIRIDIS
 
 __all__ = ["sweep_entropy", "sweep_heatmap"]
 
@@ -41,7 +41,7 @@ def sweep_entropy(summary: pd.DataFrame) -> go.Figure:
                 continue
             traces.append(dict(type="scatter", x=style.f32(line["ratio"]), y=style.f32(line["entropy_mean"]),
                                error_y=dict(type="data", array=style.f32(line["entropy_std"]), visible=True),
-                               mode="lines+markers", line=dict(color=PALETTE[c % len(PALETTE)]), name=f"{ez:g}",
+                               mode="lines+markers", line=dict(color=SERIES[c % len(SERIES)]), name=f"{ez:g}",
                                legendgroup=f"{ez:g}", showlegend=p == 0, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
                                hovertemplate=f"{q} query, η_Z = {ez:g}<br>η_Y/η_Z = %{{x:g}}<br>"
                                              "entropy = %{y:.3f} ± %{error_y.array:.3f}<extra></extra>"))
@@ -69,8 +69,10 @@ def sweep_heatmap(table: pd.DataFrame, value: str, title: str, num_query: int, z
     label = value.replace("_", " ")
     heat = dict(type="heatmap", z=z, x=[f"{v:g}" for v in grid.columns], y=[f"{v:g}" for v in grid.index],
                 colorscale=VIRIDIS, zmin=0, zmax=zmax, colorbar=dict(title=dict(text=label)), customdata=info,
-                hovertemplate="η_Y/η_Z = %{x}, η_Z = %{y} (η_Y = %{customdata[2]:.3g})<br>" + label + " = %{z:.3f}<br>"
+                hovertemplate="η_Y/η_Z = %{x}, η_Z = %{y} (η_Y = %{customdata[2]:.3g})<br>" + label
+                              + " = %{z:.3f}<br>"
                               "defined in %{customdata[0]} of %{customdata[1]} seeds<extra></extra>",
                 xgap=1, ygap=1)
-    return style.figure([heat], dict(title=dict(text=title), xaxis=dict(title=dict(text="η_Y / η_Z"), type="category"),
+    return style.figure([heat], dict(title=dict(text=title),
+                                     xaxis=dict(title=dict(text="η_Y / η_Z"), type="category"),
                                      yaxis=dict(title=dict(text="η_Z"), type="category")))

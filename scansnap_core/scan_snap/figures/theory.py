@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from .. import theory as _theory
 from ...lab import figure_style as style
-from ...lab.figure_style import PALETTE, Mark, vertical_marks
+from ...lab.figure_style import SERIES, THEORY_COLOR, Mark, vertical_marks
 from .tokens import COMMON_COLOR, DISTINCT_COLOR
 
 __all__ = ["THEORY_POINTS", "theory_time_grid", "theory_h_gamma", "theory_B", "theory_growth", "theory_eta_y_sweep",
@@ -45,8 +45,8 @@ def _time_marks(marks: list[Mark], t: np.ndarray, log_axis: bool, xref: str = "x
 def _phase_times(K: int, M: float, eta_y: float, t: np.ndarray) -> list[Mark]:
     """t0′ (end of scanning) and t0 (start of snapping) marks inside the grid's range (§6, Eqn 14)."""
     lo, hi = float(t[0]), float(t[-1])
-    marks = [Mark(_theory.t0_prime(K, M, eta_y), "t0′", "dot", "#333"),
-             Mark(_theory.t0(K, M, eta_y), "t0", "dash", "#333")]
+    marks = [Mark(_theory.t0_prime(K, M, eta_y), "t0′", "dot", THEORY_COLOR),
+             Mark(_theory.t0(K, M, eta_y), "t0", "dash", THEORY_COLOR)]
     return [m for m in marks if lo <= m.x <= hi]
 
 
@@ -56,9 +56,9 @@ def theory_h_gamma(K: int, M: float, eta_y: float, t: np.ndarray, log_axis: bool
     after snapping."""
     t = np.asarray(t, dtype=float)
     hv, gv = _theory.h(t / K, M, eta_y), _theory.gamma(t, K, M, eta_y)
-    traces = [style.line(t, hv, "h(t/K)", PALETTE[0], xaxis="x", yaxis="y",
+    traces = [style.line(t, hv, "h(t/K)", SERIES[0], xaxis="x", yaxis="y",
                          hovertemplate="t = %{x:.4g}<br>h = %{y:.4g}<extra></extra>"),
-              style.line(t, gv, "γ(t)", PALETTE[2], xaxis="x2", yaxis="y2",
+              style.line(t, gv, "γ(t)", SERIES[2], xaxis="x2", yaxis="y2",
                          hovertemplate="t = %{x:.4g}<br>γ = %{y:.4g}<extra></extra>")]
     marks = _phase_times(K, M, eta_y, t)
     shapes, notes = _time_marks(marks, t, log_axis, "x", panel_width=0.45)
@@ -88,9 +88,9 @@ def theory_B(K: int, M: float, eta_y: float, eta_z: float, C0: float, t: np.ndar
         style.line(t, _theory.B_paper(t, K, M, eta_y, eta_z, C0), "Eqn 129, paper form: ¼ ln(C0 + 4Γ)", "#777",
                    "dash", hovertemplate=hover),
         style.line(early_t, _theory.B_early(early_t, K, M, eta_y, eta_z, C0), "Eqn 14, scanning branch (t < t0′)",
-                   PALETTE[0], "dot", width=3, hovertemplate=hover),
+                   SERIES[0], "dot", width=3, hovertemplate=hover),
         style.line(late_t, _theory.B_late(late_t, K, M, eta_y, eta_z, C0), "Eqn 14, snapping branch (t ≥ t0)",
-                   PALETTE[1], "dot", width=3, hovertemplate=hover),
+                   SERIES[1], "dot", width=3, hovertemplate=hover),
     ]
     shapes, notes = _time_marks(_phase_times(K, M, eta_y, t), t, log_axis)
     return style.figure(traces, dict(
@@ -139,7 +139,7 @@ def theory_eta_y_sweep(K: int, M: float, eta_z: float, eta_ys: Sequence[float], 
     t = np.asarray(t, dtype=float)
     traces, marks = [], []
     for i, eta_y in enumerate(eta_ys):  # a handful of rates; each curve is vectorised over t
-        color = PALETTE[i % len(PALETTE)]
+        color = SERIES[i % len(SERIES)]
         B = _theory.B_exact(t, K, M, eta_y, eta_z, C0)
         traces.append(style.line(t, np.exp(2 * B) if quantity == "chi" else B, f"η_Y = {eta_y:g}", color,
                                  hovertemplate=f"η_Y = {eta_y:g}<br>t = %{{x:.4g}}<br>%{{y:.4g}}<extra></extra>"))
@@ -162,7 +162,7 @@ def theory_eta_z_sweep(K: int, M: float, nu: float, eta_zs: Sequence[float], C0:
     t = np.asarray(t, dtype=float)
     traces = []
     for i, eta_z in enumerate(eta_zs):  # a handful of rates; each curve is vectorised over t
-        color, eta_y = PALETTE[i % len(PALETTE)], nu * eta_z
+        color, eta_y = SERIES[i % len(SERIES)], nu * eta_z
         traces.append(style.line(t, _theory.B_paper(t, K, M, eta_y, eta_z, C0), f"η_Z = {eta_z:g}", color,
                                  hovertemplate=f"η_Z = {eta_z:g}<br>t = %{{x:.4g}}<br>B = %{{y:.4f}}<extra></extra>"))
         ts = _theory.t0(K, M, eta_y)
