@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from scansnap_core.lab.fields import ConfigError
-from scansnap_core.lab.runner import Plan, Runner, Status
+from scansnap_core.lab.runner import Runner, Status
+from scansnap_core.lab.trainable import Plan
 from scansnap_core.scan_snap.engine import live_runner
 from scansnap_core.scan_snap.presets import preset
 
@@ -123,7 +124,7 @@ def test_single_steps_requested_while_paused_do_not_run_after_a_later_pause():
 
 
 def test_concurrent_trainers_share_the_interpreter_and_one_alone_never_pauses():
-    from scansnap_core.lab.runner import TRAINERS
+    from scansnap_core.lab.fair_share import TRAINERS
 
     a, b = live_runner(preset("syn-small", steps=100_000)), live_runner(preset("syn-small", steps=100_000, seed=3))
     try:

@@ -143,7 +143,7 @@ def test_every_query_token_count_the_page_offers_opens_in_the_live_lab():
 def test_a_sweep_counts_against_the_server_caps_and_stops_when_its_tab_goes_silent():
     """Sweeps used to escape every cap: the training cap, the fair share and the idle watchdog."""
     from scansnap_app.sessions import Registry
-    from scansnap_core.lab.runner import TRAINERS
+    from scansnap_core.lab.fair_share import TRAINERS
 
     registry = Registry(max_training=1, idle_ttl=30)
     job = sweep_job(fig6_configs(num_query=(10,), eta_z=(1.0,), ratio=(1.0, 2.0), seeds=range(1, 9), steps=5000))

@@ -12,7 +12,7 @@ from typing import Callable, Protocol, Sequence
 
 import pandas as pd
 
-from .runner import TRAINERS
+from .fair_share import TRAINERS
 
 __all__ = ["SweepJob", "SweepFunction"]
 

@@ -18,43 +18,13 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
+from .fair_share import TRAINERS
 from .fields import ConfigError
+from .trainable import Plan, Trainable
 
-__all__ = ["Plan", "Runner", "Snapshot", "Status", "Trainable", "TRAINERS"]
-
-
-class Trainable(Protocol):
-    """What the runner needs from a study's engine (one run).  ``step`` runs in the worker thread;
-    ``view`` is called from other threads while a step may be running, so it must copy only what
-    steps 1..``step`` have finished writing."""
-
-    config: Any  # the run's configuration, with any live changes (see ``retune``)
-    step_count: int  # optimizer steps done
-    memory_bytes: int  # estimated peak memory the engine holds (counted against the server's budget)
-
-    @property
-    def total_steps(self) -> int: ...  # the finish line
-
-    def step(self) -> None: ...  # one optimizer step
-
-    def divergence(self) -> tuple[int, str] | None: ...  # (first bad step, what to do) once training broke
-
-    def finish(self) -> None: ...  # called once when the last step is done (e.g. record the final state)
-
-    def view(self, step: int) -> Any: ...  # the run at ``step`` as the study's figures read it
-
-    def retune(self, config: Any) -> str: ...  # apply live-changeable settings, say what changed; ConfigError else
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What a run will cost, known from its configuration before anything is built (a study's ``plan``
-    function validates the configuration and raises ConfigError for one it would refuse to build)."""
-
-    memory_bytes: int  # the engine's estimated peak memory (Trainable.memory_bytes)
-    total_steps: int
+__all__ = ["Runner", "Snapshot", "Status"]
 
 
 class Status:
@@ -89,38 +59,6 @@ def _run_name(index: int) -> str:
     return chr(ord("A") + index) if index < 26 else f"#{index + 1}"
 
 
-class Trainers:
-    """The runners (and sweep jobs) training right now, process-wide.  Python runs one thread at a time, so with
-    several trainers each pauses between steps long enough that together they use at most
-    TRAINER_SHARE of the interpreter, and the pages' own threads (live refreshes, clicks) keep
-    running on a busy classroom server.  One trainer alone never pauses."""
-
-    TRAINER_SHARE = 0.75
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._runners: set = set()  # Runners and SweepJobs
-
-    def add(self, runner) -> None:
-        with self._lock:
-            self._runners.add(runner)
-
-    def discard(self, runner) -> None:
-        with self._lock:
-            self._runners.discard(runner)
-
-    def count(self) -> int:
-        with self._lock:
-            return len(self._runners)
-
-    def fair_pause(self, step_seconds: float) -> float:
-        """Seconds to pause after a step that took ``step_seconds``: with n trainers each may be
-        busy TRAINER_SHARE / n of the time."""
-        n = self.count()
-        return 0.0 if n < 2 else step_seconds * (n / self.TRAINER_SHARE - 1)
-
-
-TRAINERS = Trainers()
 
 
 class Runner:

@@ -27,7 +27,8 @@ import torch.nn.functional as F
 
 from ..lab.fields import ConfigError
 from ..lab.limits import LIMITS
-from ..lab.runner import Plan, Runner
+from ..lab.runner import Runner
+from ..lab.trainable import Plan
 from .config import RunConfig
 from .events import attended_threshold
 from .layout import Layout
@@ -319,7 +320,7 @@ class Engine:
         else:
             param.addcmul_(grad, lr, value=-1)
 
-    # ------------------------------------------------------------------ as a live run (lab.runner.Trainable)
+    # ------------------------------------------------------------------ as a live run (lab.trainable.Trainable)
     @property
     def total_steps(self) -> int:
         return self.config.train.steps
