@@ -299,3 +299,12 @@ def test_one_colour_means_one_concept_in_every_figure(small_run):
                 assert any(word in (trace.name or "") for word in meaning[colour]), (fig.layout.title.text, trace.name)
         for shape in fig.layout.shapes or ():
             assert (shape.fillcolor or "").lower() not in meaning  # the phase bands have colours of their own
+
+
+def test_a_many_class_heatmap_labels_at_most_eight_groups_flat():
+    """The Large preset's class labels were turned on end and ran into each other."""
+    cfg = preset("large", steps=1)
+    data = RunData.from_engine(Engine(cfg, max_records=5))
+    axis = attention_heatmap(data).layout.xaxis
+    assert axis.tickangle == 0 and 2 <= len(axis.ticktext) <= 8 and axis.ticktext[0] == "1"
+    assert axis.title.text == "distinct tokens of class (common first)"
