@@ -52,3 +52,35 @@ def test_the_mixture_trades_informativeness_against_complexity():
     modified, plain = chi2_mutual_information(np.random.default_rng(0), 3, (1, 2), 0.5, candidate_sets(2, 2),
                                               kernels=200, mixture=0.3)
     assert max(modified, key=modified.get) == (1,) and plain[(1, 2)] > plain[(1,)]
+
+
+def test_staged_training_shows_the_three_phases_of_the_spec():
+    """A6 1, 3, 4 on a short CPU run (N = 500, L = 48, d = 3, α = 0.1, P = {1, 2}, H = M = 3, D = 2, w₊ = 2):
+    stage I selects the heads of the true parents, stage II turns them into copiers of their parents and
+    leaves the third head alone, stage III raises a monotonically to a loss near the Bayes-optimal one."""
+    import torch
+
+    from scansnap_core.induction.model import Params, matches
+    from scansnap_core.induction.reference import bayes_loss, unigram_loss
+    from scansnap_core.induction.training import STAGED, loss_of, train
+
+    tokens, _ = sample_sequences(np.random.default_rng(0), n=500, length=48, vocab=3, parents=(1, 2), alpha=0.1)
+    m = matches(torch.from_numpy(tokens), window=3)
+    sets = [tuple(h - 1 for h in s) for s in candidate_sets(3, 2)]  # head indices
+    params = Params.init(heads=3, window=3, sets=sets)
+    rpe_start = torch.softmax(params.w.detach(), -1).clone()
+    history: dict[int, list] = {0: [], 1: [], 2: []}
+    train(params, m, record=lambda stage, step, loss: history[stage].append(
+        (loss, params.selector.detach().clone(), torch.softmax(params.w.detach(), -1).clone(), float(params.a.detach()))))
+    after_selection = history[0][-1][1]
+    assert sets[int(after_selection.argmax())] == (0, 1) and float(after_selection.max()) >= 0.8  # A6 1
+    rpe = history[1][-1][2]
+    assert float(rpe[0, 0]) >= 0.95 and float(rpe[1, 1]) >= 0.95  # A6 3: copiers of distances 1 and 2
+    assert float((rpe[2] - rpe_start[2]).abs().max()) < 0.02  # the unselected head did not move
+    a = [entry[3] for entry in history[2]]
+    assert all(later >= earlier for earlier, later in zip(a, a[1:])) and a[-1] > 3  # A6 4: a never decreases
+    final, unigram = float(loss_of(params, m).detach()), unigram_loss(tokens)
+    bayes = bayes_loss(tokens, (1, 2), vocab=3, alpha=0.1)
+    assert history[0][0][0] == pytest.approx(unigram, abs=0.02)  # the model starts as the in-context unigram
+    assert final < 0.5 * unigram and final - bayes < 0.1, (final, unigram, bayes)
+    assert sum(stage.steps for stage in STAGED) == 400
