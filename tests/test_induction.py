@@ -84,3 +84,68 @@ def test_staged_training_shows_the_three_phases_of_the_spec():
     assert history[0][0][0] == pytest.approx(unigram, abs=0.02)  # the model starts as the in-context unigram
     assert final < 0.5 * unigram and final - bayes < 0.1, (final, unigram, bayes)
     assert sum(stage.steps for stage in STAGED) == 400
+
+
+def _explicit_kernel(tokens: np.ndarray, params, window: int) -> np.ndarray:
+    """K(L+1, l) the way the paper writes it: each head's normalised copy ū_h as a vector, the FFN feature as a
+    concatenation of weighted tensor products, then inner products (a reader's first implementation)."""
+    w = params.w.detach().double().numpy()
+    coefficient = params.c.detach().double().numpy()
+    coefficient = coefficient / np.linalg.norm(coefficient)
+    n, total = tokens.shape
+    length, vocab = total - 1, int(tokens.max()) + 1
+
+    def copy(seq: np.ndarray, h: int, i: int) -> np.ndarray:  # ū_h(i), positions 1-based
+        valid = [j for j in range(1, window + 1) if i - j >= 1]
+        if not valid:
+            return np.zeros(vocab)
+        weights = np.exp([w[h, j - 1] for j in valid])
+        weights /= weights.sum()
+        u = sum(wt * np.eye(vocab)[seq[i - j - 1]] for wt, j in zip(weights, valid))
+        return u / np.linalg.norm(u)
+
+    def feature(seq: np.ndarray, i: int) -> np.ndarray:
+        parts = []
+        for c, s in zip(coefficient, params.sets):
+            product = np.ones(1)
+            for h in s:
+                product = np.kron(product, copy(seq, h, i))
+            parts.append(c * product)
+        return np.concatenate(parts)
+
+    return np.array([[feature(seq, length + 1) @ feature(seq, l) for l in range(1, length + 1)] for seq in tokens])
+
+
+def test_the_kernel_equals_the_explicit_tensor_product_construction():
+    import torch
+
+    from scansnap_core.induction.model import Params, forward, matches
+
+    tokens, _ = sample_sequences(np.random.default_rng(3), n=3, length=9, vocab=3, parents=(1, 2), alpha=0.5)
+    sets = [tuple(h - 1 for h in s) for s in candidate_sets(3, 2)]
+    params = Params.init(heads=3, window=4, sets=sets, w_plus=1.3)
+    with torch.no_grad():  # a generic point, not the symmetric start
+        params.w += torch.from_numpy(np.random.default_rng(4).normal(size=(3, 4))).float()
+        params.c += torch.linspace(0.2, 1.0, len(sets))
+    _, _, kernel = forward(params, matches(torch.from_numpy(tokens), window=4))
+    np.testing.assert_allclose(kernel.detach().numpy(), _explicit_kernel(tokens, params, window=4), atol=1e-5)
+
+
+def test_the_gradients_match_finite_differences_on_a_tiny_case():
+    import torch
+
+    from scansnap_core.induction.model import Params, matches
+    from scansnap_core.induction.training import loss_of
+
+    tokens, _ = sample_sequences(np.random.default_rng(5), n=4, length=8, vocab=3, parents=(1, 2), alpha=0.5)
+    m = matches(torch.from_numpy(tokens), window=3)
+    m = type(m)(*(t.double() for t in (m.query, m.query_self, m.self, m.target)))
+    sets = [tuple(h - 1 for h in s) for s in candidate_sets(3, 2)]
+    start = Params.init(heads=3, window=3, sets=sets)
+
+    def loss(w, c, a):
+        return loss_of(Params(w, c, a, start.sets), m)
+
+    inputs = (start.w.detach().double().requires_grad_(), (start.c.detach().double() + torch.linspace(0, 0.5, 7))
+              .requires_grad_(), torch.tensor(1.5, dtype=torch.float64, requires_grad=True))
+    assert torch.autograd.gradcheck(loss, inputs, eps=1e-6, atol=1e-6)

@@ -99,8 +99,8 @@ def forward(params: Params, m: Matches) -> tuple[torch.Tensor, torch.Tensor, tor
     squared = norm_query[:, None, :] * norm_l
     # an empty window (position 1) has no direction: cosine 0; the clamp keeps sqrt's gradient finite there
     cosine = torch.where(squared > 0, inner / torch.sqrt(squared.clamp(min=1e-30)), torch.zeros(()))  # [N, L, H]
-    terms = torch.stack([cosine[..., list(s)].prod(dim=-1) if s else torch.ones(n, length) for s in params.sets],
-                        dim=-1)  # [N, L, subsets]
+    terms = torch.stack([cosine[..., list(s)].prod(dim=-1) if s else torch.ones_like(cosine[..., 0])
+                         for s in params.sets], dim=-1)  # [N, L, subsets]
     kernel = terms @ params.selector
     attention = torch.softmax(params.a * kernel, dim=-1)
     return (attention * m.target).sum(dim=-1), attention, kernel
