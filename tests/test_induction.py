@@ -149,3 +149,31 @@ def test_the_gradients_match_finite_differences_on_a_tiny_case():
     inputs = (start.w.detach().double().requires_grad_(), (start.c.detach().double() + torch.linspace(0, 0.5, 7))
               .requires_grad_(), torch.tensor(1.5, dtype=torch.float64, requires_grad=True))
     assert torch.autograd.gradcheck(loss, inputs, eps=1e-6, atol=1e-6)
+
+
+def test_the_trained_model_matches_histories_like_an_induction_head():
+    """A6 5: on fresh sequences the layer-2 attention puts ≥ 0.85 of its mass on positions whose parent history
+    matches the query's; as a grows the model's prediction approaches the GIH's."""
+    import torch
+
+    from scansnap_core.induction.induction_head import copied_distances, gih_probability, history_matches
+    from scansnap_core.induction.model import Params, forward, matches
+    from scansnap_core.induction.training import train
+
+    tokens, _ = sample_sequences(np.random.default_rng(0), n=500, length=48, vocab=3, parents=(1, 2), alpha=0.1)
+    sets = [tuple(h - 1 for h in s) for s in candidate_sets(3, 2)]
+    params = Params.init(heads=3, window=3, sets=sets)
+    train(params, matches(torch.from_numpy(tokens), window=3))
+    selected = sets[int(params.selector.argmax())]
+    distances = copied_distances(torch.softmax(params.w.detach(), -1).numpy(), selected)
+    assert distances == [1, 2]  # the selected heads copy the true parents
+    fresh, _ = sample_sequences(np.random.default_rng(1), n=500, length=48, vocab=3, parents=(1, 2), alpha=0.1)
+    fresh_m = matches(torch.from_numpy(fresh), window=3)
+    with torch.no_grad():
+        probability, attention, _ = forward(params, fresh_m)
+        mass = float((attention.numpy() * history_matches(fresh, distances)).sum(axis=1).mean())
+        assert mass >= 0.85
+        params.a.fill_(200.0)  # a → ∞: the generalized induction head
+        limit, _, _ = forward(params, fresh_m)
+    gih = gih_probability(fresh, distances)
+    assert np.abs(limit.numpy() - gih).mean() < 0.02 and np.abs(probability.numpy() - gih).mean() > 0.02
