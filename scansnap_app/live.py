@@ -7,10 +7,9 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from scansnap_core.lab.limits import LIMITS
 from scansnap_core.lab.runner import Snapshot, Status
 from scansnap_core.scan_snap.results import RunData
-
-from scansnap_core.lab.limits import LIMITS
 
 from . import pacing, sessions
 from .plain import plain
@@ -77,7 +76,6 @@ def status_line(snap: Snapshot) -> None:
         st.info(snap.message, icon=":material/pause_circle:")
     elif snap.status in (Status.ERROR, Status.DIVERGED):
         st.error(plain(snap.message) + " Press Reset to start over.")
-
 
 
 def replay_step(data: RunData, running: bool, key: str,

@@ -46,7 +46,10 @@ def speed_control(container, lab: Lab, stops: dict[int, str] | None = None, when
         at = [f"step {s} ({w})" for s, w in sorted(stops.items())] + ([also] if also else [])
         on = pause.toggle("Auto-pause", key="auto_pause",
                           help="Pause by itself, to narrate: " + "; ".join(at) if at else "Nothing to pause at")
-        lab.runner.pause_at(stops, when) if on else lab.runner.pause_at({})
+        if on:
+            lab.runner.pause_at(stops, when)
+        else:
+            lab.runner.pause_at({})
 
 
 def busy_warning() -> None:
