@@ -26,16 +26,20 @@ class Matches:
     """What a dataset contributes to every step (computed once): for N sequences of L inputs and a window M,
     ``query`` [N, L, M, M] = 1{x_{L+1−j} = x_{l−j'}} (the query slot's window against position l's),
     ``query_self`` [N, M, M] and ``self`` [N, L, M, M] = 1{x_{i−j} = x_{i−j'}} (for the norms),
-    ``target`` [N, L] = 1{x_l = y}; invalid window entries (before the sequence starts) are 0."""
+    ``target`` [N, L] = 1{x_l = y}; invalid window entries (before the sequence starts) are 0.  ``inputs``
+    [N, L] keeps the token ids (for the full prediction ŷ) and ``vocab`` their number."""
 
     query: torch.Tensor
     query_self: torch.Tensor
     self: torch.Tensor
     target: torch.Tensor
+    inputs: torch.Tensor
+    vocab: int
 
 
-def matches(tokens: torch.Tensor, window: int) -> Matches:
-    """The match indicators of ``tokens`` [N, L + 1] (inputs x_1..x_L, then the target) for a window M."""
+def matches(tokens: torch.Tensor, window: int, vocab: int | None = None) -> Matches:
+    """The match indicators of ``tokens`` [N, L + 1] (inputs x_1..x_L, then the target) for a window M
+    (``vocab``: the vocabulary's size, default the largest token + 1)."""
     n, total = tokens.shape
     length = total - 1
     inputs, target = tokens[:, :length], tokens[:, length]
@@ -50,7 +54,7 @@ def matches(tokens: torch.Tensor, window: int) -> Matches:
     q = back[:, length]  # the query slot's window [N, M]
     return Matches(query=equal(q[:, None, :].expand(n, length, window), back[:, :length]),
                    query_self=equal(q, q), self=equal(back[:, :length], back[:, :length]),
-                   target=(inputs == target[:, None]).float())
+                   target=(inputs == target[:, None]).float(), inputs=inputs, vocab=vocab or int(tokens.max()) + 1)
 
 
 @dataclass

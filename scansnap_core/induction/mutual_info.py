@@ -29,7 +29,7 @@ def candidate_sets(heads: int, degree: int) -> list[tuple[int, ...]]:
 
 def chi2_mutual_information(rng: np.random.Generator, vocab: int, parents: Sequence[int], alpha: float,
                             sets: Sequence[tuple[int, ...]], kernels: int = 200, mixture: float | None = None,
-                            iterations: int = 500) -> tuple[dict, dict]:
+                            iterations: int = 500, tolerance: float = 1e-12) -> tuple[dict, dict]:
     """({S: Ĩ(S)}, {S: I(S)}) for the candidate ``sets`` (tuples of distances), averaged over ``kernels``
     kernels drawn from the prior."""
     span = max(max(parents), max((max(s) for s in sets if s), default=1))  # R: the window the chain remembers
@@ -40,13 +40,14 @@ def chi2_mutual_information(rng: np.random.Generator, vocab: int, parents: Seque
     history[:, :span] = digits
     config = parent_index(history, parents, span, vocab)  # column R − p holds x_{t−p}
     emit = tables[:, config, :]  # π(y | state) [K, states, vocab]
-    # the next state drops the oldest token and appends y
-    following = (np.arange(states)[:, None] % (states // vocab)) * vocab + np.arange(vocab)[None, :]
+    # the next state drops the oldest token x_{t−R} and appends y: state q·d^{R−1} + r goes to r·d + y, so the
+    # new mass of r·d + y sums the flow over the oldest token q
     stationary = np.full((kernels, states), 1.0 / states)
     for _ in range(iterations):
-        flow = stationary[:, :, None] * emit  # [K, states, vocab]
-        stationary = np.zeros_like(stationary)
-        np.add.at(stationary, (slice(None), following.ravel()), flow.reshape(kernels, -1))
+        flow = (stationary[:, :, None] * emit).reshape(kernels, vocab, states // vocab, vocab)
+        previous, stationary = stationary, flow.sum(axis=1).reshape(kernels, states)
+        if np.abs(stationary - previous).max() < tolerance:
+            break
     joint = (stationary[:, :, None] * emit).reshape((kernels,) + (vocab,) * span + (vocab,))  # [K, x_{t−R}..x_{t−1}, y]
     marginal_y = joint.sum(axis=tuple(range(1, span + 1)))  # [K, vocab]
     modified, plain = {}, {}

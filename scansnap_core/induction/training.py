@@ -11,7 +11,7 @@ import torch
 
 from .model import Matches, Params, forward
 
-__all__ = ["STAGED", "Stage", "loss_of", "train"]
+__all__ = ["STAGED", "Stage", "loss_from", "loss_of", "train"]
 
 #: probabilities below this count as 0 in the loss (−log(ŷ_y + ε))
 EPSILON = 1e-6
@@ -30,18 +30,28 @@ class Stage:
 STAGED = (Stage(("c",), 1.0, 100), Stage(("w",), 3000.0, 100), Stage(("a",), 1.0, 200))
 
 
-def loss_of(params: Params, m: Matches) -> torch.Tensor:
-    """Mean −log(ŷ_y + ε) over the sequences."""
-    probability, _, _ = forward(params, m)
-    return -torch.log(probability + EPSILON).mean()
+def loss_of(params: Params, m: Matches, variant: str = "log") -> torch.Tensor:
+    """Mean −log(ŷ_y + ε) over the sequences ('log'), or −log softmax(ŷ)_y ('cross_entropy', the authors'
+    script: ŷ is a probability vector, so its softmax is nearly flat and the signal is weak)."""
+    probability, attention, _ = forward(params, m)
+    return loss_from(probability, attention, m, variant)
 
 
-def train(params: Params, m: Matches, stages=STAGED, record=None) -> None:
+def loss_from(probability: torch.Tensor, attention: torch.Tensor, m: Matches, variant: str = "log") -> torch.Tensor:
+    """The loss of a forward pass's outputs (see :func:`loss_of`)."""
+    if variant == "log":
+        return -torch.log(probability + EPSILON).mean()
+    # ŷ_e = Σ_l s_l 1{x_l = e}; log Σ_e exp(ŷ_e) needs ŷ for every token: from the attention and the inputs' ids
+    predicted = torch.zeros(attention.shape[0], m.vocab, dtype=attention.dtype).scatter_add(1, m.inputs, attention)
+    return (torch.logsumexp(predicted, dim=1) - probability).mean()
+
+
+def train(params: Params, m: Matches, stages=STAGED, record=None, variant: str = "log") -> None:
     """Train ``params`` in place through ``stages``; ``record(stage_index, step, loss)`` after every step."""
     for index, stage in enumerate(stages):
         groups = [getattr(params, name) for name in stage.trains]
         for step in range(stage.steps):
-            loss = loss_of(params, m)
+            loss = loss_of(params, m, variant)
             grads = torch.autograd.grad(loss, groups)
             with torch.no_grad():
                 for p, g in zip(groups, grads):

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..lab.cli_args import check_writable, flag, number, positive_int
 from ..lab.fields import ConfigError
 from .config import FIELD_SECTION, RunConfig
 from .fields import FIELD_CHOICES, FIELD_HELP, field_kind
@@ -21,35 +22,15 @@ _BOOL_FIELDS = tuple(n for n, k in _KIND.items() if k == "bool")
 _NUMBER_FIELDS = tuple(n for n, k in _KIND.items() if k in ("int", "float"))
 
 
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _number(text: str) -> int | float:
-    """argparse type that accepts any number text; types and ranges are checked by the config."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    # keep integers as typed (a message then quotes "-3", not "-3.0")
-    return int(value) if value.is_integer() and text.strip().lstrip("+-").isdigit() else value
-
-
 def _rate_change(text: str) -> tuple[float, float, float]:
     """STEP:ETA_Y:ETA_Z (ranges are checked by the config)."""
     parts = text.split(":")
     try:
         if len(parts) != 3:
             raise argparse.ArgumentTypeError("three parts")
-        return tuple(_number(p) for p in parts)
+        return tuple(number(p) for p in parts)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"{text!r} is not STEP:ETA_Y:ETA_Z (e.g. 41:1:0.5)") from None
-
-
-def _positive_int(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return int(text)
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -66,13 +47,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     src.add_argument("--config", type=Path, help="starting configuration from a config.json file")
     src.add_argument("--config-token", help="starting configuration from a compact token (RunConfig.to_token)")
     run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
-    run.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: torch's choice)")
+    run.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
     for name in _NUMBER_FIELDS:
-        run.add_argument(_flag(name), dest=name, type=_number, help=FIELD_HELP[name])
+        run.add_argument(flag(name), dest=name, type=number, help=FIELD_HELP[name])
     for name, options in FIELD_CHOICES.items():
-        run.add_argument(_flag(name), dest=name, choices=options, help=FIELD_HELP[name])
+        run.add_argument(flag(name), dest=name, choices=options, help=FIELD_HELP[name])
     for name in _BOOL_FIELDS:
-        run.add_argument(_flag(name), dest=name, action=argparse.BooleanOptionalAction, help=FIELD_HELP[name])
+        run.add_argument(flag(name), dest=name, action=argparse.BooleanOptionalAction, help=FIELD_HELP[name])
     run.add_argument("--rate-change", dest="rate_changes", action="append", type=_rate_change,
                      metavar="STEP:ETA_Y:ETA_Z", help="from step STEP on, train with these rates (repeatable; replaces "
                                                       "the starting configuration's changes)")
@@ -90,7 +71,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     sw.add_argument("--seeds", nargs="+", default=["1-10"], help="seeds, as numbers or ranges like 1-10; default 1-10")
     sw.add_argument("--steps", type=int, default=FIG6_GRID["steps"], help="steps per run; default 100")
     sw.add_argument("--out", type=Path, required=True, help="output table: .csv or .parquet")
-    sw.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads (default: torch's choice)")
+    sw.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
 
     th = sub.add_parser("theory", help="print the predicted scanning/snapping times",
                         description="Print t0' = K ln M/eta_Y, t0 = 2(1+omega1) K ln M/eta_Y and 2K ln M/eta_Y.")
@@ -111,18 +92,6 @@ def _seeds(items: list[str]) -> list[int]:
     if sum(len(r) for r in ranges) > MAX_SWEEP_RUNS:  # counted before any list is built
         raise ConfigError("seeds", " ".join(items), f"at most {MAX_SWEEP_RUNS} seeds")
     return [seed for r in ranges for seed in r]
-
-
-def _writable(path: Path, directory: bool) -> None:
-    """Fail before training, not after, if the output cannot be written."""
-    target = path if directory else path.parent
-    if (directory and path.exists() and not path.is_dir()) or (not directory and path.is_dir()):
-        raise ConfigError("out", str(path), "a folder path" if directory else "a file path, not a folder")
-    for parent in [target, *target.parents]:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ConfigError("out", str(path), f"a path whose parent {parent} is a folder")
-            break
 
 
 def _run_config(args) -> RunConfig:
@@ -149,7 +118,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m scansnap_core") -
     try:
         if args.command == "run":
             cfg = _run_config(args)
-            _writable(args.out, directory=True)
+            check_writable(args.out, directory=True)
             result = train(cfg)
             result.save(args.out)
             print(result.summary_text())
@@ -157,7 +126,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m scansnap_core") -
         elif args.command == "sweep":
             configs = fig6_configs(num_query=args.num_query, eta_z=args.eta_z, ratio=args.ratio,
                                    seeds=_seeds(args.seeds), steps=args.steps)
-            _writable(args.out, directory=False)
+            check_writable(args.out, directory=False)
             start = time.perf_counter()
             table = run_sweep(configs, progress=lambda d, n, _: print(f"  {d:.0f}/{n} runs done", file=sys.stderr))
             elapsed = time.perf_counter() - start

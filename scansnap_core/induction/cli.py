@@ -1,0 +1,103 @@
+"""The induction-heads study's commands: ``python -m scansnap_core induction run|theory`` (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..lab.cli_args import check_writable, flag, number, positive_int
+from ..lab.fields import ConfigError
+from .config import FIELD_NAMES, FIELDS, PRESETS, InductionConfig, preset
+from .engine import prior_theory, set_text
+from .results import save, summarize, summary_text, train
+
+_TEXT_FIELDS = ("parents", "mixture")  # parsed by the field table (its own syntax)
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="Generalized induction heads on n-gram data (Chen, Sheen, "
+                                                       "Wang, Yang, NeurIPS 2024): train the two-layer model.")
+    sub = p.add_subparsers(dest="command", required=True)
+    presets = ", ".join(PRESETS)
+    run = sub.add_parser("run", help="train one configuration and write its tables",
+                         description="Train one run; writes config.json, summary.json and the steps/rpe/evaluation/"
+                                     "mutual_info tables as Parquet and CSV into --out, then prints a summary.")
+    src = run.add_mutually_exclusive_group()
+    src.add_argument("--preset", default="defaults", help=f"starting configuration: {presets} (default: defaults)")
+    src.add_argument("--config", type=Path, help="starting configuration from a config.json file")
+    run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
+    run.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
+    run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _config_flags(run)
+    th = sub.add_parser("theory", help="print the chi2 mutual information of every candidate parent set",
+                        description="The modified and the ordinary chi2 mutual information of every candidate set of "
+                                    "distances, from the prior (no training).")
+    th.add_argument("--preset", default="defaults", help=f"starting configuration: {presets}")
+    _config_flags(th)
+    return p
+
+
+def _config_flags(parser: argparse.ArgumentParser) -> None:
+    for name in FIELD_NAMES:
+        kind = FIELDS.kind(name)
+        if kind == "choice":
+            parser.add_argument(flag(name), dest=name, choices=FIELDS.choices[name], help=FIELDS.help[name])
+        elif name in _TEXT_FIELDS:
+            names = [flag(name)] + (["--mixture-lambda"] if name == "mixture" else [])
+            parser.add_argument(*names, dest=name, metavar="TEXT", help=FIELDS.help[name])
+        else:
+            parser.add_argument(flag(name), dest=name, type=number, help=FIELDS.help[name])
+
+
+def _config(args) -> InductionConfig:
+    if getattr(args, "config", None) is not None:
+        try:
+            values = json.loads(args.config.read_text())
+        except OSError as exc:
+            raise ConfigError("config", str(args.config), f"a readable JSON file ({exc.strerror})") from None
+        except ValueError as exc:
+            raise ConfigError("config", str(args.config), f"valid JSON ({exc})") from None
+        cfg = InductionConfig.from_dict(values)
+    else:
+        cfg = preset(args.preset)
+    changes = {}
+    for name in FIELD_NAMES:
+        value = getattr(args, name)
+        if value is not None:
+            changes[name] = FIELDS.parse(name, value, getattr(cfg, name)) if name in _TEXT_FIELDS else value
+    return cfg.replace(**changes) if changes else cfg
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m scansnap_core induction") -> int:
+    args = _parser(prog).parse_args(argv)
+    if getattr(args, "threads", None):
+        import torch
+        torch.set_num_threads(args.threads)
+    try:
+        cfg = _config(args)
+        if args.command == "run":
+            check_writable(args.out, directory=True)
+
+            def progress(done: int, total: int) -> None:
+                if not args.quiet and (done % 50 == 0 or done == total):
+                    print(f"  step {done}/{total}", file=sys.stderr)
+
+            view = train(cfg, progress)
+            save(view, args.out)
+            print(summary_text(summarize(view)))
+            print(f"Wrote {args.out}/config.json, summary.json and steps/rpe/evaluation/mutual_info .parquet + .csv")
+        else:
+            theory = prior_theory(cfg.vocab, cfg.parents, cfg.alpha, cfg.mixture, cfg.heads, cfg.degree, cfg.seed)
+            print(f"{'distances':<12}{'modified':>10}{'ordinary':>10}")
+            for s in theory.sets:
+                mark = "  <- argmax (selected)" if s == theory.best else ""
+                print(f"{set_text(s):<12}{theory.mi_modified[s]:>10.4f}{theory.mi_plain[s]:>10.4f}{mark}")
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0
