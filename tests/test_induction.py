@@ -1,6 +1,8 @@
 """The induction-heads study's core (issue 12, in progress): the n-gram data and the χ² mutual information
 of the candidate parent sets, against the reference values of the spec (d = 3, H = 3, D = 2)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -139,7 +141,7 @@ def test_the_gradients_match_finite_differences_on_a_tiny_case():
 
     tokens, _ = sample_sequences(np.random.default_rng(5), n=4, length=8, vocab=3, parents=(1, 2), alpha=0.5)
     m = matches(torch.from_numpy(tokens), window=3)
-    m = type(m)(*(t.double() for t in (m.query, m.query_self, m.self, m.target)))
+    m = dataclasses.replace(m, **{name: getattr(m, name).double() for name in ("query", "query_self", "self", "target")})
     sets = [tuple(h - 1 for h in s) for s in candidate_sets(3, 2)]
     start = Params.init(heads=3, window=3, sets=sets)
 
