@@ -16,5 +16,6 @@ st.navigation([
     st.Page("pages/theory.py", title="Theory explorer", icon=":material/functions:"),
     st.Page("pages/sweep.py", title="Learning-rate sweep", icon=":material/grid_on:"),
     st.Page("pages/compare.py", title="Compare A/B", icon=":material/compare_arrows:"),
+    st.Page("pages/induction.py", title="Induction heads", icon=":material/account_tree:"),
 ]).run()
 export_settings.controls()  # at the foot of every page's sidebar

@@ -182,9 +182,9 @@ class InductionConfig:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
-    def to_query_params(self) -> dict[str, str]:
-        """{field: text} of the fields that differ from the defaults (a URL)."""
-        default = InductionConfig()
+    def to_query_params(self, base: "InductionConfig | None" = None) -> dict[str, str]:
+        """{field: text} of the fields that differ from ``base`` (default: the defaults), for a URL."""
+        default = base or InductionConfig()
         return {name: parents_text(self.parents) if name == "parents" else to_text(getattr(self, name))
                 for name in FIELD_NAMES if getattr(self, name) != getattr(default, name)}
 

@@ -25,7 +25,8 @@ from .mutual_info import candidate_sets, chi2_mutual_information
 from .reference import bayes_loss, count_loss, unigram_loss
 from .training import loss_from
 
-__all__ = ["InductionEngine", "InductionView", "PriorTheory", "References", "live_runner", "plan_run", "prior_theory"]
+__all__ = ["InductionEngine", "InductionView", "PriorTheory", "References", "live_runner", "plan_run", "prior_theory",
+           "selection_reached", "stage_stops"]
 
 #: validation loss and matching mass are measured every this many steps (and at stage ends)
 EVAL_EVERY = 10
@@ -130,10 +131,14 @@ class InductionView:
     def stage_now(self) -> StageSpan | None:
         return next((s for s in self.stages if s.start < self.step <= s.end), None)
 
+    def chosen(self, row: int = -1) -> tuple[int, ...]:
+        """The heads (1-based) of the subset with the largest p_S at ``row`` (empty while every p_S is equal)."""
+        return chosen_heads(self.selector[row], self.head_sets)
+
     @property
     def selected(self) -> tuple[int, ...]:
         """The heads (1-based) of the subset with the largest p_S now."""
-        return self.head_sets[int(np.argmax(self.selector[-1]))]
+        return self.chosen()
 
     @property
     def theory_heads(self) -> tuple[int, ...]:
@@ -162,7 +167,7 @@ class InductionView:
         peak = self.rpe.max(axis=2)  # [T, H]
         for t in range(start, self.step + 1):
             heads = self.head_sets[chosen[t]]
-            if heads and all(peak[t, h - 1] >= COPYING for h in heads):
+            if heads and np.ptp(self.selector[t]) > 1e-9 and all(peak[t, h - 1] >= COPYING for h in heads):
                 return t
         return None
 
@@ -177,9 +182,18 @@ class InductionView:
         params = _params_at(self.rpe[row], self.selector[row], self.scale[row], self.head_sets)
         with torch.no_grad():
             _, attention, _ = forward(params, self._display)
-        distances = self.copied(self.head_sets[int(np.argmax(self.selector[row]))], row)
-        match = history_matches(self.display_tokens[None, :], distances)[0]
+        match = matching_positions(self.display_tokens[None, :], self.copied(self.chosen(row), row))[0]
         return attention[0].numpy(), match
+
+
+def chosen_heads(selector: np.ndarray, head_sets) -> tuple[int, ...]:
+    """The subset with the largest p_S (empty while they are all equal, as at the start)."""
+    return () if np.ptp(selector) < 1e-9 else head_sets[int(np.argmax(selector))]
+
+
+def matching_positions(tokens: np.ndarray, distances) -> np.ndarray:
+    """[N, L]: the positions whose history at ``distances`` matches the query's (none without distances)."""
+    return history_matches(tokens, distances) if distances else np.zeros((tokens.shape[0], tokens.shape[1] - 1), bool)
 
 
 def _params_at(rpe: np.ndarray, selector: np.ndarray, scale: float, head_sets) -> Params:
@@ -281,10 +295,9 @@ class InductionEngine:
         with torch.no_grad():
             probability, attention, _ = forward(self.params, self.val)
             loss = float(loss_from(probability, attention, self.val, self.config.loss))
-        heads = self.head_sets[int(np.argmax(self._selector[step]))]
-        distances = copied_distances(self._rpe[step], [h - 1 for h in heads])
-        match = history_matches(self.val_tokens, distances)
-        mass = float((attention.numpy() * match).sum(axis=1).mean())
+        heads = chosen_heads(self._selector[step], self.head_sets)
+        match = matching_positions(self.val_tokens, copied_distances(self._rpe[step], [h - 1 for h in heads]))
+        mass = float((attention.numpy() * match).sum(axis=1).mean()) if heads else math.nan
         self._eval.append((step, loss, mass))
 
     # ------------------------------------------------------------------ reading
@@ -300,12 +313,33 @@ class InductionEngine:
             theory=self.theory, references=self.references, display_tokens=self.val_tokens[0], _display=self._display)
 
 
+def stage_stops(config: InductionConfig) -> dict[int, str]:
+    """{step: why} for an auto-pause at the end of each stage but the last."""
+    stops, end = {}, 0
+    for stage in config.stages[:-1]:
+        end += stage.steps
+        stops[end] = f"the end of stage {STAGE_NAMES[stage.trains]}"
+    return stops
+
+
+def selection_reached(engine: "InductionEngine") -> str | None:
+    """Why to auto-pause once the theory's set holds more than 90 % of the selector (t_I); cheap: one lookup."""
+    column = engine.head_sets.index(engine.theory.best)
+    if engine._selector[engine.step_count, column] > SELECTED:
+        return f"the selector put more than {SELECTED:.0%} on the theory's heads {set_text(engine.theory.best)} (t_I)"
+    return None
+
+
 def plan_run(config: InductionConfig) -> Plan:
     """What a run costs before it is built: the match indicators of the training and validation sets and what the
     backward pass keeps (about three times the training set's), float32."""
     c = config
     per_set = 4 * c.samples * (c.length * (2 * c.window ** 2 + 3) + c.window ** 2)
-    return Plan(memory_bytes=int(per_set * 5), total_steps=c.total_steps)
+    memory = int(per_set * 5)
+    if memory > LIMITS.max_run_memory_mb * 2**20:
+        raise ConfigError("samples", c.samples, f"a run within {LIMITS.max_run_memory_mb:,} MB (this one needs about "
+                                                f"{memory / 2**20:,.0f} MB: fewer sequences or a shorter context)")
+    return Plan(memory_bytes=memory, total_steps=c.total_steps)
 
 
 def live_runner(config: InductionConfig, delay: float = 0.0, threads: int | None = 1) -> Runner:

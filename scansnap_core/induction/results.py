@@ -11,10 +11,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .config import InductionConfig
+from ..lab.cli_args import flag
+from .config import PRESETS, InductionConfig, preset
 from .engine import InductionEngine, InductionView, set_text
 
-__all__ = ["save", "summarize", "summary_text", "tables", "train"]
+__all__ = ["cli_command", "save", "summarize", "summary_text", "tables", "train"]
 
 
 def train(config: InductionConfig, progress: Callable[[int, int], None] | None = None) -> InductionView:
@@ -41,7 +42,7 @@ def summarize(view: InductionView) -> dict:
     """The summary.json of a run.  ``selected_heads``: the subset with the largest p_S after stage I (joint: at the
     end), as the sorted distances those heads attend to most after stage II (joint: at the end)."""
     selected_row, copy_row = _end_of(view, "I "), _end_of(view, "II ")
-    selected = view.head_sets[int(np.argmax(view.selector[selected_row]))]
+    selected = view.chosen(selected_row)
     theory = view.theory
     evals = len(view.eval_steps) > 0
     return {
@@ -96,6 +97,14 @@ def tables(view: InductionView) -> dict[str, pd.DataFrame]:
                                 "mi_modified": [theory.mi_modified[s] for s in theory.sets],
                                 "mi_plain": [theory.mi_plain[s] for s in theory.sets]})
     return {"steps": steps, "rpe": rpe, "evaluation": evaluation, "mutual_info": mutual_info}
+
+
+def cli_command(config: InductionConfig, out: str = "run") -> str:
+    """The command that trains ``config`` again (the closest preset and the fields that differ from it)."""
+    name = min(PRESETS, key=lambda n: len(config.to_query_params(base=preset(n))))
+    changes = config.to_query_params(base=preset(name))
+    args = " ".join(f"{flag(k)} {v if v else chr(39) * 2}" for k, v in changes.items())
+    return f"python -m scansnap_core induction run --preset {name} {args} --out {out}".replace("  ", " ")
 
 
 def save(view: InductionView, out: Path) -> list[Path]:
