@@ -215,7 +215,8 @@ def _checked_parents(parents: Any) -> tuple[int, ...]:
 #: the spec's defaults and its lessons (SEED_PAGES A5): name -> (changes from the defaults, what it shows)
 PRESETS: dict[str, tuple[dict[str, Any], str]] = {
     "defaults": ({}, "3-gram data (parents 1, 2), three heads, degree 2: selects heads {1, 2}"),
-    "one-parent": ({"degree": 1}, "degree 1 keeps one parent, and it is distance 2, not 1"),
+    "one-parent": ({"degree": 1, "w_plus": 4.0},
+                   "degree 1 keeps one parent, and it is distance 2, not 1 (heads start close to one distance each)"),
     "mixture-first": ({"mixture": 0.3, "alpha": 0.5},
                       "mixture λ = 0.3: both parents are real, yet the selector keeps distance 1 alone"),
     "mixture-both": ({"mixture": 0.9, "alpha": 0.5}, "mixture λ = 0.9: the second parent tells enough to keep both"),

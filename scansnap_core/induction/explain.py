@@ -45,6 +45,11 @@ def phase_summary(view: InductionView) -> str:
         heads = view.selected
         parts.append(f"This run: p on heads {set_text(best)} has not passed {SELECTED:.0%}; the largest weight is "
                      f"on heads {set_text(heads)} (p = {view.selector[-1].max():.2f}).")
+        own = float(np.diagonal(view.rpe[0]).min())
+        if heads and heads != best and own < 0.9:
+            parts.append(f"The theory takes each head to start close to one distance; here a head starts with only "
+                         f"{own:.0%} of its position weight on its own distance (w₊ = {view.config.w_plus:g}), so it "
+                         "also carries its neighbours' tokens: a larger w₊ brings the run closer to the theory.")
     if t2 is not None:
         heads = view.chosen(t2)
         parts.append(f"Every selected head put ≥ {COPYING:.0%} on one distance at step {t2} (t_II): heads "
