@@ -163,6 +163,9 @@ def assumption_notes(cfg: InductionConfig) -> list[str]:
     if cfg.w_plus - cfg.w_minus < 1:
         notes.append(f"A weak head preference (w₊ − w₋ = {cfg.w_plus - cfg.w_minus:g}): the theory takes heads ≈ "
                      "distances at the start, and staged training may select an unexpected head pair.")
+    if cfg.mixture is not None:
+        notes.append("With the mixture prior the Bayes line is the posterior mean under a plain Dirichlet prior on the "
+                     "parents' table, not the exact Bayes predictor for the mixture: a trained model can end below it.")
     if cfg.loss == "cross_entropy":
         notes.append("The authors' loss −log softmax(ŷ)_y gives a much weaker gradient than −log ŷ_y: the phases take "
                      "far longer than these stage lengths.")

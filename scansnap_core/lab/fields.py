@@ -153,7 +153,9 @@ class FieldTable:
             raise ConfigError(name, text, "true or false")
         if name in self.ranges:
             try:
-                return float(t)
+                value = float(t)
             except ValueError:
                 raise ConfigError(name, text, self.ranges[name].describe(name)) from None
+            # an integer field keeps the integer typed, so a message quotes "7", not "7.0"
+            return int(value) if self.ranges[name].integer and value.is_integer() else value
         return t

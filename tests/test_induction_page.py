@@ -1,0 +1,103 @@
+"""The Induction heads page: AppTest (controls -> config, URL state, bad input, run controls) and a real browser
+(Start with the defaults, the three phases and their figures)."""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from streamlit.testing.v1 import AppTest
+
+from browser_helpers import needs_chromium, open_page, shot
+from scansnap_app import sessions
+from scansnap_core.induction.config import InductionConfig, preset
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "induction.py")
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry(monkeypatch):
+    registry = sessions.Registry(max_training=4, idle_ttl=120)
+    monkeypatch.setattr(sessions, "REGISTRY", registry)
+    yield registry
+    for lab in list(registry._labs.values()):
+        lab.runner.stop()
+
+
+def page(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    if query:
+        at.query_params.update(query)
+    return at.run()
+
+
+def runner_of(registry):
+    (lab,) = registry._labs.values()
+    return lab.runner
+
+
+def control(at: AppTest, name: str):
+    (button,) = [b for b in at.button if (b.key or "").startswith(f"ind_{name}-")]
+    return button
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_the_defaults_are_ready_to_start_with_the_theory_beside_them(fresh_registry):
+    at = page()
+    assert not at.exception and not at.error
+    assert runner_of(fresh_registry).config == InductionConfig()
+    assert control(at, "start").label == "Start"
+    assert metrics(at)["Selected heads"] == "none yet" and metrics(at)["Matching mass"] == "–"
+    assert any(c.value.startswith("Theory: the modified χ²-MI is largest for distances {1,2}") for c in at.caption)
+    control(at, "step").click().run()
+    assert runner_of(fresh_registry).snapshot().step == 1
+    assert metrics(at)["Stage"] == "I · selector c" and metrics(at)["Training loss"] == "0.733"  # the a ≈ 0 model: about the unigram 0.734
+
+
+def test_a_url_restores_the_settings_and_a_bad_value_gets_a_notice(fresh_registry):
+    at = page({"preset": "mixture-first", "samples": "250", "alpha": "-2", "heads": "7"})
+    assert not at.exception
+    notices = [w.value for w in at.warning]
+    assert any("alpha = -2.0 is invalid: allowed 0 < alpha <= 30" in n for n in notices)
+    assert any("heads = 7 is invalid: allowed integer 2 <= heads <= 4" in n for n in notices)
+    assert runner_of(fresh_registry).config == preset("mixture-first", samples=250)
+    assert dict(at.query_params) == {"preset": "mixture-first", "samples": "250"}
+    assert any("not the exact Bayes predictor for the mixture" in c.value for c in at.caption)
+
+
+def test_settings_that_do_not_fit_are_named_and_a_change_mid_run_waits_for_reset(fresh_registry):
+    at = page()
+    at.slider(key="ind_window").set_value(2).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Invalid setting: window = 2 is invalid: allowed heads <= window <= 5 "
+                                           "(heads = 3). Training keeps the last valid configuration."]
+    at.slider(key="ind_window").set_value(3).run()
+    control(at, "step").click().run()
+    at.select_slider(key="ind_samples").set_value(250).run()
+    assert any("apply when you press **Reset**" in i.value for i in at.info)
+    assert runner_of(fresh_registry).config.samples == 1000
+    control(at, "reset").click().run()
+    assert runner_of(fresh_registry).config.samples == 250 and runner_of(fresh_registry).snapshot().step == 0
+    at.selectbox(key="ind_preset").set_value("joint").run()  # nothing trained since the reset: rebuilt at once
+    assert runner_of(fresh_registry).config == preset("joint")
+    assert at.radio(key="ind_schedule").value == "joint"
+
+
+@needs_chromium
+def test_start_shows_the_three_phases_in_a_browser(server, browser):
+    """A new user's first run, smaller so it finishes quickly on a loaded CI machine (N = 250, L = 48)."""
+    page_, errors = open_page(browser, server + "/induction?samples=250&length=48", height=2400)
+    page_.get_by_role("button", name="Start").click()
+    page_.get_by_role("button", name="Finished").wait_for(timeout=120_000)
+    expect(page_.get_by_text("step 400 of 400")).to_be_visible(timeout=30_000)
+    values = page_.get_by_test_id("stMetricValue").all_inner_texts()
+    assert values[0] == "III · scale a" and values[1].startswith("{1,2} · p = 1.00") and values[2] == "{1,2}"
+    assert float(values[5].rstrip("%")) >= 85  # matching mass on fresh sequences (A6 5)
+    charts = page_.locator(".scansnap-live-chart .main-svg")
+    expect(charts.first).to_be_visible()
+    assert page_.locator(".scansnap-live-chart").count() == 6
+    expect(page_.get_by_text("(t_I)").first).to_be_visible()
+    shot(page_, "induction-finished")
+    assert not errors
