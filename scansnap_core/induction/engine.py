@@ -331,11 +331,13 @@ def selection_reached(engine: "InductionEngine") -> str | None:
 
 
 def plan_run(config: InductionConfig) -> Plan:
-    """What a run costs before it is built: the match indicators of the training and validation sets and what the
-    backward pass keeps (about three times the training set's), float32."""
+    """What a run costs before it is built: 32 MiB (the data, the prior's χ²-MI and allocator overhead) plus three
+    times the float32 match indicators of one set of sequences (training and validation sets, what the backward pass
+    keeps); fitted to the peak RSS growth at N = 1000, L = 64, M = 3 (47 MiB) and N = 2000, L = 128, M = 5 (187 MiB),
+    BENCHMARKS.md."""
     c = config
     per_set = 4 * c.samples * (c.length * (2 * c.window ** 2 + 3) + c.window ** 2)
-    memory = int(per_set * 5)
+    memory = 32 * 2**20 + 3 * per_set
     if memory > LIMITS.max_run_memory_mb * 2**20:
         raise ConfigError("samples", c.samples, f"a run within {LIMITS.max_run_memory_mb:,} MB (this one needs about "
                                                 f"{memory / 2**20:,.0f} MB: fewer sequences or a shorter context)")

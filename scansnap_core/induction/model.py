@@ -97,14 +97,23 @@ def forward(params: Params, m: Matches) -> tuple[torch.Tensor, torch.Tensor, tor
     n, length = m.target.shape
     sigma = window_weights(params.w, length)  # [L+1, H, M]
     at_query, at_l = sigma[length], sigma[:length]  # [H, M], [L, H, M]
-    inner = torch.einsum("hj,lhk,nljk->nlh", at_query, at_l, m.query)
+    # the window weights of each pair (j, j') per position first ([L, H, M, M], small), then one batched
+    # product per position with the indicators: the large tensors are touched once
+    pair_query = at_query[None, :, :, None] * at_l[:, :, None, :]
+    pair_self = at_l[:, :, :, None] * at_l[:, :, None, :]
+    inner = torch.einsum("lhjk,nljk->nlh", pair_query, m.query)
+    norm_l = torch.einsum("lhjk,nljk->nlh", pair_self, m.self)
     norm_query = torch.einsum("hj,hk,njk->nh", at_query, at_query, m.query_self)
-    norm_l = torch.einsum("lhj,lhk,nljk->nlh", at_l, at_l, m.self)
     squared = norm_query[:, None, :] * norm_l
     # an empty window (position 1) has no direction: cosine 0; the clamp keeps sqrt's gradient finite there
     cosine = torch.where(squared > 0, inner / torch.sqrt(squared.clamp(min=1e-30)), torch.zeros(()))  # [N, L, H]
-    terms = torch.stack([cosine[..., list(s)].prod(dim=-1) if s else torch.ones_like(cosine[..., 0])
-                         for s in params.sets], dim=-1)  # [N, L, subsets]
-    kernel = terms @ params.selector
+    per_head = cosine.unbind(-1)  # views: plain products below (indexing and prod cost more in the backward pass)
+    selector = params.selector
+    kernel = torch.zeros(n, length)
+    for index, subset in enumerate(params.sets):
+        term = selector[index]
+        for h in subset:
+            term = term * per_head[h]
+        kernel = kernel + term
     attention = torch.softmax(params.a * kernel, dim=-1)
     return (attention * m.target).sum(dim=-1), attention, kernel
