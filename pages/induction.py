@@ -62,9 +62,9 @@ def live_views() -> None:
             return
         summary, charts = st.container(), st.container()
         replay = live.replay_step(full, running, key=controls.key("replay"))
-        view = full.upto(replay) if replay is not None and replay < full.step else full
-        summary.caption(phase_summary(view) if replay is None else f"**At step {replay}** (replay). "
-                        + phase_summary(view))
+        replaying = replay is not None and replay < full.step
+        view = full.upto(replay) if replaying else full
+        summary.caption((f"**At step {replay}** (replay). " if replaying else "") + phase_summary(view))
         notes = captions(view)
         with charts:
             for row in (("selector", "mutual_info"), ("rpe", "scale"), ("loss", "attention")):

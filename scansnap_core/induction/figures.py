@@ -20,25 +20,31 @@ NO_MATCH_COLOR = "#BBBBBB"
 STAGE_FILLS = ("rgba(0,114,178,0.06)", "rgba(230,159,0,0.08)", "rgba(0,158,115,0.07)")
 
 
-def _phases(view: InductionView, y_label: float = 0.99) -> tuple[list[dict], list[dict]]:
-    """Shading for each training stage (labelled at the top) and the marks t_I and t_II once reached."""
+def _phases(view: InductionView, log_axis: bool = False, y_label: float = 0.99) -> tuple[list[dict], list[dict]]:
+    """Shading for each training stage (labelled at the top) and the marks t_I and t_II once reached (on a log
+    axis from step 1: shapes take steps, annotations log10 of them)."""
     shapes, notes = [], []
-    right = max(view.config.total_steps, 1)
+    first, right = (1 if log_axis else 0), max(view.config.total_steps, 1)
     for i, span in enumerate(view.stages if len(view.stages) > 1 else ()):
-        shapes.append(dict(type="rect", xref="x", yref="paper", x0=span.start, x1=span.end, y0=0, y1=1,
+        start = max(span.start, first)
+        shapes.append(dict(type="rect", xref="x", yref="paper", x0=start, x1=span.end, y0=0, y1=1,
                            fillcolor=STAGE_FILLS[i % len(STAGE_FILLS)], line=dict(width=0), layer="below"))
-        notes.append(dict(text=span.name.split(" · ")[0], x=(span.start + span.end) / 2, y=y_label, xref="x",
-                          yref="paper", showarrow=False, yanchor="top", font=dict(size=12, color=THEORY_COLOR)))
-    marks = [Mark(t, label, "dot", EVENT_COLOR, y=0.9) for t, label in
+        middle = float(np.sqrt(start * span.end)) if log_axis else (start + span.end) / 2
+        notes.append(dict(text=span.name.split(" · ")[0], x=float(np.log10(middle)) if log_axis else middle,
+                          y=y_label, xref="x", yref="paper", showarrow=False, yanchor="top",
+                          font=dict(size=12, color=THEORY_COLOR)))
+    marks = [Mark(max(t, first), label, "dot", EVENT_COLOR, y=0.9) for t, label in
              ((view.t_selected, "t_I"), (view.t_copying, "t_II")) if t is not None]
-    lines, labels = vertical_marks(marks, x_range=(0, right))
+    lines, labels = vertical_marks(marks, log_axis=log_axis, x_range=(first, right))
     return shapes + lines, notes + labels
 
 
-def _time_layout(view: InductionView, heading: dict, y_title: str, **extra) -> dict:
-    shapes, notes = _phases(view)
-    return dict(title=heading, xaxis=dict(title="step", range=[0, max(view.config.total_steps, 1)]),
-                yaxis=dict(title=y_title), shapes=shapes, annotations=notes,
+def _time_layout(view: InductionView, heading: dict, y_title: str, log_axis: bool = False, **extra) -> dict:
+    shapes, notes = _phases(view, log_axis)
+    right = max(view.config.total_steps, 1)
+    xaxis = (dict(title="step (log scale)", type="log", dtick="D2", range=[0, float(np.log10(max(right, 2)))]) if log_axis
+             else dict(title="step", range=[0, right]))
+    return dict(title=heading, xaxis=xaxis, yaxis=dict(title=y_title), shapes=shapes, annotations=notes,
                 legend=dict(orientation="h", y=-0.2), **extra)
 
 
@@ -56,8 +62,8 @@ def selector_figure(view: InductionView) -> go.Figure:
                            stackgroup="p", name=heads_label(heads) + (" = S* (theory)" if best else ""),
                            line=dict(width=0.5, color=color), fillcolor=color,
                            hovertemplate=f"{heads_label(heads)}: %{{y:.3f}} at step %{{x}}<extra></extra>"))
-    heading = title("Selector weights p_S", "stacked: the FFN's weight on each subset of heads")
-    return figure(traces, _time_layout(view, heading, "p_S", yaxis_range=[0, 1.0]))
+    heading = title("Selector weights p_S", "the FFN's weight on each head subset, stacked (log step axis)")
+    return figure(traces, _time_layout(view, heading, "p_S", log_axis=True, yaxis_range=[0, 1.0]))
 
 
 def mutual_info_figure(view: InductionView) -> go.Figure:
