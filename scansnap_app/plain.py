@@ -20,5 +20,6 @@ def plain(text: object) -> str:
     if not body:
         return ""
     fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", body)), default=0))
-    pad = " " if body[0] in "` " or body[-1] in "` " else ""  # CommonMark strips one space from each side
+    # CommonMark strips one space from each side, unless the span holds nothing but spaces
+    pad = " " if body.strip(" ") and (body[0] in "` " or body[-1] in "` ") else ""
     return f"{fence}{pad}{body}{pad}{fence}"

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from ..lab.fields import ConfigError, FieldTable, Range, short_repr, to_text
 from .training import Stage
 
-__all__ = ["FIELDS", "InductionConfig", "PRESETS", "preset"]
+__all__ = ["FIELDS", "FIELD_NAMES", "InductionConfig", "PRESETS", "parents_text", "preset"]
 
 #: the largest parent distance and parent set a run may have (the χ²-MI's chain has vocab^max(heads, P) states)
 MAX_PARENT = 4
