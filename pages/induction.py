@@ -4,11 +4,12 @@ session -> pure figure builders, refreshed live by fragments (docs/THEORY.md, "I
 
 import streamlit as st
 
-from scansnap_app import entry, induction_controls as controls, live, pacing, run_controls, url_state
+from scansnap_app import entry, export_settings, induction_controls as controls, live, pacing, run_controls, url_state
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import REGISTRY, new_session_id
 from scansnap_core.induction.engine import live_runner, selection_reached, stage_stops
 from scansnap_core.induction.explain import captions, kpis, phase_summary
+from scansnap_core.induction.export import figure_pack
 from scansnap_core.induction.figures import FIGURES
 from scansnap_core.induction.results import cli_command
 
@@ -79,6 +80,11 @@ live_status()
 live_views()
 run_controls.heartbeat(lab)
 snapshot = lab.runner.snapshot()
-if not running and snapshot.step > 0:
-    with st.expander("Reproduce from the command line", expanded=False):
-        st.code(cli_command(snapshot.config, out="run"), language="bash")
+if not running and snapshot.step > 0 and snapshot.data is not None:
+    with st.expander("Export: figure pack and reproducing command", expanded=False):
+        c1, c2 = st.columns([1, 3])
+        export_settings.figure_pack_button(
+            c1, lambda style: (snapshot.step, figure_pack(snapshot.data, style)), "induction", "induction_pack",
+            help="PNG and SVG of every chart with captions, the per-step tables as CSV and Parquet, config and "
+                 "summary JSON, and the command")
+        c2.code(cli_command(snapshot.config, out="run"), language="bash")

@@ -3,6 +3,8 @@ the window's), PNG scale, font size and titles, chosen once in the sidebar for t
 
 from __future__ import annotations
 
+from typing import Callable
+
 import streamlit as st
 
 from scansnap_core.lab.figure_style import ExportStyle
@@ -33,3 +35,24 @@ def controls() -> None:
                              format_func=lambda s: f"{s}×", help="2× doubles the pixels for sharp slides")
         st.select_slider("Font size", FONT_SIZES, value=_DEFAULT.font_size, key="export_font")
         st.toggle("Titles", value=True, key="export_titles", help="Off: for slides that carry their own title")
+
+
+def figure_pack_button(container, build: Callable[[ExportStyle], tuple[int, bytes]], name: str, key: str,
+                       help: str) -> None:
+    """A "Prepare figure pack" button that renders the pack at the session's export settings (``build(style)`` ->
+    (step, zip bytes); rendering needs the system's Chromium, so a failure is said in words), then its download."""
+    from .plain import plain
+
+    if container.button("Prepare figure pack", key=f"prepare_{key}", help=help):
+        with st.spinner("Rendering figures…"):
+            try:
+                st.session_state[f"_{key}"] = build(export_style())
+            except Exception as err:  # rendering depends on a system browser; say what failed
+                st.session_state.pop(f"_{key}", None)
+                st.error(f"Could not render the figures ({type(err).__name__}: {plain(err)}). "
+                         "Static export needs Chromium installed on the server.")
+    pack = st.session_state.get(f"_{key}")
+    if pack is not None:
+        container.download_button("⬇ Download figure pack", pack[1], file_name=f"{name}-step{pack[0]}.zip",
+                                  mime="application/zip", key=f"download_{key}", type="primary")
+

@@ -18,9 +18,8 @@ from scansnap_core.scan_snap.fields import field_bounds
 from scansnap_core.scan_snap.results import (Composition, RunData, cli_command, cli_token_command, composition_at_snap,
                                              event_notes)
 
-from .export_settings import export_style
+from .export_settings import figure_pack_button
 from .live_chart import live_chart
-from .plain import plain
 
 #: rows kept in live heatmaps and line charts (records are thinned evenly beyond this)
 LIVE_RECORDS = 240
@@ -192,19 +191,9 @@ def export_panel(data: RunData, summary: dict, cfg: RunConfig) -> None:
     from scansnap_core.scan_snap.export import figure_pack  # kaleido is loaded only when exporting
 
     c1, c2 = st.columns([1, 3])
-    if c1.button("Prepare figure pack", key="prepare_pack",
-                 help="PNG (2x) and SVG of every view, metrics as CSV and Parquet, config JSON, CLI command"):
-        with st.spinner("Rendering figures…"):
-            try:
-                st.session_state["_pack"] = (data.latest.step, figure_pack(data, summary, style=export_style()))
-            except Exception as err:  # rendering depends on a system browser; say what failed
-                st.session_state.pop("_pack", None)
-                st.error(f"Could not render the figures ({type(err).__name__}: {plain(err)}). "
-                         "Static export needs Chromium installed on the server.")
-    pack = st.session_state.get("_pack")
-    if pack is not None:
-        c1.download_button("⬇ Download figure pack", pack[1], file_name=f"scansnap-step{pack[0]}.zip",
-                           mime="application/zip", key="download_pack", type="primary")
+    figure_pack_button(c1, lambda style: (data.latest.step, figure_pack(data, summary, style=style)), "scansnap",
+                       "pack", help="PNG (2x) and SVG of every view, metrics as CSV and Parquet, config JSON, CLI "
+                                    "command")
     c2.code(cli_command(cfg), language="bash")
     c2.caption("The same run as one compact token:")
     c2.code(cli_token_command(cfg), language="bash")

@@ -84,3 +84,16 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def fresh_registry(monkeypatch):
+    """A sessions registry of the test's own: every AppTest shares one session id, and every page part reads
+    sessions.REGISTRY when it runs.  Page test modules use it for every test (pytestmark)."""
+    from scansnap_app import sessions
+
+    registry = sessions.Registry(max_training=4, idle_ttl=120)
+    monkeypatch.setattr(sessions, "REGISTRY", registry)
+    yield registry
+    for lab in list(registry._labs.values()):
+        lab.runner.stop()

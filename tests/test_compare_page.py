@@ -24,6 +24,8 @@ from scansnap_core.scan_snap.results import RunData
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "compare.py")
 
+pytestmark = pytest.mark.usefixtures("fresh_registry")
+
 
 def quick(**kw):
     return preset("syn-small", batch_size=16, seq_len=24, **{"steps": 30, **kw})
@@ -144,14 +146,6 @@ def test_difference_heatmap_values_and_labels(sgd_vs_adam, monkeypatch):
 
 
 # ---------------------------------------------------------------- page (AppTest)
-@pytest.fixture(autouse=True)
-def fresh_registry(monkeypatch):
-    """Every AppTest shares one session id: give each test its own registry."""
-    registry = sessions.Registry(max_training=4, idle_ttl=120)
-    monkeypatch.setattr(sessions, "REGISTRY", registry)
-    yield registry
-    for lab in list(registry._labs.values()):
-        lab.runner.stop()
 
 
 def page() -> AppTest:

@@ -303,3 +303,32 @@ def test_figures_are_pure_functions_of_a_run():
     assert len(matching.x) + len(other.x) == 32 and set(matching.x).isdisjoint(other.x)
     assert figures["rpe"].data[0].z.shape == (3, 3)
     assert [a.text for a in figures["loss"].layout.annotations][:3] == ["I", "II", "III"]
+
+
+@pytest.mark.skipif(__import__("shutil").which("chromium") is None,
+                    reason="no chromium: kaleido cannot render static images")
+def test_the_figure_pack_holds_every_figure_its_captions_the_tables_and_the_command(tmp_path):
+    """Real kaleido rendering through the system's Chromium, and the CLI's --figures."""
+    import io
+    import json
+    import zipfile
+
+    from browser_helpers import png_size
+    from scansnap_core.cli import main
+    from scansnap_core.induction.export import figure_pack
+    from scansnap_core.induction.results import train
+    from scansnap_core.lab.figure_style import ExportStyle
+
+    view = train(InductionConfig(samples=100, length=32, selector_steps=10, rpe_steps=10, scale_steps=10))
+    pack = zipfile.ZipFile(io.BytesIO(figure_pack(view, ExportStyle(width=800, height=450, scale=2))))
+    names = set(pack.namelist())
+    figures = ["selector", "mutual_info", "rpe", "scale", "loss", "attention"]
+    assert {f"figures/{f}.{ext}" for f in figures for ext in ("png", "svg")} <= names
+    assert png_size(pack.read("figures/loss.png")) == (1600, 900)
+    assert {"captions.md", "config.json", "summary.json", "reproduce.sh", "steps.csv", "rpe.parquet"} <= names
+    assert json.loads(pack.read("summary.json"))["steps"] == 30
+    assert "induction run --preset defaults --samples 100 --length 32" in pack.read("reproduce.sh").decode()
+    assert main(["induction", "run", "--out", str(tmp_path), "--samples", "100", "--length", "32", "--selector-steps",
+                 "5", "--rpe-steps", "5", "--scale-steps", "5", "--quiet", "--figures"]) == 0
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == sorted(
+        f"{f}.{ext}" for f in figures for ext in ("png", "svg"))

@@ -8,19 +8,13 @@ from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
 from browser_helpers import needs_chromium, open_page, shot
-from scansnap_app import sessions
 from scansnap_core.induction.config import InductionConfig, preset
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "induction.py")
 
 
-@pytest.fixture(autouse=True)
-def fresh_registry(monkeypatch):
-    registry = sessions.Registry(max_training=4, idle_ttl=120)
-    monkeypatch.setattr(sessions, "REGISTRY", registry)
-    yield registry
-    for lab in list(registry._labs.values()):
-        lab.runner.stop()
+
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 def page(query: dict | None = None) -> AppTest:

@@ -15,14 +15,8 @@ from scansnap_core.scan_snap.presets import preset
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
-@pytest.fixture(autouse=True)
-def fresh_registry(monkeypatch):
-    """Every AppTest shares one session id: give each test its own registry."""
-    registry = sessions.Registry(max_training=4, idle_ttl=120)
-    monkeypatch.setattr(sessions, "REGISTRY", registry)  # every page part reads sessions.REGISTRY when it runs
-    yield registry
-    for lab in list(registry._labs.values()):
-        lab.runner.stop()
+
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 def page(query: dict | None = None) -> AppTest:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..lab.cli_args import check_writable, flag, number, positive_int
+from ..lab.cli_args import check_writable, command_status, flag, number, positive_int, use_threads
 from ..lab.fields import ConfigError
 from .config import FIELD_NAMES, FIELDS, PRESETS, InductionConfig, preset
 from .engine import prior_theory, set_text
@@ -30,6 +30,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     run.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    run.add_argument("--figures", action="store_true",
+                     help="also write every figure as PNG and SVG into OUT/figures (needs the system's Chromium)")
     _config_flags(run)
     th = sub.add_parser("theory", help="print the chi2 mutual information of every candidate parent set",
                         description="The modified and the ordinary chi2 mutual information of every candidate set of "
@@ -72,32 +74,35 @@ def _config(args) -> InductionConfig:
 
 def main(argv: list[str] | None = None, prog: str = "python -m scansnap_core induction") -> int:
     args = _parser(prog).parse_args(argv)
-    if getattr(args, "threads", None):
-        import torch
-        torch.set_num_threads(args.threads)
-    try:
-        cfg = _config(args)
-        if args.command == "run":
-            check_writable(args.out, directory=True)
+    use_threads(getattr(args, "threads", None))
+    return command_status(lambda: _run(args) if args.command == "run" else _theory(args))
 
-            def progress(done: int, total: int) -> None:
-                if not args.quiet and (done % 50 == 0 or done == total):
-                    print(f"  step {done}/{total}", file=sys.stderr)
 
-            view = train(cfg, progress)
-            save(view, args.out)
-            print(summary_text(summarize(view)))
-            print(f"Wrote {args.out}/config.json, summary.json and steps/rpe/evaluation/mutual_info .parquet + .csv")
-        else:
-            theory = prior_theory(cfg.vocab, cfg.parents, cfg.alpha, cfg.mixture, cfg.heads, cfg.degree, cfg.seed)
-            print(f"{'distances':<12}{'modified':>10}{'ordinary':>10}")
-            for s in theory.sets:
-                mark = "  <- argmax (selected)" if s == theory.best else ""
-                print(f"{set_text(s):<12}{theory.mi_modified[s]:>10.4f}{theory.mi_plain[s]:>10.4f}{mark}")
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    return 0
+def _run(args) -> None:
+    cfg = _config(args)
+    check_writable(args.out, directory=True)
+
+    def progress(done: int, total: int) -> None:
+        if not args.quiet and (done % 50 == 0 or done == total):
+            print(f"  step {done}/{total}", file=sys.stderr)
+
+    view = train(cfg, progress)
+    save(view, args.out)
+    if args.figures:
+        from ..lab.export import render_images  # kaleido is loaded only when exporting
+        from .export import figures_of
+
+        (args.out / "figures").mkdir(exist_ok=True)
+        for name, image in render_images(figures_of(view)).items():
+            (args.out / "figures" / name).write_bytes(image)
+    print(summary_text(summarize(view)))
+    print(f"Wrote {args.out}/config.json, summary.json and steps/rpe/evaluation/mutual_info .parquet + .csv")
+
+
+def _theory(args) -> None:
+    cfg = _config(args)
+    theory = prior_theory(cfg.vocab, cfg.parents, cfg.alpha, cfg.mixture, cfg.heads, cfg.degree, cfg.seed)
+    print(f"{'distances':<12}{'modified':>10}{'ordinary':>10}")
+    for s in theory.sets:
+        mark = "  <- argmax (selected)" if s == theory.best else ""
+        print(f"{set_text(s):<12}{theory.mi_modified[s]:>10.4f}{theory.mi_plain[s]:>10.4f}{mark}")

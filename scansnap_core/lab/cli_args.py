@@ -4,11 +4,13 @@ from field names, and the output checks that fail before training rather than af
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import Callable
 
 from .fields import ConfigError
 
-__all__ = ["check_writable", "flag", "number", "positive_int"]
+__all__ = ["check_writable", "command_status", "flag", "number", "positive_int", "use_threads"]
 
 
 def flag(name: str) -> str:
@@ -42,3 +44,26 @@ def check_writable(path: Path, directory: bool) -> None:
             if not parent.is_dir():
                 raise ConfigError("out", str(path), f"a path whose parent {parent} is a folder")
             break
+
+
+def use_threads(threads: int | None) -> None:
+    """``--threads``: torch's CPU threads (None: torch's choice)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def command_status(command: Callable[[], None]) -> int:
+    """Run a command; bad input (a ConfigError or an unusable file) prints one line naming what was wrong, and
+    the status is 2 instead of 0."""
+    try:
+        command()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0
+

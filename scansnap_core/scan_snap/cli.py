@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..lab.cli_args import check_writable, flag, number, positive_int
+from ..lab.cli_args import check_writable, command_status, flag, number, positive_int, use_threads
 from ..lab.fields import ConfigError
 from .config import FIELD_SECTION, RunConfig
 from .fields import FIELD_CHOICES, FIELD_HELP, field_kind
@@ -112,45 +112,38 @@ def _run_config(args) -> RunConfig:
 
 def main(argv: list[str] | None = None, prog: str = "python -m scansnap_core") -> int:
     args = _parser(prog).parse_args(argv)
-    if getattr(args, "threads", None):
-        import torch
-        torch.set_num_threads(args.threads)
-    try:
-        if args.command == "run":
-            cfg = _run_config(args)
-            check_writable(args.out, directory=True)
-            result = train(cfg)
-            result.save(args.out)
-            print(result.summary_text())
-            print(f"Wrote {args.out}/config.json, summary.json and metrics/attention/decoder .parquet + .csv")
-        elif args.command == "sweep":
-            configs = fig6_configs(num_query=args.num_query, eta_z=args.eta_z, ratio=args.ratio,
-                                   seeds=_seeds(args.seeds), steps=args.steps)
-            check_writable(args.out, directory=False)
-            start = time.perf_counter()
-            table = run_sweep(configs, progress=lambda d, n, _: print(f"  {d:.0f}/{n} runs done", file=sys.stderr))
-            elapsed = time.perf_counter() - start
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            if args.out.suffix == ".parquet":
-                table.to_parquet(args.out, index=False)
-            else:
-                table.to_csv(args.out, index=False)
-            print(summarize_sweep(table).to_string(index=False))
-            print(f"{len(table)} runs x {args.steps} steps in {elapsed:.1f} s; wrote {args.out}")
-        else:
-            cfg = preset(args.preset)
-            ey = args.eta_y if args.eta_y is not None else cfg.train.eta_y
-            ez = args.eta_z if args.eta_z is not None else cfg.train.eta_z
-            cfg = cfg.replace(eta_y=ey, eta_z=ez)
-            p = predictions_for(cfg)
-            rates = "momentum-corrected rates eta/(1-mu)" if p.momentum_corrected else "the raw rates"
-            print(f"K = {cfg.num_classes}, M = {cfg.vocab_size}, eta_Y = {ey:g}, eta_Z = {ez:g}: "
-                  f"t0' = {p.t0_prime:.2f}, t0 = {p.t0:.2f}, 2K ln M/eta_Y = {p.t0_approx:.2f} steps ({rates})")
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    return 0
+    use_threads(getattr(args, "threads", None))
+    return command_status(lambda: _command(args))
 
+
+def _command(args) -> None:
+    if args.command == "run":
+        cfg = _run_config(args)
+        check_writable(args.out, directory=True)
+        result = train(cfg)
+        result.save(args.out)
+        print(result.summary_text())
+        print(f"Wrote {args.out}/config.json, summary.json and metrics/attention/decoder .parquet + .csv")
+    elif args.command == "sweep":
+        configs = fig6_configs(num_query=args.num_query, eta_z=args.eta_z, ratio=args.ratio,
+                               seeds=_seeds(args.seeds), steps=args.steps)
+        check_writable(args.out, directory=False)
+        start = time.perf_counter()
+        table = run_sweep(configs, progress=lambda d, n, _: print(f"  {d:.0f}/{n} runs done", file=sys.stderr))
+        elapsed = time.perf_counter() - start
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        if args.out.suffix == ".parquet":
+            table.to_parquet(args.out, index=False)
+        else:
+            table.to_csv(args.out, index=False)
+        print(summarize_sweep(table).to_string(index=False))
+        print(f"{len(table)} runs x {args.steps} steps in {elapsed:.1f} s; wrote {args.out}")
+    else:
+        cfg = preset(args.preset)
+        ey = args.eta_y if args.eta_y is not None else cfg.train.eta_y
+        ez = args.eta_z if args.eta_z is not None else cfg.train.eta_z
+        cfg = cfg.replace(eta_y=ey, eta_z=ez)
+        p = predictions_for(cfg)
+        rates = "momentum-corrected rates eta/(1-mu)" if p.momentum_corrected else "the raw rates"
+        print(f"K = {cfg.num_classes}, M = {cfg.vocab_size}, eta_Y = {ey:g}, eta_Z = {ez:g}: "
+              f"t0' = {p.t0_prime:.2f}, t0 = {p.t0:.2f}, 2K ln M/eta_Y = {p.t0_approx:.2f} steps ({rates})")
