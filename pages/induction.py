@@ -12,6 +12,7 @@ from scansnap_core.induction.explain import captions, kpis, phase_summary
 from scansnap_core.induction.export import figure_pack
 from scansnap_core.induction.figures import FIGURES
 from scansnap_core.induction.results import cli_command
+from scansnap_core.lab.runner import Status
 
 entry.through_app()
 
@@ -30,7 +31,7 @@ if error:
     st.error(f"Invalid setting: {error}. Training keeps the last valid configuration.")
 else:
     lab.sync(cfg)
-    controls.sync_url(cfg, has_run=lab.runner.status != "idle")
+    controls.sync_url(cfg, has_run=lab.runner.status != Status.IDLE)
 if lab.pending is not None:
     st.info("You changed settings of a run in progress: they apply when you press **Reset** (the current run is "
             "kept until then).")

@@ -332,3 +332,14 @@ def test_the_figure_pack_holds_every_figure_its_captions_the_tables_and_the_comm
                  "5", "--rpe-steps", "5", "--scale-steps", "5", "--quiet", "--figures"]) == 0
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == sorted(
         f"{f}.{ext}" for f in figures for ext in ("png", "svg"))
+
+
+def test_long_runs_send_a_sample_of_their_steps_to_the_charts():
+    from scansnap_core.induction.figures import MAX_POINTS, loss_figure, scale_figure, selector_figure
+    from scansnap_core.induction.results import train
+
+    view = train(InductionConfig(samples=50, length=16, selector_steps=100, rpe_steps=100, scale_steps=500))
+    for figure, log in ((selector_figure(view), True), (scale_figure(view), False), (loss_figure(view), False)):
+        x = np.asarray(figure.data[0].x)
+        assert len(x) <= MAX_POINTS + 2 and x[0] == 0 and x[-1] == 700 and (np.diff(x) > 0).all()
+        assert (x < 10).sum() >= (9 if log else 0)  # on the log axis the first steps keep their detail

@@ -48,6 +48,19 @@ def _time_layout(view: InductionView, heading: dict, y_title: str, log_axis: boo
                 legend=dict(orientation="h", y=-0.2), **extra)
 
 
+#: points a time series sends to the browser at most (longer runs are sampled; the live charts stay light)
+MAX_POINTS = 600
+
+
+def sampled_steps(view: InductionView, log_axis: bool = False) -> np.ndarray:
+    """The steps a time series shows: all of them up to MAX_POINTS, else evenly spaced ones (geometrically on a
+    log axis, so the early steps keep their detail), always with the first and the last."""
+    if view.step < MAX_POINTS:
+        return view.steps
+    spaced = np.geomspace(1, view.step, MAX_POINTS) if log_axis else np.linspace(0, view.step, MAX_POINTS)
+    return np.unique(np.concatenate([[0], spaced.astype(int), [view.step]]))
+
+
 def heads_label(heads: tuple[int, ...]) -> str:
     return "no head (constant)" if not heads else f"heads {set_text(heads)}"
 
@@ -55,10 +68,11 @@ def heads_label(heads: tuple[int, ...]) -> str:
 def selector_figure(view: InductionView) -> go.Figure:
     """p_S(t) as stacked bands, one per head subset; the theory's S* = argmax Ĩ drawn in blue."""
     traces, others = [], iter(SERIES)
+    rows = sampled_steps(view, log_axis=True)
     for column, heads in enumerate(view.head_sets):
         best = heads == view.theory_heads
         color = SELECTED_COLOR if best else next(others, "#999999")
-        traces.append(dict(type="scatter", x=f32(view.steps), y=f32(view.selector[:, column]), mode="lines",
+        traces.append(dict(type="scatter", x=f32(rows), y=f32(view.selector[rows, column]), mode="lines",
                            stackgroup="p", name=heads_label(heads) + (" = S* (theory)" if best else ""),
                            line=dict(width=0.5, color=color), fillcolor=color,
                            hovertemplate=f"{heads_label(heads)}: %{{y:.3f}} at step %{{x}}<extra></extra>"))
@@ -109,15 +123,17 @@ def rpe_figure(view: InductionView, row: int = -1) -> go.Figure:
 def scale_figure(view: InductionView) -> go.Figure:
     """a(t), the second layer's scale."""
     heading = title("Classifier scale a", "a → ∞ turns layer 2 into the generalized induction head")
-    return figure([line(view.steps, view.scale, "a", SELECTED_COLOR)], _time_layout(view, heading, "a",
+    rows = sampled_steps(view)
+    return figure([line(rows, view.scale[rows], "a", SELECTED_COLOR)], _time_layout(view, heading, "a",
                                                                                    showlegend=False))
 
 
 def loss_figure(view: InductionView) -> go.Figure:
     """Training loss every step, validation loss at the evaluations, and the reference losses as lines."""
     refs = view.references
-    known = np.isfinite(view.loss)
-    traces = [line(view.steps[known], view.loss[known], "training loss", SELECTED_COLOR),
+    rows = sampled_steps(view)
+    rows = rows[np.isfinite(view.loss[rows])]
+    traces = [line(rows, view.loss[rows], "training loss", SELECTED_COLOR),
               dict(type="scatter", x=f32(view.eval_steps), y=f32(view.val_loss), mode="markers",
                    name="validation loss", marker=dict(color=EVENT_COLOR, size=6))]
     right = max(view.config.total_steps, 1)
