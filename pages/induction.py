@@ -51,8 +51,8 @@ def live_status() -> None:
         if live.not_built(lab):
             return
         columns = st.columns(6)
-        for column, (label, value, help) in zip(columns, kpis(snap.data)):
-            column.metric(label, value, help=help)
+        for column, (label, value, help, note) in zip(columns, kpis(snap.data)):
+            column.metric(label, value, note, delta_color="off", delta_arrow="off", help=help)
 
 
 @st.fragment(run_every=chart_every if running else None)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from scansnap_core.induction.config import FIELD_NAMES, FIELDS, PRESETS, InductionConfig, parents_text, preset
+from scansnap_core.induction.config import (FIELD_NAMES, FIELDS, PRESETS, InductionConfig, check_field, parents_text,
+                                            preset)
 from scansnap_core.induction.engine import plan_run
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.limits import LIMITS
@@ -46,8 +47,9 @@ def current_config() -> InductionConfig:
 
 
 def read_url(params: dict[str, str]) -> tuple[dict, list[str]]:
-    """url_state reader: the preset, then each field on its own (a value that does not fit is ignored with a
-    notice naming field, value and range), then all of them together (or none, with a notice)."""
+    """url_state reader: the preset, then each field on its own range (a value outside it is ignored with a notice
+    naming field, value and range), then all of them together (or none, with a notice: e.g. a window smaller
+    than the heads)."""
     params, notices = dict(params), []
     name = params.pop("preset", DEFAULT_PRESET)
     if name not in PRESETS:
@@ -59,9 +61,7 @@ def read_url(params: dict[str, str]) -> tuple[dict, list[str]]:
             notices.append(f"{field} = {text!r} is not a setting of this page — ignored")
             continue
         try:
-            value = FIELDS.parse(field, text, getattr(base, field))
-            base.replace(**{field: value})  # the field alone, on the preset: ConfigError if it does not fit
-            fitting[field] = value
+            fitting[field] = check_field(field, FIELDS.parse(field, text, getattr(base, field)))
         except ConfigError as err:
             notices.append(f"{err} — using {getattr(base, field)!r} instead")
     try:

@@ -47,7 +47,8 @@ def test_the_defaults_are_ready_to_start_with_the_theory_beside_them(fresh_regis
     assert any(c.value.startswith("Theory: the modified χ²-MI is largest for distances {1,2}") for c in at.caption)
     control(at, "step").click().run()
     assert runner_of(fresh_registry).snapshot().step == 1
-    assert metrics(at)["Stage"] == "I · selector c" and metrics(at)["Training loss"] == "0.733"  # the a ≈ 0 model: about the unigram 0.734
+    assert metrics(at)["Stage"] == "I" and metrics(at)["Training loss"] == "0.733"  # a ≈ 0: about the unigram's 0.734
+    assert [m.delta for m in at.metric][:2] == ["selector c", "p = 0.30"]
 
 
 def test_a_url_restores_the_settings_and_a_bad_value_gets_a_notice(fresh_registry):
@@ -87,7 +88,8 @@ def test_start_shows_the_three_phases_in_a_browser(server, browser):
     page_.get_by_role("button", name="Finished").wait_for(timeout=120_000)
     expect(page_.get_by_text("step 400 of 400")).to_be_visible(timeout=30_000)
     values = page_.get_by_test_id("stMetricValue").all_inner_texts()
-    assert values[0] == "III · scale a" and values[1].startswith("{1,2} · p = 1.00") and values[2] == "{1,2}"
+    assert values[:3] == ["III", "{1,2}", "{1,2}"]
+    assert "p = 1.00" in page_.get_by_test_id("stMetricDelta").all_inner_texts()
     assert float(values[5].rstrip("%")) >= 85  # matching mass on fresh sequences (A6 5)
     charts = page_.locator(".scansnap-live-chart .main-svg")
     expect(charts.first).to_be_visible()
@@ -95,3 +97,17 @@ def test_start_shows_the_three_phases_in_a_browser(server, browser):
     expect(page_.get_by_text("(t_I)").first).to_be_visible()
     shot(page_, "induction-finished")
     assert not errors
+
+
+def test_url_fields_that_only_fit_together_are_read_together(fresh_registry):
+    """heads = 4 alone does not fit the preset's window of 3; with window = 5 in the same URL it does."""
+    at = page({"heads": "4", "window": "5", "degree": "3", "vocab": "5", "parents": "1,2,3", "samples": "2000",
+               "length": "128", "alpha": "**bold**"})
+    assert not at.exception
+    assert [w.value for w in at.warning] == ["Ignored a URL value: `alpha = '**bold**' is invalid: allowed 0 < alpha "
+                                             "<= 30 — using 0.1 instead`"]  # shown as typed, not as Markdown
+    cfg = runner_of(fresh_registry).config
+    assert (cfg.heads, cfg.window, cfg.degree, cfg.vocab, cfg.parents) == (4, 5, 3, 5, (1, 2, 3))
+    assert not runner_of(fresh_registry).built  # about 190 MB: built on Start, not on open
+    assert any("built when you press Start or Step" in i.value for i in at.info)
+    assert metrics(at) == {}

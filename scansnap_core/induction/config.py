@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from ..lab.fields import ConfigError, FieldTable, Range, short_repr, to_text
 from .training import Stage
 
-__all__ = ["FIELDS", "FIELD_NAMES", "InductionConfig", "PRESETS", "parents_text", "preset"]
+__all__ = ["FIELDS", "FIELD_NAMES", "InductionConfig", "PRESETS", "check_field", "parents_text", "preset"]
 
 #: the largest parent distance and parent set a run may have (the χ²-MI's chain has vocab^max(heads, P) states)
 MAX_PARENT = 4
@@ -129,11 +129,8 @@ class InductionConfig:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            if f.name not in FIELDS.custom:
-                object.__setattr__(self, f.name, FIELDS.check(f.name, getattr(self, f.name), flag=False))
-        object.__setattr__(self, "parents", _checked_parents(self.parents))
+            object.__setattr__(self, f.name, check_field(f.name, getattr(self, f.name)))
         if self.mixture is not None:
-            object.__setattr__(self, "mixture", Range(0, 1).check("mixture", self.mixture))
             if self.parents != (1, 2):
                 raise ConfigError("mixture", self.mixture, f"empty (off) unless parents = 1,2 (they are "
                                                            f"{parents_text(self.parents)})")
@@ -200,6 +197,15 @@ class InductionConfig:
 
 
 FIELD_NAMES = tuple(f.name for f in fields(InductionConfig))
+
+
+def check_field(name: str, value: Any) -> Any:
+    """One field's value on its own (its range or choices; the rules between fields are the config's)."""
+    if name == "parents":
+        return _checked_parents(value)
+    if name == "mixture":
+        return None if value is None else Range(0, 1).check("mixture", value)
+    return FIELDS.check(name, value, flag=False)
 
 
 def _checked_parents(parents: Any) -> tuple[int, ...]:

@@ -11,24 +11,26 @@ from .engine import COPYING, SELECTED, InductionView, set_text
 __all__ = ["captions", "kpis", "phase_summary"]
 
 
-def kpis(view: InductionView) -> list[tuple[str, str, str]]:
-    """(label, value, help) for the page's headline numbers."""
+def kpis(view: InductionView) -> list[tuple[str, str, str, str | None]]:
+    """(label, value, help, note under the value or None) for the page's headline numbers."""
     stage = view.stage_now
     heads = view.selected
-    known = np.isfinite(view.loss)
-    loss = f"{view.latest_loss:.3f}" if known.any() else "–"
+    loss = f"{view.latest_loss:.3f}" if np.isfinite(view.loss).any() else "–"
     mass = f"{view.matching_mass[-1]:.0%}" if view.matching_mass.size and np.isfinite(view.matching_mass[-1]) else "–"
     return [
-        ("Stage", stage.name if stage else ("done" if view.step else "not started"),
-         "which parameters train now"),
-        ("Selected heads", f"{set_text(heads)} · p = {view.selector[-1].max():.2f}" if heads else "none yet",
-         "the head subset with the largest selector weight p_S"),
+        ("Stage", stage.name.split(" · ")[0] if stage else ("done" if view.step else "–"),
+         "which parameters train now", stage.name.split(" · ")[1] if stage and " · " in stage.name else
+         (stage.name if stage else None)),
+        ("Selected heads", set_text(heads) if heads else "none yet",
+         "the head subset with the largest selector weight p_S", f"p = {view.selector[-1].max():.2f}"),
         ("They copy distances", set_text(view.copied(heads)) if heads else "–",
-         "the distance each selected head attends to most"),
-        ("Scale a", f"{view.scale[-1]:.2f}", "the second layer's scale"),
-        ("Training loss", loss, f"Bayes-optimal {view.references.bayes:.3f}, in-context unigram "
-                                f"{view.references.unigram:.3f} (training sequences)"),
-        ("Matching mass", mass, "layer-2 attention on validation positions whose history matches the query's"),
+         "the distance each selected head attends to most",
+         f"true parents {set_text(view.config.parents)}"),
+        ("Scale a", f"{view.scale[-1]:.2f}", "the second layer's scale", None),
+        ("Training loss", loss, "on the training sequences; the reference losses are there too",
+         f"Bayes {view.references.bayes:.3f}"),
+        ("Matching mass", mass, "layer-2 attention on validation positions whose history matches the query's, "
+                                "measured every 10 steps", None),
     ]
 
 

@@ -65,17 +65,29 @@ def heads_label(heads: tuple[int, ...]) -> str:
     return "no head (constant)" if not heads else f"heads {set_text(heads)}"
 
 
+#: a subset whose selector weight never reaches this share gets no colour or legend entry of its own
+MINOR_SHARE = 0.05
+MINOR_COLOR = "#CCCCCC"
+
+
 def selector_figure(view: InductionView) -> go.Figure:
-    """p_S(t) as stacked bands, one per head subset; the theory's S* = argmax Ĩ drawn in blue."""
-    traces, others = [], iter(SERIES)
+    """p_S(t) as stacked bands, one per head subset; the theory's S* = argmax Ĩ drawn in blue, and the subsets that
+    never held 5 % drawn grey under one legend entry (with D = 3 and four heads there are 15)."""
+    traces, colors = [], iter(SERIES)
     rows = sampled_steps(view, log_axis=True)
+    peak = view.selector.max(axis=0)
+    minor_listed = False
     for column, heads in enumerate(view.head_sets):
         best = heads == view.theory_heads
-        color = SELECTED_COLOR if best else next(others, "#999999")
+        minor = not best and peak[column] < MINOR_SHARE
+        color = SELECTED_COLOR if best else MINOR_COLOR if minor else next(colors, MINOR_COLOR)
+        name = "other subsets (< 5 %)" if minor else heads_label(heads) + (" = S* (theory)" if best else "")
         traces.append(dict(type="scatter", x=f32(rows), y=f32(view.selector[rows, column]), mode="lines",
-                           stackgroup="p", name=heads_label(heads) + (" = S* (theory)" if best else ""),
-                           line=dict(width=0.5, color=color), fillcolor=color,
+                           stackgroup="p", name=name, legendgroup="minor" if minor else name,
+                           showlegend=not (minor and minor_listed), line=dict(width=0.5, color=color),
+                           fillcolor=color,
                            hovertemplate=f"{heads_label(heads)}: %{{y:.3f}} at step %{{x}}<extra></extra>"))
+        minor_listed |= minor
     heading = title("Selector weights p_S", "the FFN's weight on each head subset, stacked (log step axis)")
     return figure(traces, _time_layout(view, heading, "p_S", log_axis=True, yaxis_range=[0, 1.0]))
 
