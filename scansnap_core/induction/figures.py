@@ -42,10 +42,11 @@ def _phases(view: InductionView, log_axis: bool = False, y_label: float = 0.99) 
 def _time_layout(view: InductionView, heading: dict, y_title: str, log_axis: bool = False, **extra) -> dict:
     shapes, notes = _phases(view, log_axis)
     right = max(view.config.total_steps, 1)
-    xaxis = (dict(title="step (log scale)", type="log", dtick="D2", range=[0, float(np.log10(max(right, 2)))]) if log_axis
-             else dict(title="step", range=[0, right]))
-    return dict(title=heading, xaxis=xaxis, yaxis=dict(title=y_title), shapes=shapes, annotations=notes,
-                legend=dict(orientation="h", y=-0.2), **extra)
+    xaxis = (dict(title=dict(text="step (log scale)"), type="log", dtick="D2",
+                  range=[0, float(np.log10(max(right, 2)))]) if log_axis
+             else dict(title=dict(text="step"), range=[0, right]))
+    return dict(title=heading, xaxis=xaxis, yaxis=dict(title=dict(text=y_title)), shapes=shapes, annotations=notes,
+                legend=dict(orientation="h", y=-0.3, yanchor="top"), **extra)
 
 
 #: points a time series sends to the browser at most (longer runs are sampled; the live charts stay light)
@@ -111,11 +112,11 @@ def mutual_info_figure(view: InductionView) -> go.Figure:
     heading = title("χ² mutual information of the parent sets", "from the prior; ★ argmax; green outline: the set "
                     "the run selected" if chosen is not None else "from the prior; ★ argmax")
     top = max(theory.mi_modified.values()) * 1.25, max(theory.mi_plain.values()) * 1.25
-    return figure(traces, dict(title=heading, barmode="group", xaxis=dict(title="distances S"),
-                               yaxis=dict(title="modified Ĩ(S)", range=[0, top[0] or 1]),
-                               yaxis2=dict(title="ordinary I(S)", overlaying="y", side="right", showgrid=False,
-                                           range=[0, top[1] or 1]),
-                               legend=dict(orientation="h", y=-0.25)))
+    return figure(traces, dict(title=heading, barmode="group", xaxis=dict(title=dict(text="distances S")),
+                               yaxis=dict(title=dict(text="modified Ĩ(S)"), range=[0, top[0] or 1]),
+                               yaxis2=dict(title=dict(text="ordinary I(S)"), overlaying="y", side="right",
+                                           showgrid=False, range=[0, top[1] or 1]),
+                               legend=dict(orientation="h", y=-0.3, yanchor="top")))
 
 
 def rpe_figure(view: InductionView, row: int = -1) -> go.Figure:
@@ -125,10 +126,11 @@ def rpe_figure(view: InductionView, row: int = -1) -> go.Figure:
     trace = dict(type="heatmap", z=f32(rpe), x=[str(j) for j in range(1, window + 1)],
                  y=[f"head {h}" for h in range(1, heads + 1)], zmin=0, zmax=1, colorscale=VIRIDIS,
                  text=[[f"{v:.2f}" for v in r] for r in rpe], texttemplate="%{text}",
-                 colorbar=dict(title="weight"), hovertemplate="%{y}, distance %{x}: %{z:.3f}<extra></extra>")
+                 colorbar=dict(title=dict(text="weight")),
+                 hovertemplate="%{y}, distance %{x}: %{z:.3f}<extra></extra>")
     step = view.step if row == -1 else row
     heading = title(f"First-layer heads: position weights (step {step})", "softmax(w_h) over the window")
-    return figure([trace], dict(title=heading, xaxis=dict(title="distance j (copies x_{i−j})"),
+    return figure([trace], dict(title=heading, xaxis=dict(title=dict(text="distance j (the head copies x at i − j)")),
                                 yaxis=dict(autorange="reversed")))
 
 
@@ -171,8 +173,9 @@ def attention_figure(view: InductionView, row: int = -1) -> go.Figure:
     mass = float(attention[match].sum())
     heading = title("Layer-2 attention on one sequence", f"{mass:.0%} on positions whose history matches the query's "
                     f"at distances {distances}")
-    return figure(traces, dict(title=heading, xaxis=dict(title="position l"), yaxis=dict(title="attention s_l"),
-                               bargap=0.1, legend=dict(orientation="h", y=-0.2)))
+    return figure(traces, dict(title=heading, xaxis=dict(title=dict(text="position l")),
+                               yaxis=dict(title=dict(text="attention s_l")), bargap=0.1,
+                               legend=dict(orientation="h", y=-0.3, yanchor="top")))
 
 
 #: every figure of a run by file name (the figure pack, the CLI, the tests)
