@@ -6,6 +6,7 @@ import json
 import math
 import urllib.parse
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
@@ -17,7 +18,9 @@ from scansnap_core.lab.runner import Status
 from scansnap_core.scan_snap.config import FIELD_SECTION, RunConfig
 from scansnap_core.scan_snap.presets import PRESETS, preset
 
-from test_live_lab import APP, control, fresh_registry, lab_of  # noqa: F401  (fixture)
+from test_live_lab import APP, control, lab_of
+
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 FIELDS = sorted(FIELD_SECTION)
 _text = st.one_of(

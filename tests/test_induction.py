@@ -343,3 +343,19 @@ def test_long_runs_send_a_sample_of_their_steps_to_the_charts():
         x = np.asarray(figure.data[0].x)
         assert len(x) <= MAX_POINTS + 2 and x[0] == 0 and x[-1] == 700 and (np.diff(x) > 0).all()
         assert (x < 10).sum() >= (9 if log else 0)  # on the log axis the first steps keep their detail
+
+
+def test_axis_titles_are_objects_the_live_charts_can_draw():
+    """plotly.js 3 draws only {text: …} axis titles; the live charts send figures unvalidated, so a plain string
+    (which validation would convert) would vanish in the browser while static exports still showed it."""
+    import json
+
+    from scansnap_core.induction.figures import FIGURES
+    from scansnap_core.induction.results import train
+
+    view = train(InductionConfig(samples=50, length=16, selector_steps=5, rpe_steps=5, scale_steps=5))
+    for name, build in FIGURES.items():
+        layout = json.loads(build(view).to_json())["layout"]
+        for key, axis in layout.items():
+            if key.startswith(("xaxis", "yaxis")) and "title" in axis:
+                assert isinstance(axis["title"], dict), (name, key)

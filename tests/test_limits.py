@@ -11,7 +11,9 @@ from scansnap_core.scan_snap.memory import estimate_memory_bytes
 from scansnap_core.scan_snap.presets import preset
 from scansnap_core.scan_snap.sweep import MAX_SWEEP_RUNS, fig6_configs
 
-from test_live_lab import APP, fresh_registry  # noqa: F401  (the registry fixture)
+from test_live_lab import APP
+
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 def test_limits_come_from_the_environment_and_bad_values_are_named():

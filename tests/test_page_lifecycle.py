@@ -6,14 +6,17 @@ hold every slot by reloading), and a page that reconnects to a restarted server 
 import signal
 import time
 
+import pytest
 from playwright.sync_api import expect
 
 from browser_helpers import needs_chromium
 from conftest import _free_port, streamlit_process
 from scansnap_app import sessions, url_state
 from scansnap_core.lab.runner import Runner, Status
-from test_live_lab import control, forget_labs, fresh_registry, page  # noqa: F401  (fixture)
+from test_live_lab import control, forget_labs, page
 from test_runner import Counter
+
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 def test_a_disconnected_page_loses_its_run_after_the_grace_period_and_a_reconnected_one_keeps_it():
