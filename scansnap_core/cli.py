@@ -8,7 +8,8 @@ import importlib
 import sys
 
 #: study name on the command line -> the module whose ``main(argv, prog)`` runs its commands
-STUDIES = {"scan-snap": "scansnap_core.scan_snap.cli", "induction": "scansnap_core.induction.cli"}
+STUDIES = {"scan-snap": "scansnap_core.scan_snap.cli", "induction": "scansnap_core.induction.cli",
+           "joma": "scansnap_core.joma.cli"}
 DEFAULT_STUDY = "scan-snap"
 
 

@@ -7,14 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from ..lab.cli_args import check_writable, command_status, flag, number, positive_int, use_threads
+from ..lab.cli_args import (add_config_flags, changes_from_args, check_writable, command_status, positive_int,
+                            use_threads)
 from ..lab.fields import ConfigError
-from .config import FIELD_NAMES, FIELDS, PRESETS, InductionConfig, preset
+from .config import PRESETS, InductionConfig, preset
 from .engine import prior_theory, set_text
 from .results import save, summarize, summary_text, train
-
-_TEXT_FIELDS = ("parents", "mixture")  # parsed by the field table (its own syntax)
-
 
 def _parser(prog: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="Generalized induction heads on n-gram data (Chen, Sheen, "
@@ -32,25 +30,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
     run.add_argument("--figures", action="store_true",
                      help="also write every figure as PNG and SVG into OUT/figures (needs the system's Chromium)")
-    _config_flags(run)
+    add_config_flags(run, InductionConfig, aliases={"mixture": "--mixture-lambda"})
     th = sub.add_parser("theory", help="print the chi2 mutual information of every candidate parent set",
                         description="The modified and the ordinary chi2 mutual information of every candidate set of "
                                     "distances, from the prior (no training).")
     th.add_argument("--preset", default="defaults", help=f"starting configuration: {presets}")
-    _config_flags(th)
+    add_config_flags(th, InductionConfig, aliases={"mixture": "--mixture-lambda"})
     return p
-
-
-def _config_flags(parser: argparse.ArgumentParser) -> None:
-    for name in FIELD_NAMES:
-        kind = FIELDS.kind(name)
-        if kind == "choice":
-            parser.add_argument(flag(name), dest=name, choices=FIELDS.choices[name], help=FIELDS.help[name])
-        elif name in _TEXT_FIELDS:
-            names = [flag(name)] + (["--mixture-lambda"] if name == "mixture" else [])
-            parser.add_argument(*names, dest=name, metavar="TEXT", help=FIELDS.help[name])
-        else:
-            parser.add_argument(flag(name), dest=name, type=number, help=FIELDS.help[name])
 
 
 def _config(args) -> InductionConfig:
@@ -64,11 +50,7 @@ def _config(args) -> InductionConfig:
         cfg = InductionConfig.from_dict(values)
     else:
         cfg = preset(args.preset)
-    changes = {}
-    for name in FIELD_NAMES:
-        value = getattr(args, name)
-        if value is not None:
-            changes[name] = FIELDS.parse(name, value, getattr(cfg, name)) if name in _TEXT_FIELDS else value
+    changes = changes_from_args(args, cfg)
     return cfg.replace(**changes) if changes else cfg
 
 

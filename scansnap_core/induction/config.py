@@ -5,12 +5,11 @@ field, the value and the allowed range; the page's controls, the CLI and the URL
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from ..lab.fields import ConfigError, FieldTable, Range, short_repr, to_text
+from ..lab.flat_config import FlatConfig
 from .training import Stage
 
 __all__ = ["FIELDS", "FIELD_NAMES", "InductionConfig", "PRESETS", "check_field", "parents_text", "preset"]
@@ -101,7 +100,7 @@ FIELDS = FieldTable(RANGES, CHOICES, HELP, LABELS,
 
 
 @dataclass(frozen=True)
-class InductionConfig:
+class InductionConfig(FlatConfig):
     """One induction-heads run: the data (A1), the model (A2) and its training (A3) of the spec."""
 
     vocab: int = 3
@@ -127,9 +126,17 @@ class InductionConfig:
     joint_lr: float = 1.0
     loss: str = "log"
 
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            object.__setattr__(self, f.name, check_field(f.name, getattr(self, f.name)))
+    FIELDS: ClassVar[FieldTable] = FIELDS
+
+    @classmethod
+    def check_field(cls, name: str, value: Any) -> Any:
+        return check_field(name, value)
+
+    @classmethod
+    def field_text(cls, name: str, value: Any) -> str:
+        return parents_text(value) if name == "parents" else to_text(value)
+
+    def _check(self) -> None:
         if self.mixture is not None:
             if self.parents != (1, 2):
                 raise ConfigError("mixture", self.mixture, f"empty (off) unless parents = 1,2 (they are "
@@ -157,46 +164,8 @@ class InductionConfig:
             return self.joint_steps
         return self.selector_steps + self.rpe_steps + self.scale_steps
 
-    # ------------------------------------------------------------------ editing and text forms
-    def replace(self, **changes: Any) -> "InductionConfig":
-        unknown = sorted(set(changes) - set(FIELD_NAMES))
-        if unknown:
-            raise ConfigError(unknown[0], changes[unknown[0]], "known fields: " + ", ".join(FIELD_NAMES))
-        return dataclasses.replace(self, **changes)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "InductionConfig":
-        if not isinstance(values, Mapping):
-            raise ConfigError("config", short_repr(values), "a JSON object")
-        values = dict(values)
-        if isinstance(values.get("parents"), list):
-            values["parents"] = tuple(values["parents"])
-        return cls().replace(**values)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
-    def to_query_params(self, base: "InductionConfig | None" = None) -> dict[str, str]:
-        """{field: text} of the fields that differ from ``base`` (default: the defaults), for a URL."""
-        default = base or InductionConfig()
-        return {name: parents_text(self.parents) if name == "parents" else to_text(getattr(self, name))
-                for name in FIELD_NAMES if getattr(self, name) != getattr(default, name)}
-
-    @classmethod
-    def from_query_params(cls, params: Mapping[str, str], base: "InductionConfig | None" = None) -> "InductionConfig":
-        base = base or cls()
-        values = {}
-        for name, text in params.items():
-            if name not in FIELD_NAMES:
-                raise ConfigError(name, text, "known fields: " + ", ".join(FIELD_NAMES))
-            values[name] = FIELDS.parse(name, text, getattr(base, name))
-        return base.replace(**values)
-
-
-FIELD_NAMES = tuple(f.name for f in fields(InductionConfig))
+FIELD_NAMES = InductionConfig.field_names()
 
 
 def check_field(name: str, value: Any) -> Any:

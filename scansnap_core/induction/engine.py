@@ -16,7 +16,7 @@ import torch
 from ..lab.fields import ConfigError
 from ..lab.limits import LIMITS
 from ..lab.runner import Runner
-from ..lab.trainable import Plan
+from ..lab.trainable import FixedConfigEngine, Plan
 from .config import InductionConfig
 from .data import sample_sequences
 from .induction_head import copied_distances, history_matches
@@ -204,11 +204,12 @@ def _params_at(rpe: np.ndarray, selector: np.ndarray, scale: float, head_sets) -
                   sets=tuple(tuple(h - 1 for h in s) for s in head_sets))
 
 
-class InductionEngine:
+class InductionEngine(FixedConfigEngine):
     """Trains one :class:`InductionConfig` one step at a time (full batch); records every step."""
 
     def __init__(self, config: InductionConfig):
-        self.config = c = config
+        super().__init__(config, plan_run(config))
+        c = config
         rng = np.random.default_rng(c.seed)
         train, _ = sample_sequences(rng, c.samples, c.length, c.vocab, c.parents, c.alpha, c.mixture)
         val, _ = sample_sequences(rng, c.samples, c.length, c.vocab, c.parents, c.alpha, c.mixture)
@@ -233,15 +234,8 @@ class InductionEngine:
         self._rpe = np.zeros((total + 1, c.heads, c.window))
         self._scale = np.zeros(total + 1)
         self._eval: list[tuple[int, float, float]] = []  # (step, validation loss, matching mass), append-only
-        self._bad: tuple[int, str] | None = None
-        self.step_count = 0
-        self.memory_bytes = plan_run(c).memory_bytes
         self._record(0)
         self._evaluate(0)
-
-    @property
-    def total_steps(self) -> int:
-        return self.config.total_steps
 
     # ------------------------------------------------------------------ training
     def step(self) -> None:
@@ -260,14 +254,11 @@ class InductionEngine:
         self._loss[t] = value  # the loss of the parameters after t steps
         self._record(t + 1)
         if not (math.isfinite(value) and np.isfinite(self._rpe[t + 1]).all() and math.isfinite(self._scale[t + 1])):
-            self._bad = (t + 1, f"the loss or the parameters became NaN or infinite in stage {self.stages[index].name}"
+            self.diverged(t + 1, f"the loss or the parameters became NaN or infinite in stage {self.stages[index].name}"
                                 "; lower that stage's learning rate")
         self.step_count = t + 1
         if (t + 1) % EVAL_EVERY == 0 or t + 1 == self.stages[index].end:
             self._evaluate(t + 1)
-
-    def divergence(self) -> tuple[int, str] | None:
-        return self._bad
 
     def finish(self) -> None:
         """The final training loss (no step measures it) and a last validation measurement."""
@@ -276,11 +267,6 @@ class InductionEngine:
             self._loss[self.step_count] = float(loss_from(probability, attention, self.train, self.config.loss))
         if not self._eval or self._eval[-1][0] != self.step_count:
             self._evaluate(self.step_count)
-
-    def retune(self, config: InductionConfig) -> str:
-        if config != self.config:
-            raise ConfigError("config", "a change during a run", "changes on Reset only")
-        return ""
 
     def _record(self, row: int) -> None:
         p = self.params

@@ -3,7 +3,6 @@ summary whose keys the CLI promises (docs/THEORY.md, "Induction heads")."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Callable
@@ -12,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ..lab.cli_args import flag
+from ..lab.run_files import write_run
+from ..lab.trainable import train_to_end
 from .config import PRESETS, InductionConfig, preset
 from .engine import InductionEngine, InductionView, set_text
 
@@ -20,13 +21,7 @@ __all__ = ["cli_command", "save", "summarize", "summary_text", "tables", "train"
 
 def train(config: InductionConfig, progress: Callable[[int, int], None] | None = None) -> InductionView:
     """Train ``config`` to the end (or to the step where it diverged) and return the whole run."""
-    engine = InductionEngine(config)
-    while engine.step_count < engine.total_steps and engine.divergence() is None:
-        engine.step()
-        if progress is not None:
-            progress(engine.step_count, engine.total_steps)
-    engine.finish()
-    return engine.view()
+    return train_to_end(InductionEngine(config), progress)
 
 
 def _end_of(view: InductionView, name: str) -> int:
@@ -109,12 +104,4 @@ def cli_command(config: InductionConfig, out: str = "run") -> str:
 
 def save(view: InductionView, out: Path) -> list[Path]:
     """Write config.json, summary.json and every table as Parquet and CSV into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "config.json", out / "summary.json"]
-    written[0].write_text(view.config.to_json())
-    written[1].write_text(json.dumps(summarize(view), indent=2))
-    for name, df in tables(view).items():
-        for path, write in ((out / f"{name}.parquet", df.to_parquet), (out / f"{name}.csv", df.to_csv)):
-            write(path, index=False)
-            written.append(path)
-    return written
+    return write_run(out, view.config.to_json(), summarize(view), tables(view))

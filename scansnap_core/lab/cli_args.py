@@ -10,7 +10,8 @@ from typing import Callable
 
 from .fields import ConfigError
 
-__all__ = ["check_writable", "command_status", "flag", "number", "positive_int", "use_threads"]
+__all__ = ["add_config_flags", "changes_from_args", "check_writable", "command_status", "flag", "number", "positive_int",
+           "use_threads"]
 
 
 def flag(name: str) -> str:
@@ -66,4 +67,32 @@ def command_status(command: Callable[[], None]) -> int:
         print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def add_config_flags(parser: argparse.ArgumentParser, config_cls, aliases: dict[str, str] | None = None) -> None:
+    """A flag for every field of a :class:`~scansnap_core.lab.flat_config.FlatConfig`: numbers and choices typed,
+    flags as --name/--no-name, fields of their own type as text parsed by the field table; ``aliases`` adds a
+    second flag name for a field."""
+    table, aliases = config_cls.FIELDS, aliases or {}
+    for name in config_cls.field_names():
+        names = [flag(name)] + ([aliases[name]] if name in aliases else [])
+        kind = table.kind(name)
+        if kind == "choice":
+            parser.add_argument(*names, dest=name, choices=table.choices[name], help=table.help[name])
+        elif kind == "bool":
+            parser.add_argument(*names, dest=name, action=argparse.BooleanOptionalAction, help=table.help[name])
+        elif kind in ("int", "float"):
+            parser.add_argument(*names, dest=name, type=number, help=table.help[name])
+        else:
+            parser.add_argument(*names, dest=name, metavar="TEXT", help=table.help[name])
+
+
+def changes_from_args(args: argparse.Namespace, config) -> dict:
+    """The fields the command line set (see :func:`add_config_flags`), as values for ``config.replace``."""
+    table, changes = config.FIELDS, {}
+    for name in config.field_names():
+        value = getattr(args, name, None)
+        if value is not None:
+            changes[name] = table.parse(name, value, getattr(config, name)) if name in table.custom else value
+    return changes
 

@@ -4,9 +4,9 @@ a :class:`Plan` of what a run will cost before its engine is built (scansnap_cor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
-__all__ = ["Plan", "Trainable"]
+__all__ = ["FixedConfigEngine", "Plan", "Trainable", "train_to_end"]
 
 
 class Trainable(Protocol):
@@ -39,3 +39,49 @@ class Plan:
 
     memory_bytes: int  # the engine's estimated peak memory (Trainable.memory_bytes)
     total_steps: int
+
+
+class FixedConfigEngine:
+    """What most engines share: the configuration, the step counter and the finish line (``config.steps``), a
+    divergence recorded by :meth:`diverged`, nothing to do at the finish, and no live changes (every change of
+    settings waits for Reset).  A subclass sets ``memory_bytes`` through its plan and writes ``step`` and
+    ``view``."""
+
+    def __init__(self, config: Any, plan: Plan):
+        self.config = config
+        self.step_count = 0
+        self.memory_bytes = plan.memory_bytes
+        self._total = plan.total_steps
+        self._bad: tuple[int, str] | None = None
+
+    @property
+    def total_steps(self) -> int:
+        return self._total
+
+    def diverged(self, step: int, advice: str) -> None:
+        if self._bad is None:
+            self._bad = (step, advice)
+
+    def divergence(self) -> tuple[int, str] | None:
+        return self._bad
+
+    def finish(self) -> None:
+        pass
+
+    def retune(self, config: Any) -> str:
+        from .fields import ConfigError
+
+        if config != self.config:
+            raise ConfigError("config", "a change during a run", "changes on Reset only")
+        return ""
+
+
+def train_to_end(engine: Trainable, progress: Callable[[int, int], None] | None = None) -> Any:
+    """Step ``engine`` to its finish line (or to the step where it diverged), finish it and return its view of the
+    whole run (what a CLI run and a test want); ``progress(done, total)`` after every step."""
+    while engine.step_count < engine.total_steps and engine.divergence() is None:
+        engine.step()
+        if progress is not None:
+            progress(engine.step_count, engine.total_steps)
+    engine.finish()
+    return engine.view(engine.step_count)
