@@ -17,5 +17,6 @@ st.navigation([
     st.Page("pages/sweep.py", title="Learning-rate sweep", icon=":material/grid_on:"),
     st.Page("pages/compare.py", title="Compare A/B", icon=":material/compare_arrows:"),
     st.Page("pages/induction.py", title="Induction heads", icon=":material/account_tree:"),
+    st.Page("pages/joma.py", title="JoMA", icon=":material/hub:"),
 ]).run()
 export_settings.controls()  # at the foot of every page's sidebar

@@ -81,7 +81,7 @@ REDUCED_FIELDS = FieldTable(
         "steps": "Euler steps",
         "seed": "random seed of the saliencies μ",
     },
-    labels={"tokens": "Tokens", "mu_low": "Saliency μ from", "mu_high": "Saliency μ to", "v0": "Start v(0)",
+    labels={"tokens": "Tokens", "mu_low": "Saliency μ from", "mu_high": "Saliency μ to", "v0": "Initial v(0)",
             "temperature": "Temperature T", "lr": "Step size η", "linear": "Linear (no saturation)",
             "steps": "Steps", "seed": "Seed"},
 )

@@ -15,7 +15,8 @@ import numpy as np
 from ..lab.trainable import FixedConfigEngine, Plan
 from .config import ReducedConfig
 
-__all__ = ["ReducedEngine", "ReducedView", "attention_of", "entropy_of", "plan_reduced", "saliencies"]
+__all__ = ["ReducedEngine", "ReducedView", "attention_of", "entropy_of", "plan_reduced", "rebound_started",
+           "saliencies"]
 
 
 def saliencies(config: ReducedConfig) -> np.ndarray:
@@ -92,4 +93,16 @@ class ReducedEngine(FixedConfigEngine):
 
 def plan_reduced(config: ReducedConfig) -> Plan:
     return Plan(memory_bytes=8 * (config.steps + 1) * config.tokens * 3, total_steps=config.steps)
+
+
+def rebound_started(engine: ReducedEngine) -> str | None:
+    """Why to auto-pause once the attention turns dense again: the entropy rose in the last step after falling in
+    the one before (cheap: three rows)."""
+    t = engine.step_count
+    if t < 2:
+        return None
+    h = entropy_of(attention_of(engine._v[t - 2: t + 1], engine.config.temperature))
+    if h[2] > h[1] < h[0]:
+        return f"the attention is turning dense again (entropy minimum {h[1]:.3f} at step {t - 1})"
+    return None
 

@@ -12,13 +12,22 @@ import pandas as pd
 
 from ..lab.run_files import write_run
 from ..lab.trainable import train_to_end
-from .invariant import InvariantEngine
-from .reduced import ReducedEngine, ReducedView
+from ..lab.limits import LIMITS
+from ..lab.runner import Runner
+from .invariant import InvariantEngine, plan_invariant
+from .reduced import ReducedEngine, ReducedView, plan_reduced
 
-__all__ = ["ENGINES", "save", "summarize", "tables", "train"]
+__all__ = ["ENGINES", "live_runner", "save", "summarize", "summary_text", "tables", "train"]
 
-#: demo name -> the engine that trains it
+#: demo name -> the engine that trains it, and its plan (memory and steps before it is built)
 ENGINES = {"invariant": InvariantEngine, "reduced": ReducedEngine}
+PLANS = {"invariant": plan_invariant, "reduced": plan_reduced}
+
+
+def live_runner(demo: str, config: Any, delay: float = 0.0, threads: int | None = 1) -> Runner:
+    """A background Runner training ``config`` of ``demo`` (large runs are built on their first step)."""
+    return Runner(config, build=ENGINES[demo], delay=delay, threads=threads, plan=PLANS[demo],
+                  build_now_below=LIMITS.build_on_open_mb * 2**20)
 
 
 def train(demo: str, config: Any, progress: Callable[[int, int], None] | None = None):

@@ -1,0 +1,100 @@
+"""JoMA: joint MLP/attention dynamics (Tian, Wang, Zhang, Chen, Du, ICLR 2024), one demo at a time.  Demo picker
+and sidebar form -> validated config -> a background Runner per demo and session -> pure figure builders, refreshed
+live (scansnap_app/study_page.py; docs/THEORY.md, "JoMA")."""
+
+import functools
+
+import streamlit as st
+
+from scansnap_app import config_form, entry, url_state
+from scansnap_app.live_chart import live_chart
+from scansnap_app.sessions import new_session_id
+from scansnap_app.study_page import study_page
+from scansnap_core.joma.config import DEMOS, ReducedConfig
+from scansnap_core.joma.explain import invariant_captions, invariant_kpis, reduced_captions, reduced_kpis
+from scansnap_core.joma.figures import INVARIANT_FIGURES, REDUCED_FIGURES, reduced_entropy_figure
+from scansnap_core.joma.reduced import rebound_started
+from scansnap_core.joma.results import live_runner, train
+from scansnap_core.lab.fields import ConfigError
+
+entry.through_app()
+
+URL_PAGE = "joma"
+DEMO_KEY = "joma_demo"
+LABELS = {"invariant": "1 · The invariant", "reduced": "2 · Sparse, then dense"}
+
+
+def prefix(demo: str) -> str:
+    return f"joma_{demo}_"
+
+
+def read_url(params: dict[str, str]) -> tuple[dict, list[str]]:
+    """The demo (``demo=``) and each demo's settings (``<demo>.<field>=``), each checked; notices for the rest."""
+    params, values, notices = dict(params), {}, []
+    demo = params.pop("demo", "invariant")
+    if demo not in DEMOS:
+        notices.append(f"demo = {demo!r} is not a demo (allowed: {', '.join(DEMOS)}); showing 'invariant'")
+        demo = "invariant"
+    values[DEMO_KEY] = demo
+    for name, (config_cls, _) in DEMOS.items():
+        demo_values, demo_notices = config_form.read_url(config_cls, prefix(name), f"{name}.", params)
+        values.update(demo_values)
+        notices += demo_notices
+    notices += [f"{k} = {v!r} is not a setting of this page — ignored" for k, v in params.items()
+                if not k.startswith(tuple(f"{name}." for name in DEMOS))]
+    return values, notices
+
+
+st.title("JoMA: joint MLP/attention dynamics")
+st.caption("Along gradient flow a self-attention layer's logits are a function of the MLP above it (an invariant "
+           "integrates attention out); attention first turns **sparse**, then **dense** again: Tian, Wang, Zhang, "
+           "Chen, Du, ICLR 2024.")
+url_state.restore(URL_PAGE, read_url)
+url_state.show_notices(URL_PAGE)
+demo = st.segmented_control("Demo", list(DEMOS), format_func=LABELS.get, key=DEMO_KEY, required=True)
+config_cls = DEMOS[demo][0]
+st.caption(DEMOS[demo][1].capitalize() + ".")
+with st.sidebar.expander(f"{LABELS[demo]}: settings", expanded=True):
+    config_form.form(config_cls, prefix(demo), st.container())
+try:
+    cfg, error = config_form.current(config_cls, prefix(demo)), None
+except ConfigError as err:
+    cfg, error = None, str(err)
+
+
+def write_url(config, has_run: bool) -> None:
+    url_state.write({"demo": demo, **config_form.url_params(config, f"{demo}.")}, has_run)
+
+
+def chart_grid(figures: dict, names: list[tuple[str, ...]], notes: dict[str, str], view) -> None:
+    for row in names:
+        for column, name in zip(st.columns(len(row)), row):
+            with column:
+                live_chart(figures[name](view), key=f"joma-{demo}-{name}", filename=f"joma-{demo}-{name}",
+                           height=380)
+                st.caption(notes[name])
+
+
+@functools.lru_cache(maxsize=16)
+def other_variant(config: ReducedConfig):
+    """The same μ with the other variant (saturating or linear), for contrast: 5,000 steps take about 0.1 s."""
+    return train("reduced", config.replace(linear=not config.linear))
+
+
+def invariant_views(view, replayed) -> None:
+    chart_grid(INVARIANT_FIGURES, [("nc", "logits"), ("weights", "unit_weights"), ("distributions", "entropy")],
+               invariant_captions(view), view)
+
+
+def reduced_views(view, replayed) -> None:
+    figures = {**REDUCED_FIGURES, "entropy": lambda v: reduced_entropy_figure(v, other_variant(v.config))}
+    chart_grid(figures, [("entropy", "components"), ("t90",)], reduced_captions(view), view)
+
+
+VIEWS = {"invariant": (invariant_kpis, invariant_views, None),
+         "reduced": (reduced_kpis, reduced_views, rebound_started)}
+kpis, views, when = VIEWS[demo]
+study_page(st.session_state.setdefault("session_id", new_session_id()) + f"-joma-{demo}", cfg, error,
+           lambda: live_runner(demo, cfg or config_cls()), prefix=prefix(demo), write_url=write_url, kpis=kpis,
+           views=views, stops=(lambda c: {}) if when else None, when=when,
+           also="when the attention turns dense again" if when else "")

@@ -1,0 +1,120 @@
+"""The JoMA study's core (issue 13): the invariant (derived by autograd against the closed form, and held along
+training), the reduced sparse-then-dense dynamics against the spec's numbers (B6), configs and the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from scansnap_core.joma.config import InvariantConfig, ReducedConfig
+from scansnap_core.joma.results import train
+from scansnap_core.lab.fields import ConfigError
+
+
+# ---------------------------------------------------------------- Demo 2: sparse, then dense
+def test_the_reduced_dynamics_go_sparse_then_dense_as_the_spec_measured():
+    """B6 3 and 4 on the defaults (10 tokens, μ sorted U(1, 4) with seed 0, v(0) = 0.05, T = 3, η = 0.02)."""
+    view = train("reduced", ReducedConfig())
+    low, at = view.entropy_min
+    assert view.entropy[0] == pytest.approx(np.log(10))
+    assert 0 < at < view.step and low <= view.entropy[0] - 0.5 and view.entropy[-1] >= low + 0.2
+    assert (low, at) == (pytest.approx(1.140, abs=1e-3), 819) and view.entropy[-1] == pytest.approx(1.554, abs=1e-3)
+    assert view.entropy_limit == pytest.approx(1.669, abs=1e-3) and view.entropy[-1] < view.entropy_limit
+    reached = [(m, t) for m, t in zip(view.mu, view.t90) if t is not None]
+    assert [t for _, t in reached][::-1] == [515, 614, 1598, 2817, 4564]  # the spec's t90 for the top five μ
+    assert all(t1 > t2 for (_, t1), (_, t2) in zip(reached, reached[1:]))  # more salient: sooner
+
+
+def test_without_saturation_the_winner_takes_all():
+    view = train("reduced", ReducedConfig(linear=True))
+    assert (np.diff(view.entropy) <= 1e-12).all() and view.entropy[-1] < 1e-6
+    assert int(np.argmax(view.v[-1])) == 9  # the most salient token
+
+
+def test_a_low_temperature_collapses_without_a_visible_rebound():
+    view = train("reduced", ReducedConfig(temperature=1.0))
+    low, at = view.entropy_min
+    assert low < 0.05 and view.entropy[-1] - low < 0.05
+
+
+# ---------------------------------------------------------------- Demo 1: the invariant
+def _gradients(config: InvariantConfig):
+    from scansnap_core.joma.invariant import _Model, class_distributions
+
+    model = _Model(config, class_distributions(config))
+    with torch.no_grad():  # a generic point: weights and logits well away from their tiny start
+        gen = torch.Generator().manual_seed(3)
+        model.w += torch.randn(model.w.shape, generator=gen, dtype=torch.float64) * 0.5
+        model.z += torch.randn(model.z.shape, generator=gen, dtype=torch.float64) * 0.5
+    loss, _ = model.loss()
+    grads = torch.autograd.grad(loss, model.parameters)
+    v = model.w.detach()[: config.tokens]  # [M_c, units]
+    return model.z.detach(), grads[0], v, grads[1][: config.tokens]
+
+
+@pytest.mark.parametrize("mlp", ["linear", "relu"])
+def test_the_invariant_holds_for_the_gradients_exactly(mlp):
+    """exp attention: ∂L/∂z_l = (1/T) Σ_k v_kl ∂L/∂v_kl, so z − (1/2T) Σ_k v_k∘v_k is constant along gradient flow;
+    linear attention: z_l ∂L/∂z_l = Σ_k v_kl ∂L/∂v_kl, so z∘z − Σ_k v_k∘v_k is.  Any MLP above (autograd, float64)."""
+    cfg = InvariantConfig(attention="exp", mlp=mlp, hidden=16, distinct=4, common=3, classes=5)
+    z, dz, v, dv = _gradients(cfg)
+    torch.testing.assert_close(dz, (v * dv).sum(dim=1) / cfg.temperature, rtol=1e-10, atol=1e-12)
+    cfg = cfg.replace(attention="linear")
+    z, dz, v, dv = _gradients(cfg)
+    torch.testing.assert_close(z * dz, (v * dv).sum(dim=1), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_with_softmax_attention_the_logits_follow_the_invariant_along_training(seed):
+    """B6 1 and 2: softmax attention, linear MLP, lr 0.1, 2000 steps: NC(z, ẑ) >= 0.98 at every step, and the
+    distinct tokens end with higher logits than the common ones while the attention's entropy falls."""
+    view = train("invariant", InvariantConfig(seed=seed))
+    distinct, common = view.mean_logits
+    assert view.nc.min() >= 0.98 and view.nc[0] == pytest.approx(1.0)
+    assert distinct[-1] > 0.15 > -0.15 > common[-1]
+    assert view.entropy[0] == pytest.approx(2.77, abs=0.03) and view.entropy[-1] < 1.0
+
+
+def test_exp_and_linear_attention_keep_the_invariant_exactly_at_small_steps():
+    """B6 1: exp attention at lr 0.01: NC >= 0.999; linear attention (z(0) = 1 + noise) at lr 0.1: NC(z∘z,
+    Σ v∘v + c) >= 0.999.  Larger steps leave the gradient flow: exp attention at lr 0.1 loses it as z grows."""
+    assert train("invariant", InvariantConfig(attention="exp", lr=0.01)).nc.min() >= 0.999
+    assert train("invariant", InvariantConfig(attention="linear")).nc.min() >= 0.999
+    assert train("invariant", InvariantConfig(attention="exp", lr=0.1)).nc.min() < 0.9
+
+
+# ---------------------------------------------------------------- configs and CLI
+@pytest.mark.parametrize("cls, changes, message", [
+    (ReducedConfig, {"tokens": 1}, "tokens = 1 is invalid: allowed integer 2 <= tokens <= 30"),
+    (ReducedConfig, {"mu_high": 0.5}, "mu_high = 0.5 is invalid: allowed mu_low < mu_high <= 10 (mu_low = 1)"),
+    (ReducedConfig, {"linear": "yes"}, "linear = 'yes' is invalid: allowed true or false"),
+    (InvariantConfig, {"attention": "relu"}, "attention = 'relu' is invalid: allowed one of 'softmax', 'exp', 'linear'"),
+    (InvariantConfig, {"lr": 0}, "lr = 0 is invalid: allowed 0 < lr <= 1"),
+    (InvariantConfig, {"steps": 10**6}, "steps = 1000000 is invalid: allowed integer 1 <= steps <= 20000"),
+])
+def test_an_invalid_setting_names_the_field_the_value_and_the_range(cls, changes, message):
+    with pytest.raises(ConfigError) as err:
+        cls().replace(**changes)
+    assert str(err.value) == message
+
+
+def test_the_cli_writes_each_demos_promised_summary(tmp_path, capsys):
+    import pandas as pd
+
+    from scansnap_core.cli import main
+
+    assert main(["joma", "reduced", "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert {"entropy_start", "entropy_min", "argmin_step", "entropy_end", "entropy_limit", "t90"} <= set(s)
+    assert s["argmin_step"] == 819 and list(s["t90"].values())[-1] == 515
+    assert len(pd.read_parquet(tmp_path / "r" / "components.parquet")) == 5001 * 10
+    assert main(["joma", "invariant", "--out", str(tmp_path / "i"), "--steps", "300", "--attention", "exp",
+                 "--temperature", "0.5", "--lr", "0.01", "--seed", "1", "--quiet"]) == 0
+    s = json.loads((tmp_path / "i" / "summary.json").read_text())
+    assert {"nc_min", "nc_final", "mean_logit_distinct", "mean_logit_common", "entropy_start", "entropy_end"} <= set(s)
+    assert s["nc_min"] >= 0.999 and s["steps"] == 300
+    assert ReducedConfig.from_dict(json.loads((tmp_path / "r" / "config.json").read_text())) == ReducedConfig()
+    assert main(["joma", "reduced", "--out", str(tmp_path / "x"), "--tokens", "31"]) == 2
+    assert "tokens = 31 is invalid: allowed integer 2 <= tokens <= 30" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
