@@ -53,9 +53,13 @@ url_state.restore(URL_PAGE, read_url)
 url_state.show_notices(URL_PAGE)
 demo = st.segmented_control("Demo", list(DEMOS), format_func=LABELS.get, key=DEMO_KEY, required=True)
 config_cls = DEMOS[demo][0]
-st.caption(DEMOS[demo][1].capitalize() + ".")
+st.caption(DEMOS[demo][1][0].upper() + DEMOS[demo][1][1:] + ".")
+#: fields a demo's form leaves out while another setting makes them moot
+MOOT = {("invariant", "hidden"): lambda ss: ss.get(prefix("invariant") + "mlp") != "relu"}
 with st.sidebar.expander(f"{LABELS[demo]}: settings", expanded=True):
-    config_form.form(config_cls, prefix(demo), st.container())
+    config_form.form(config_cls, prefix(demo), st.container(),
+                     fields=tuple(f for f in config_cls.field_names()
+                                  if not MOOT.get((demo, f), lambda ss: False)(st.session_state)))
 try:
     cfg, error = config_form.current(config_cls, prefix(demo)), None
 except ConfigError as err:
