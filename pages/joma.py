@@ -11,8 +11,11 @@ from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import new_session_id
 from scansnap_app.study_page import study_page
 from scansnap_core.joma.config import DEMOS, ReducedConfig
-from scansnap_core.joma.explain import invariant_captions, invariant_kpis, reduced_captions, reduced_kpis
-from scansnap_core.joma.figures import INVARIANT_FIGURES, REDUCED_FIGURES, reduced_entropy_figure
+from scansnap_core.joma.explain import (hier_captions, hier_kpis, invariant_captions, invariant_kpis, lm_captions,
+                                       lm_kpis, reduced_captions, reduced_kpis)
+from scansnap_core.joma.figures import (HIER_FIGURES, INVARIANT_FIGURES, LM_FIGURES, REDUCED_FIGURES,
+                                        reduced_entropy_figure)
+from scansnap_core.joma.lm import WIKITEXT_REFERENCE
 from scansnap_core.joma.reduced import rebound_started
 from scansnap_core.joma.results import live_runner, train
 from scansnap_core.lab.fields import ConfigError
@@ -21,7 +24,8 @@ entry.through_app()
 
 URL_PAGE = "joma"
 DEMO_KEY = "joma_demo"
-LABELS = {"invariant": "1 · The invariant", "reduced": "2 · Sparse, then dense"}
+LABELS = {"invariant": "1 · The invariant", "reduced": "2 · Sparse, then dense", "lm": "3 · A small transformer",
+          "hier": "4 · Hierarchical latents"}
 
 
 def prefix(demo: str) -> str:
@@ -95,8 +99,21 @@ def reduced_views(view, replayed) -> None:
     chart_grid(figures, [("entropy", "components"), ("t90",)], reduced_captions(view), view)
 
 
+def lm_views(view, replayed) -> None:
+    chart_grid(LM_FIGURES, [("entropy", "loss"), ("rank",)], lm_captions(view), view)
+    st.markdown("**For reference: the authors' recorded WikiText2 runs** (static numbers quoted by the spec, not "
+                "computed here; emsize 200, one head, dropout 0.2, Adam, 3 seeds)")
+    st.dataframe([dict(zip(("run", "layer", "entropy at start", "lowest (minibatch)", "end"), row))
+                  for row in WIKITEXT_REFERENCE], hide_index=True)
+
+
+def hier_views(view, replayed) -> None:
+    chart_grid(HIER_FIGURES, [("correlation", "latents"), ("loss",)], hier_captions(view), view)
+
+
 VIEWS = {"invariant": (invariant_kpis, invariant_views, None),
-         "reduced": (reduced_kpis, reduced_views, rebound_started)}
+         "reduced": (reduced_kpis, reduced_views, rebound_started),
+         "lm": (lm_kpis, lm_views, None), "hier": (hier_kpis, hier_views, None)}
 kpis, views, when = VIEWS[demo]
 study_page(st.session_state.setdefault("session_id", new_session_id()) + f"-joma-{demo}", cfg, error,
            lambda: live_runner(demo, cfg or config_cls()), prefix=prefix(demo), write_url=write_url, kpis=kpis,

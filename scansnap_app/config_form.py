@@ -66,11 +66,12 @@ def _saved(prefix: str) -> str:
     return f"_{prefix}saved"
 
 
-def read_url(config_cls, prefix: str, url_prefix: str, params: dict[str, str]) -> tuple[dict, list[str]]:
-    """The widget values for the URL's ``url_prefix + field`` parameters on the defaults: each on its own range
-    first (a value outside it is ignored with a notice naming field, value and range), then all together (or none,
-    with a notice)."""
-    base, fitting, notices = config_cls(), {}, []
+def config_from_params(base: Any, params: dict[str, str], url_prefix: str = "",
+                       base_name: str = "the default values") -> tuple[Any, list[str]]:
+    """(configuration, notices) from the URL's ``url_prefix + field`` parameters on ``base``: each value on its own
+    range first (one outside it is ignored with a notice naming field, value and range; so is an unknown field
+    without a prefix), then all of them together (or none, with a notice naming ``base_name``)."""
+    config_cls, fitting, notices = type(base), {}, []
     names = config_cls.field_names()
     for param, text in params.items():
         if not param.startswith(url_prefix):
@@ -84,12 +85,16 @@ def read_url(config_cls, prefix: str, url_prefix: str, params: dict[str, str]) -
         except ConfigError as err:
             notices.append(f"{err} — using {getattr(base, name)!r} instead")
     try:
-        cfg = base.replace(**fitting)
+        return base.replace(**fitting), notices
     except ConfigError as err:
-        notices.append(f"{', '.join(f'{url_prefix}{k} = {params[url_prefix + k]!r}' for k in fitting)} do not fit "
-                       f"together: {err} — using the defaults instead")
-        cfg = base
-    return control_values(cfg, prefix), notices
+        shown = ", ".join(f"{url_prefix}{k} = {params[url_prefix + k]!r}" for k in fitting)
+        return base, notices + [f"{shown} do not fit together: {err} — using {base_name} instead"]
+
+
+def read_url(config_cls, prefix: str, url_prefix: str, params: dict[str, str]) -> tuple[dict, list[str]]:
+    """The widget values for the URL's ``url_prefix + field`` parameters (see :func:`config_from_params`)."""
+    config, notices = config_from_params(config_cls(), params, url_prefix)
+    return control_values(config, prefix), notices
 
 
 def url_params(config: Any, url_prefix: str) -> dict[str, str]:

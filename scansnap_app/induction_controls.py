@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from scansnap_core.induction.config import (FIELD_NAMES, FIELDS, PRESETS, InductionConfig, check_field, parents_text,
-                                            preset)
+from scansnap_core.induction.config import FIELD_NAMES, FIELDS, PRESETS, InductionConfig, parents_text, preset
 from scansnap_core.induction.engine import plan_run
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.limits import LIMITS
 
-from . import url_state
+from . import config_form, url_state
 
 URL_PAGE = "induction"
 PREFIX = "ind_"
@@ -55,21 +54,8 @@ def read_url(params: dict[str, str]) -> tuple[dict, list[str]]:
     if name not in PRESETS:
         notices.append(f"preset = {name!r} is not a preset (allowed: {', '.join(PRESETS)}); using {DEFAULT_PRESET}")
         name = DEFAULT_PRESET
-    base, fitting = preset(name), {}
-    for field, text in params.items():
-        if field not in FIELD_NAMES:
-            notices.append(f"{field} = {text!r} is not a setting of this page — ignored")
-            continue
-        try:
-            fitting[field] = check_field(field, FIELDS.parse(field, text, getattr(base, field)))
-        except ConfigError as err:
-            notices.append(f"{err} — using {getattr(base, field)!r} instead")
-    try:
-        cfg = base.replace(**fitting)
-    except ConfigError as err:
-        notices.append(f"{', '.join(f'{k} = {params[k]!r}' for k in fitting)} do not fit together: {err} — using the "
-                       f"{name} preset's values instead")
-        cfg = base
+    cfg, field_notices = config_form.config_from_params(preset(name), params, base_name=f"the {name} preset's values")
+    notices += field_notices
     return control_values(cfg, name), notices
 
 

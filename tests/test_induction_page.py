@@ -1,27 +1,18 @@
 """The Induction heads page: AppTest (controls -> config, URL state, bad input, run controls) and a real browser
 (Start with the defaults, the three phases and their figures)."""
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
-from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import metrics, open_app_page, run_button
 from browser_helpers import needs_chromium, open_page, shot
 from scansnap_core.induction.config import InductionConfig, preset
-
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "induction.py")
-
-
 
 pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
-def page(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    if query:
-        at.query_params.update(query)
-    return at.run()
+def page(query: dict | None = None):
+    return open_app_page("induction", query)
 
 
 def runner_of(registry):
@@ -29,13 +20,8 @@ def runner_of(registry):
     return lab.runner
 
 
-def control(at: AppTest, name: str):
-    (button,) = [b for b in at.button if (b.key or "").startswith(f"ind_{name}-")]
-    return button
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+def control(at, name: str):
+    return run_button(at, "ind_", name)
 
 
 def test_the_defaults_are_ready_to_start_with_the_theory_beside_them(fresh_registry):

@@ -1,25 +1,18 @@
 """The JoMA page: AppTest (demo picker, URL state, bad input, a run per demo) and a real browser (the reduced demo
 with its defaults goes sparse, then dense)."""
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
-from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import metrics, open_app_page, run_button
 from browser_helpers import needs_chromium, open_page, shot
 from scansnap_core.joma.config import InvariantConfig, ReducedConfig
-
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "joma.py")
 
 pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
-def page(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    if query:
-        at.query_params.update(query)
-    return at.run()
+def page(query: dict | None = None):
+    return open_app_page("joma", query)
 
 
 def runner_of(registry, demo: str):
@@ -27,13 +20,8 @@ def runner_of(registry, demo: str):
     return lab.runner
 
 
-def control(at: AppTest, demo: str, name: str):
-    (button,) = [b for b in at.button if (b.key or "").startswith(f"joma_{demo}_{name}-")]
-    return button
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+def control(at, demo: str, name: str):
+    return run_button(at, f"joma_{demo}_", name)
 
 
 def test_the_invariant_demo_opens_ready_and_steps(fresh_registry):
@@ -83,3 +71,16 @@ def test_the_reduced_demo_goes_sparse_then_dense_in_a_browser(server, browser):
     assert page_.locator(".scansnap-live-chart").count() == 3
     shot(page_, "joma-reduced-finished")
     assert not errors
+
+
+def test_the_transformer_demos_step_and_show_their_theory(fresh_registry):
+    at = page({"demo": "lm", "lm.steps": "20"})
+    assert not at.exception and not at.error
+    control(at, "lm", "step").click().run()
+    assert runner_of(fresh_registry, "lm").snapshot().step == 1
+    assert set(metrics(at)) == {"Layer 1 entropy", "Loss", "MLP stable rank"}
+    assert len(at.dataframe) == 1 and at.dataframe[0].value.shape == (4, 5)  # the authors' WikiText2 numbers
+    at.segmented_control(key="joma_demo").set_value("hier").run()
+    control(at, "hier", "step").click().run()
+    assert not at.exception and runner_of(fresh_registry, "hier").snapshot().step == 1
+    assert {"Level 0 correlation", "Level 1 correlation"} <= set(metrics(at))

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from ..lab.cli_args import (add_config_flags, changes_from_args, check_writable, command_status, positive_int,
+from ..lab.cli_args import (add_config_flags, check_writable, command_status, config_from_args, positive_int,
                             use_threads)
-from ..lab.fields import ConfigError
 from .config import PRESETS, InductionConfig, preset
 from .engine import prior_theory, set_text
 from .results import save, summarize, summary_text, train
@@ -40,18 +38,9 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 
 
 def _config(args) -> InductionConfig:
-    if getattr(args, "config", None) is not None:
-        try:
-            values = json.loads(args.config.read_text())
-        except OSError as exc:
-            raise ConfigError("config", str(args.config), f"a readable JSON file ({exc.strerror})") from None
-        except ValueError as exc:
-            raise ConfigError("config", str(args.config), f"valid JSON ({exc})") from None
-        cfg = InductionConfig.from_dict(values)
-    else:
-        cfg = preset(args.preset)
-    changes = changes_from_args(args, cfg)
-    return cfg.replace(**changes) if changes else cfg
+    """--config FILE, else the preset, with the flags' changes."""
+    start = InductionConfig() if getattr(args, "config", None) is not None else preset(args.preset)
+    return config_from_args(args, start)
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m scansnap_core induction") -> int:

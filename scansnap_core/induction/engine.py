@@ -16,7 +16,7 @@ import torch
 from ..lab.fields import ConfigError
 from ..lab.limits import LIMITS
 from ..lab.runner import Runner
-from ..lab.trainable import FixedConfigEngine, Plan
+from ..lab.trainable import FixedConfigEngine, Plan, StepView
 from .config import InductionConfig
 from .data import sample_sequences
 from .induction_head import copied_distances, history_matches
@@ -90,7 +90,7 @@ STAGE_NAMES = {("c",): "I · selector c", ("w",): "II · RPE w", ("a",): "III ·
 
 
 @dataclass(frozen=True)
-class InductionView:
+class InductionView(StepView):
     """The run at ``step``, as the figures, the page and the CLI read it.  Row t of every per-step array is the
     state after t steps; ``loss`` [t] is the training loss there (NaN while not yet measured: the loss of a
     step's parameters is measured by the next step's forward pass, and the final one by ``finish``)."""
@@ -110,14 +110,6 @@ class InductionView:
     references: References
     display_tokens: np.ndarray = field(repr=False)  # one validation sequence [L + 1], for the layer-2 attention
     _display: Matches = field(repr=False, default=None)
-
-    @property
-    def steps(self) -> np.ndarray:
-        return np.arange(self.step + 1)
-
-    @property
-    def records(self) -> np.ndarray:  # what the shared replay slider counts
-        return self.steps
 
     def upto(self, step: int) -> "InductionView":
         """The run as it was at an earlier ``step`` (a replay)."""

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from ..lab.cli_args import add_config_flags, changes_from_args, check_writable, command_status, positive_int, \
-    use_threads
-from ..lab.fields import ConfigError
+from ..lab.cli_args import (add_config_flags, check_writable, command_status, config_from_args, positive_int,
+                            use_threads)
 from .config import DEMOS
 from .results import save, summarize, summary_text, train
 
@@ -29,24 +27,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     return p
 
 
-def _config(args):
-    config_cls = DEMOS[args.command][0]
-    if args.config is not None:
-        try:
-            values = json.loads(args.config.read_text())
-        except OSError as exc:
-            raise ConfigError("config", str(args.config), f"a readable JSON file ({exc.strerror})") from None
-        except ValueError as exc:
-            raise ConfigError("config", str(args.config), f"valid JSON ({exc})") from None
-        cfg = config_cls.from_dict(values)
-    else:
-        cfg = config_cls()
-    changes = changes_from_args(args, cfg)
-    return cfg.replace(**changes) if changes else cfg
-
-
 def _run(args) -> None:
-    cfg = _config(args)
+    cfg = config_from_args(args, DEMOS[args.command][0]())
     check_writable(args.out, directory=True)
     every = max(1, cfg.steps // 10)
 

@@ -10,10 +10,12 @@ from plotly.subplots import make_subplots
 
 from ..lab.figure_style import (DIVERGING, EVENT_COLOR, LAYOUT, SERIES, TEMPLATE, THEORY_COLOR, VIRIDIS, Mark, f32,
                                 figure, line, title, vertical_marks)
+from .hier import HierView
 from .invariant import InvariantView
+from .lm import LMView
 from .reduced import ReducedView
 
-__all__ = ["INVARIANT_FIGURES", "REDUCED_FIGURES", "reduced_entropy_figure"]
+__all__ = ["HIER_FIGURES", "INVARIANT_FIGURES", "LM_FIGURES", "REDUCED_FIGURES", "reduced_entropy_figure"]
 
 #: Okabe–Ito colours of this study's concepts: distinct tokens (as in Scan & Snap), common tokens, the measurement
 DISTINCT_COLOR = "#0072B2"
@@ -176,3 +178,86 @@ def t90_figure(view: ReducedView) -> go.Figure:
 
 
 REDUCED_FIGURES = {"components": components_figure, "entropy": reduced_entropy_figure, "t90": t90_figure}
+
+
+# ---------------------------------------------------------------- Demo 3: a small transformer
+def lm_entropy_figure(view: LMView) -> go.Figure:
+    """Each layer's attention entropy against step, its lowest point marked."""
+    rows = _rows(view.step)
+    traces, marks = [], []
+    for layer in range(view.config.layers):
+        color = SERIES[layer % len(SERIES)] if view.config.layers > 1 else MEASURED_COLOR
+        traces.append(line(rows, view.entropy[rows, layer], f"layer {layer + 1}", color))
+        low, at = view.entropy_dip(layer)
+        if 0 < at < view.step:
+            marks.append(Mark(at, f"min {low:.2f}", "dot", EVENT_COLOR, y=0.08 + 0.08 * layer))
+    shapes, notes = vertical_marks(marks, x_range=(0, view.config.steps))
+    heading = title("Attention entropy per layer", f"rows of positions ≥ {view.config.length // 2}, mean over the "
+                    "batch (nats)")
+    return figure(traces, dict(title=heading, shapes=shapes, annotations=notes,
+                               **_axes("step", "entropy (nats)", view.config.steps)))
+
+
+def lm_loss_figure(view: LMView) -> go.Figure:
+    rows = _rows(view.step)
+    rows = rows[np.isfinite(view.loss[rows])]
+    return figure([line(rows, view.loss[rows], "next-token loss", MEASURED_COLOR)],
+                  dict(title=title("Loss", "next-token cross-entropy of each step's fresh batch"),
+                       **_axes("step", "loss (nats)", view.config.steps), showlegend=False))
+
+
+def lm_rank_figure(view: LMView) -> go.Figure:
+    rows = _rows(view.step)
+    traces = [line(rows, view.rank[rows, layer], f"layer {layer + 1}", SERIES[layer % len(SERIES)]
+                   if view.config.layers > 1 else MEASURED_COLOR) for layer in range(view.config.layers)]
+    return figure(traces, dict(title=title("Stable rank of the MLP's input weight", "‖W₁‖_F² / ‖W₁‖₂²"),
+                               **_axes("step", "stable rank", view.config.steps)))
+
+
+LM_FIGURES = {"entropy": lm_entropy_figure, "loss": lm_loss_figure, "rank": lm_rank_figure}
+
+
+# ---------------------------------------------------------------- Demo 4: hierarchical latents
+LEVEL_COLORS = (DISTINCT_COLOR, COMMON_COLOR)
+
+
+def hier_correlation_figure(view: HierView) -> go.Figure:
+    """Per level, the mean best unit-latent correlation against step, with its value at initialisation dashed."""
+    traces = []
+    for level in range(view.correlation.shape[1]):
+        color = LEVEL_COLORS[level % 2]
+        traces.append(dict(type="scatter", x=f32(view.eval_steps), y=f32(view.correlation[:, level]),
+                           mode="lines+markers", name=f"level {level} (block {level + 1})",
+                           line=dict(color=color, width=2), marker=dict(size=5)))
+        traces.append(line([0, view.config.steps], [view.correlation[0, level]] * 2, f"level {level} at init",
+                           color, dash="dash", width=1))
+    heading = title("Do MLP units track the latents?", "per level: best unit-latent Pearson correlation, mean over "
+                    "latents")
+    return figure(traces, dict(title=heading, **_axes("step", "correlation", view.config.steps, range=[0, 1.02])))
+
+
+def hier_latents_figure(view: HierView) -> go.Figure:
+    """Each latent's best correlation with one unit of its level's block (latest evaluation)."""
+    traces = []
+    for level, (best, unit) in enumerate(view.per_latent):
+        traces.append(dict(type="bar", x=[f"L{level}·{i}" for i in range(best.size)], y=f32(np.nan_to_num(best)),
+                           name=f"level {level}", marker=dict(color=LEVEL_COLORS[level % 2]), customdata=unit,
+                           hovertemplate="latent %{x}: correlation %{y:.3f} with unit %{customdata}<extra></extra>"))
+    step = int(view.eval_steps[-1]) if view.eval_steps.size else 0
+    return figure(traces, dict(title=title(f"Each latent's best-matching unit (step {step})",
+                                           "hover a bar for the unit"),
+                               xaxis=dict(title=dict(text="latent"), tickangle=-90),
+                               yaxis=dict(title=dict(text="correlation"), range=[0, 1.02]),
+                               legend=dict(orientation="h", y=-0.35, yanchor="top")))
+
+
+def hier_loss_figure(view: HierView) -> go.Figure:
+    rows = _rows(view.step)
+    rows = rows[np.isfinite(view.loss[rows])]
+    return figure([line(rows, view.loss[rows], "classification loss", MEASURED_COLOR)],
+                  dict(title=title("Loss", "cross-entropy of each step's batch"),
+                       **_axes("step", "loss (nats)", view.config.steps), showlegend=False))
+
+
+HIER_FIGURES = {"correlation": hier_correlation_figure, "latents": hier_latents_figure, "loss": hier_loss_figure}
+

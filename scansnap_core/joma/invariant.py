@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..lab.trainable import FixedConfigEngine, Plan
+from ..lab.trainable import FixedConfigEngine, Plan, StepView
 from .config import InvariantConfig
 from .reduced import entropy_of
 
@@ -93,7 +93,7 @@ class _Model:
         return torch.nn.functional.cross_entropy(logits, self.labels), b
 
 
-class InvariantView:
+class InvariantView(StepView):
     """The run at ``step``: per step the logits z, the invariant's ẑ and the NC between them (and of each of the
     softmax invariant's two terms alone), the attention's entropy, the mean logit of distinct and common tokens,
     the loss and one unit's v(t); V = U_Cᵀ W at the snapshots."""
@@ -103,12 +103,6 @@ class InvariantView:
         self.z, self.predicted, self.terms = z, predicted, terms  # [T+1, M_c], [T+1, M_c], [T+1, 2, M_c]
         self.entropy, self.loss, self.v_unit = entropy, loss, v_unit
         self.snapshot_steps, self.snapshots = snapshot_steps, snapshots
-
-    @property
-    def steps(self) -> np.ndarray:
-        return np.arange(self.step + 1)
-
-    records = steps
 
     def upto(self, step: int) -> "InvariantView":
         keep = self.snapshot_steps <= step

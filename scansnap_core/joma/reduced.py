@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..lab.trainable import FixedConfigEngine, Plan
+from ..lab.trainable import FixedConfigEngine, Plan, StepView
 from .config import ReducedConfig
 
 __all__ = ["ReducedEngine", "ReducedView", "attention_of", "entropy_of", "plan_reduced", "rebound_started",
@@ -36,7 +36,7 @@ def entropy_of(attention: np.ndarray) -> np.ndarray:
     return np.maximum(-(attention * np.log(np.where(attention > 0, attention, 1.0))).sum(axis=-1), 0.0)
 
 
-class ReducedView:
+class ReducedView(StepView):
     """The run at ``step``: v(t) [step + 1, tokens], the implied attention's entropy [step + 1], μ, and what the
     theory gives: the limit entropy H(softmax(μ²/T)) (saturating variant) and t90 per component."""
 
@@ -45,12 +45,6 @@ class ReducedView:
         self.step = v.shape[0] - 1
         self.entropy = entropy_of(attention_of(v, config.temperature))
         self.entropy_limit = float(entropy_of(attention_of(mu, config.temperature))) if not config.linear else 0.0
-
-    @property
-    def steps(self) -> np.ndarray:
-        return np.arange(self.step + 1)
-
-    records = steps  # what the shared replay slider counts
 
     def upto(self, step: int) -> "ReducedView":
         return ReducedView(self.config, self.mu, self.v[: step + 1])

@@ -14,14 +14,16 @@ from ..lab.run_files import write_run
 from ..lab.trainable import train_to_end
 from ..lab.limits import LIMITS
 from ..lab.runner import Runner
+from .hier import HierEngine, HierView, plan_hier
 from .invariant import InvariantEngine, plan_invariant
+from .lm import LMEngine, LMView, plan_lm
 from .reduced import ReducedEngine, ReducedView, plan_reduced
 
 __all__ = ["ENGINES", "live_runner", "save", "summarize", "summary_text", "tables", "train"]
 
 #: demo name -> the engine that trains it, and its plan (memory and steps before it is built)
-ENGINES = {"invariant": InvariantEngine, "reduced": ReducedEngine}
-PLANS = {"invariant": plan_invariant, "reduced": plan_reduced}
+ENGINES = {"invariant": InvariantEngine, "reduced": ReducedEngine, "lm": LMEngine, "hier": HierEngine}
+PLANS = {"invariant": plan_invariant, "reduced": plan_reduced, "lm": plan_lm, "hier": plan_hier}
 
 
 def live_runner(demo: str, config: Any, delay: float = 0.0, threads: int | None = 1) -> Runner:
@@ -40,6 +42,22 @@ def _number(value: float) -> float | None:
 
 
 def summarize(view) -> dict:
+    if isinstance(view, LMView):
+        layers = {}
+        for layer in range(view.config.layers):
+            low, at = view.entropy_dip(layer)
+            ranks = view.rank[:, layer]
+            layers[str(layer + 1)] = {"entropy_start": float(view.entropy[0, layer]), "entropy_min": low,
+                                      "argmin_step": at, "entropy_end": _number(float(view.entropy[-1, layer])),
+                                      "stable_rank_start": float(ranks[0]),
+                                      "stable_rank_end": _number(float(ranks[-1]))}
+        return {"steps": view.step, "loss_start": float(view.loss[0]), "loss_end": _number(float(view.loss[-1])),
+                "layers": layers}
+    if isinstance(view, HierView):
+        return {"steps": view.step, "loss_end": _number(float(view.loss[-1])),
+                "levels": {str(level): {"correlation": float(view.correlation[-1, level]),
+                                        "correlation_at_init": float(view.correlation[0, level])}
+                           for level in range(view.correlation.shape[1])}}
     if isinstance(view, ReducedView):
         low, at = view.entropy_min
         return {"steps": view.step, "mu": [float(m) for m in view.mu], "entropy_start": float(view.entropy[0]),
@@ -56,6 +74,15 @@ def summarize(view) -> dict:
 
 def summary_text(summary: dict) -> str:
     s = summary
+    if "layers" in s:
+        return f"{s['steps']} steps, loss {s['loss_start']:.3f} -> {s['loss_end']:.3f}; " + "; ".join(
+            f"layer {k}: attention entropy {v['entropy_start']:.3f} -> min {v['entropy_min']:.3f} at step "
+            f"{v['argmin_step']} -> {v['entropy_end']:.3f}, MLP stable rank {v['stable_rank_start']:.1f} -> "
+            f"{v['stable_rank_end']:.1f}" for k, v in s["layers"].items()) + "."
+    if "levels" in s:
+        return f"{s['steps']} steps, loss {s['loss_end']:.3f}; " + "; ".join(
+            f"level {k}: best unit-latent correlation {v['correlation']:.3f} (at init {v['correlation_at_init']:.3f})"
+            for k, v in s["levels"].items()) + "."
     if "nc_min" in s:
         return (f"{s['steps']} steps: NC(z, invariant) min {s['nc_min']:.4f} (step {s['nc_argmin_step']}), final "
                 f"{s['nc_final']:.4f}; mean logit distinct {s['mean_logit_distinct']:+.3f} vs common "
@@ -69,6 +96,20 @@ def summary_text(summary: dict) -> str:
 
 def tables(view) -> dict[str, pd.DataFrame]:
     steps = view.steps
+    if isinstance(view, LMView):
+        frame = pd.DataFrame({"step": steps, "loss": view.loss})
+        for layer in range(view.config.layers):
+            frame[f"entropy_layer{layer + 1}"] = view.entropy[:, layer]
+            frame[f"stable_rank_layer{layer + 1}"] = view.rank[:, layer]
+        return {"steps": frame}
+    if isinstance(view, HierView):
+        evaluation = pd.DataFrame({"step": view.eval_steps})
+        for level in range(view.correlation.shape[1]):
+            evaluation[f"correlation_level{level}"] = view.correlation[:, level]
+        latents = pd.concat([pd.DataFrame({"level": level, "latent": np.arange(best.size), "best_correlation": best,
+                                           "unit": unit}) for level, (best, unit) in enumerate(view.per_latent)])
+        return {"steps": pd.DataFrame({"step": steps, "loss": view.loss}), "evaluation": evaluation,
+                "latents": latents}
     if isinstance(view, ReducedView):
         n = view.v.shape[1]
         t, k = np.meshgrid(steps, np.arange(n), indexing="ij")

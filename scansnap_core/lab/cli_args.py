@@ -4,13 +4,14 @@ from field names, and the output checks that fail before training rather than af
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Callable
 
 from .fields import ConfigError
 
-__all__ = ["add_config_flags", "changes_from_args", "check_writable", "command_status", "flag", "number", "positive_int",
+__all__ = ["add_config_flags", "changes_from_args", "config_from_args", "check_writable", "command_status", "flag", "number", "positive_int",
            "use_threads"]
 
 
@@ -95,4 +96,20 @@ def changes_from_args(args: argparse.Namespace, config) -> dict:
         if value is not None:
             changes[name] = table.parse(name, value, getattr(config, name)) if name in table.custom else value
     return changes
+
+
+def config_from_args(args: argparse.Namespace, start):
+    """The configuration a command asks for: ``--config FILE`` (a config.json) if given, else ``start``, with the
+    flags' changes (see :func:`add_config_flags`)."""
+    path = getattr(args, "config", None)
+    if path is not None:
+        try:
+            values = json.loads(path.read_text())
+        except OSError as exc:
+            raise ConfigError("config", str(path), f"a readable JSON file ({exc.strerror})") from None
+        except ValueError as exc:
+            raise ConfigError("config", str(path), f"valid JSON ({exc})") from None
+        start = type(start).from_dict(values)
+    changes = changes_from_args(args, start)
+    return start.replace(**changes) if changes else start
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-__all__ = ["FixedConfigEngine", "Plan", "Trainable", "train_to_end"]
+__all__ = ["FixedConfigEngine", "Plan", "StepView", "Trainable", "train_to_end"]
 
 
 class Trainable(Protocol):
@@ -85,3 +85,21 @@ def train_to_end(engine: Trainable, progress: Callable[[int, int], None] | None 
             progress(engine.step_count, engine.total_steps)
     engine.finish()
     return engine.view(engine.step_count)
+
+
+class StepView:
+    """What every study's view of a run shares: ``step``, the last step it shows; ``steps``, 0..step (its rows);
+    ``records``, what the shared replay slider counts."""
+
+    step: int
+
+    @property
+    def steps(self):
+        import numpy as np
+
+        return np.arange(self.step + 1)
+
+    @property
+    def records(self):
+        return self.steps
+
