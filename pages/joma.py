@@ -6,7 +6,7 @@ import functools
 
 import streamlit as st
 
-from scansnap_app import config_form, entry, url_state
+from scansnap_app import config_form, entry, export_settings, url_state
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import new_session_id
 from scansnap_app.study_page import study_page
@@ -15,6 +15,7 @@ from scansnap_core.joma.explain import (hier_captions, hier_kpis, invariant_capt
                                        lm_kpis, reduced_captions, reduced_kpis)
 from scansnap_core.joma.figures import (HIER_FIGURES, INVARIANT_FIGURES, LM_FIGURES, REDUCED_FIGURES,
                                         reduced_entropy_figure)
+from scansnap_core.joma.export import cli_command, figure_pack
 from scansnap_core.joma.lm import WIKITEXT_REFERENCE
 from scansnap_core.joma.reduced import rebound_started
 from scansnap_core.joma.results import live_runner, train
@@ -115,7 +116,18 @@ VIEWS = {"invariant": (invariant_kpis, invariant_views, None),
          "reduced": (reduced_kpis, reduced_views, rebound_started),
          "lm": (lm_kpis, lm_views, None), "hier": (hier_kpis, hier_views, None)}
 kpis, views, when = VIEWS[demo]
+
+
+def export(snapshot) -> None:
+    c1, c2 = st.columns([1, 3])
+    export_settings.figure_pack_button(
+        c1, lambda style: (snapshot.step, figure_pack(demo, snapshot.data, style)), f"joma-{demo}", f"joma_{demo}_pack",
+        help="PNG and SVG of every chart with captions, the per-step tables as CSV and Parquet, config and summary "
+             "JSON, and the command")
+    c2.code(cli_command(demo, snapshot.config), language="bash")
+
+
 study_page(st.session_state.setdefault("session_id", new_session_id()) + f"-joma-{demo}", cfg, error,
            lambda: live_runner(demo, cfg or config_cls()), prefix=prefix(demo), write_url=write_url, kpis=kpis,
-           views=views, stops=(lambda c: {}) if when else None, when=when,
+           views=views, export=export, stops=(lambda c: {}) if when else None, when=when,
            also="when the attention turns dense again" if when else "")

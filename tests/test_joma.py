@@ -163,3 +163,39 @@ def test_the_best_correlation_is_pearsons_over_units():
     best, unit = best_correlations(indicators, activations)
     assert unit[1] == 1 and best[1] == pytest.approx(np.corrcoef(indicators[:, 1], activations[:, 1])[0, 1])
     assert np.isnan(best[2])
+
+
+def test_the_transformer_demos_cli_summaries_and_the_reproducing_command(tmp_path):
+    import shlex
+
+    from scansnap_core.cli import main
+    from scansnap_core.joma.config import HierConfig, LMConfig
+    from scansnap_core.joma.export import cli_command
+
+    cfg = LMConfig(steps=30, layers=2, dim=32)
+    argv = shlex.split(cli_command("lm", cfg, out=str(tmp_path / "lm")))[3:]  # after "python -m scansnap_core"
+    assert argv[:2] == ["joma", "lm"] and main(argv + ["--quiet"]) == 0
+    assert LMConfig.from_dict(json.loads((tmp_path / "lm" / "config.json").read_text())) == cfg
+    s = json.loads((tmp_path / "lm" / "summary.json").read_text())
+    assert set(s["layers"]) == {"1", "2"} and set(s["layers"]["2"]) == {
+        "entropy_start", "entropy_min", "argmin_step", "entropy_end", "stable_rank_start", "stable_rank_end"}
+    assert main(["joma", "hier", "--out", str(tmp_path / "h"), "--steps", "20", "--quiet"]) == 0
+    s = json.loads((tmp_path / "h" / "summary.json").read_text())
+    assert set(s["levels"]) == {"0", "1"} and 0 < s["levels"]["1"]["correlation"] <= 1
+    assert HierConfig.from_dict(json.loads((tmp_path / "h" / "config.json").read_text())).steps == 20
+    assert cli_command("reduced", ReducedConfig(linear=True)) == "python -m scansnap_core joma reduced --linear --out run"
+
+
+@pytest.mark.skipif(__import__("shutil").which("chromium") is None,
+                    reason="no chromium: kaleido cannot render static images")
+def test_a_joma_figure_pack_holds_the_demos_figures_and_command():
+    import io
+    import zipfile
+
+    from scansnap_core.joma.export import figure_pack
+
+    view = train("reduced", ReducedConfig(steps=300))
+    pack = zipfile.ZipFile(io.BytesIO(figure_pack("reduced", view)))
+    assert {f"figures/{n}.{e}" for n in ("components", "entropy", "t90") for e in ("png", "svg")} <= set(pack.namelist())
+    assert json.loads(pack.read("summary.json"))["steps"] == 300
+    assert "joma reduced --steps 300" in pack.read("reproduce.sh").decode()

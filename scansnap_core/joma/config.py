@@ -212,5 +212,5 @@ DEMOS = {
     "invariant": (InvariantConfig, "the JoMA invariant: attention logits are a function of the MLP weights"),
     "reduced": (ReducedConfig, "sparse, then dense: salient tokens win first, the rest catch up"),
     "lm": (LMConfig, "a small transformer on topic data: each layer's attention entropy dips, then rebounds"),
-    "hier": (HierConfig, "hierarchical latent data: each layer's MLP units find the latents of one level"),
+    "hier": (HierConfig, "hierarchical latent data: do each block's MLP units track the latents of one level?"),
 }

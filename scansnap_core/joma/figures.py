@@ -240,12 +240,13 @@ def hier_latents_figure(view: HierView) -> go.Figure:
     """Each latent's best correlation with one unit of its level's block (latest evaluation)."""
     traces = []
     for level, (best, unit) in enumerate(view.per_latent):
-        traces.append(dict(type="bar", x=[f"L{level}·{i}" for i in range(best.size)], y=f32(np.nan_to_num(best)),
-                           name=f"level {level}", marker=dict(color=LEVEL_COLORS[level % 2]), customdata=unit,
+        shown = np.flatnonzero(np.isfinite(best))  # latents never (or always) active have no correlation
+        traces.append(dict(type="bar", x=[f"L{level}·{i}" for i in shown], y=f32(best[shown]),
+                           name=f"level {level}", marker=dict(color=LEVEL_COLORS[level % 2]), customdata=unit[shown],
                            hovertemplate="latent %{x}: correlation %{y:.3f} with unit %{customdata}<extra></extra>"))
     step = int(view.eval_steps[-1]) if view.eval_steps.size else 0
     return figure(traces, dict(title=title(f"Each latent's best-matching unit (step {step})",
-                                           "hover a bar for the unit"),
+                                           "latents that are active in some samples only; hover for the unit"),
                                xaxis=dict(title=dict(text="latent"), tickangle=-90),
                                yaxis=dict(title=dict(text="correlation"), range=[0, 1.02]),
                                legend=dict(orientation="h", y=-0.35, yanchor="top")))

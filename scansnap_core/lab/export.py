@@ -4,8 +4,11 @@ would load from the network."""
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 import warnings
+import zipfile
 
 import kaleido
 import plotly.graph_objects as go
@@ -13,7 +16,7 @@ import plotly.io as pio
 
 from .figure_style import ExportStyle, export_layout
 
-__all__ = ["render_images"]
+__all__ = ["render_images", "run_pack"]
 
 _render_lock = threading.Lock()  # one kaleido browser per process, used by one caller at a time
 
@@ -30,3 +33,26 @@ def render_images(figures: dict[str, go.Figure], formats: tuple[str, ...] = ("pn
                                               width=style.width, height=style.height,
                                               scale=style.scale if fmt == "png" else 1)
                 for fmt in formats for name, fig in figures.items()}
+
+
+def run_pack(figures: dict[str, go.Figure], captions: dict[str, str], tables: dict, config_json: str, summary: dict,
+             command: str, style: ExportStyle = ExportStyle()) -> bytes:
+    """A run as one zip, the same for every study: figures/*.png and *.svg (sized by ``style``), captions.md, every
+    table as CSV and Parquet, config.json, summary.json and reproduce.sh (``command`` trains it again)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, image in render_images(figures, style=style).items():
+            zf.writestr(f"figures/{name}", image)
+        zf.writestr("captions.md", "# Figure captions\n\n" + "\n".join(
+            f"## {name}\n\n{text}\n" for name, text in captions.items()))
+        for name, table in tables.items():
+            zf.writestr(f"{name}.csv", table.to_csv(index=False))
+            parquet = io.BytesIO()
+            table.to_parquet(parquet, index=False)
+            zf.writestr(f"{name}.parquet", parquet.getvalue())
+        zf.writestr("config.json", config_json)
+        zf.writestr("summary.json", json.dumps(summary, indent=2))
+        zf.writestr("reproduce.sh", "#!/bin/sh\n# Train this exact configuration again (same seed, same data):\n"
+                    + command + "\n")
+    return buf.getvalue()
+
