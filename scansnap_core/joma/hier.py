@@ -17,7 +17,7 @@ import torch
 
 from ..lab.trainable import FixedConfigEngine, Plan, StepView
 from .config import HierConfig
-from .transformer import TinyTransformer
+from .transformer import TinyTransformer, descend
 
 __all__ = ["HierEngine", "HierView", "Hierarchy", "best_correlations", "plan_hier"]
 
@@ -119,16 +119,8 @@ class HierEngine(FixedConfigEngine):
         return torch.nn.functional.cross_entropy(logits[:, -1], torch.from_numpy(classes))
 
     def step(self) -> None:
-        t = self.step_count
         tokens, classes, _ = self.hierarchy.sample(self.rng, self.config.batch)
-        loss = self._loss_of(tokens, classes)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
-        self._loss[t] = float(loss.detach())
-        if not np.isfinite(self._loss[t]):
-            self.diverged(t + 1, "the loss became NaN or infinite: lower the learning rate")
-        self.step_count = t + 1
+        descend(self, self.optimizer, self._loss_of(tokens, classes))
         if self.step_count % EVAL_EVERY == 0 or self.step_count == self.config.steps:
             self._evaluate(self.step_count)
 

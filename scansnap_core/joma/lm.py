@@ -15,7 +15,7 @@ import torch
 
 from ..lab.trainable import FixedConfigEngine, Plan, StepView
 from .config import LMConfig
-from .transformer import TinyTransformer, attention_entropy, stable_rank
+from .transformer import TinyTransformer, attention_entropy, descend, stable_rank
 
 __all__ = ["LMEngine", "LMView", "WIKITEXT_REFERENCE", "plan_lm", "topic_distributions"]
 
@@ -96,15 +96,7 @@ class LMEngine(FixedConfigEngine):
         return torch.nn.functional.cross_entropy(logits.reshape(-1, self.vocab), tokens[:, 1:].reshape(-1))
 
     def step(self) -> None:
-        t = self.step_count
-        loss = self._forward()
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
-        self._loss[t] = float(loss.detach())
-        if not np.isfinite(self._loss[t]):
-            self.diverged(t + 1, "the loss became NaN or infinite: lower the learning rate")
-        self.step_count = t + 1
+        descend(self, self.optimizer, self._forward())
 
     def finish(self) -> None:
         with torch.no_grad():

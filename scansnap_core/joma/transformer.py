@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["Block", "TinyTransformer", "attention_entropy", "stable_rank"]
+__all__ = ["Block", "TinyTransformer", "attention_entropy", "descend", "stable_rank"]
 
 
 class Block(nn.Module):
@@ -64,3 +64,17 @@ def attention_entropy(attention: torch.Tensor, from_row: int) -> float:
 def stable_rank(weight: torch.Tensor) -> float:
     """‖W‖_F² / ‖W‖_2²: how many directions the matrix really uses."""
     return float(weight.pow(2).sum() / torch.linalg.matrix_norm(weight, ord=2) ** 2)
+
+
+def descend(engine, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimizer step on ``loss`` for a FixedConfigEngine with a per-step ``_loss`` record: the loss of the
+    parameters after ``step_count`` steps is recorded, a non-finite one marks the run diverged, the count moves on."""
+    t = engine.step_count
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    engine._loss[t] = float(loss.detach())
+    if not math.isfinite(engine._loss[t]):
+        engine.diverged(t + 1, "the loss became NaN or infinite: lower the learning rate")
+    engine.step_count = t + 1
+
