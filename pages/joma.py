@@ -4,6 +4,7 @@ live (scansnap_app/study_page.py; docs/THEORY.md, "JoMA")."""
 
 import functools
 
+import numpy as np
 import streamlit as st
 
 from scansnap_app import config_form, entry, export_settings, url_state
@@ -14,7 +15,7 @@ from scansnap_core.joma.config import DEMOS, ReducedConfig
 from scansnap_core.joma.explain import (hier_captions, hier_kpis, invariant_captions, invariant_kpis, lm_captions,
                                        lm_kpis, reduced_captions, reduced_kpis)
 from scansnap_core.joma.figures import (HIER_FIGURES, INVARIANT_FIGURES, LM_FIGURES, REDUCED_FIGURES,
-                                        reduced_entropy_figure)
+                                        latent_unit_figure, reduced_entropy_figure)
 from scansnap_core.joma.export import cli_command, figure_pack
 from scansnap_core.joma.lm import WIKITEXT_REFERENCE
 from scansnap_core.joma.reduced import rebound_started
@@ -109,7 +110,21 @@ def lm_views(view, replayed) -> None:
 
 
 def hier_views(view, replayed) -> None:
-    chart_grid(HIER_FIGURES, [("correlation", "latents"), ("loss",)], hier_captions(view), view)
+    chart_grid(HIER_FIGURES, [("correlation", "latents")], hier_captions(view), view)
+    choices = [(level, int(i)) for level, (best, _) in enumerate(view.per_latent)
+               for i in np.flatnonzero(np.isfinite(best))]  # latents active in some samples only
+    left, right = st.columns(2)
+    with left:
+        level, latent = st.selectbox("Latent to inspect", choices, key="joma_hier_latent",
+                                     format_func=lambda c: f"level {c[0]}, latent {c[1]}",
+                                     help="Its best-matching MLP unit, at the latest evaluation")
+        live_chart(latent_unit_figure(view, level, latent), key="joma-hier-latent", filename="joma-hier-latent",
+                   height=380)
+        st.caption("Where the latent is active, its best unit should fire more: the gap between the boxes is what "
+                   "the correlation measures.")
+    with right:
+        live_chart(HIER_FIGURES["loss"](view), key="joma-hier-loss", filename="joma-hier-loss", height=380)
+        st.caption(hier_captions(view)["loss"])
 
 
 VIEWS = {"invariant": (invariant_kpis, invariant_views, None),

@@ -144,6 +144,9 @@ def test_hierarchical_latents_are_found_by_the_blocks_mlp_units():
     view = train("hier", HierConfig(steps=100))
     assert view.loss[-1] < 0.5 and view.eval_steps.tolist() == [0, 20, 40, 60, 80, 100]
     assert ((view.correlation > 0.6) & (view.correlation <= 1)).all()
+    unit, corr, on, off = view.latent_unit(1, 0)  # class 0 and its best upper-block unit
+    assert on.size + off.size == 512 and unit == view.per_latent[1][1][0] and corr == view.per_latent[1][0][0]
+    assert np.corrcoef(np.r_[np.ones(on.size), np.zeros(off.size)], np.r_[on, off])[0, 1] == pytest.approx(corr)
     hierarchy = Hierarchy(HierConfig())
     tokens, classes, latents = hierarchy.sample(np.random.default_rng(0), 64)
     for row, cls in zip(tokens, classes):  # left padding, then the class's tokens in order

@@ -84,3 +84,6 @@ def test_the_transformer_demos_step_and_show_their_theory(fresh_registry):
     control(at, "hier", "step").click().run()
     assert not at.exception and runner_of(fresh_registry, "hier").snapshot().step == 1
     assert {"Level 0 correlation", "Level 1 correlation"} <= set(metrics(at))
+    at.run()  # the views of the step just taken
+    latent = at.selectbox(key="joma_hier_latent")
+    assert latent.value[0] == 0 and "level 1, latent 0" in latent.options  # every class is active in some samples

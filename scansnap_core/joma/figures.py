@@ -15,7 +15,8 @@ from .invariant import InvariantView
 from .lm import LMView
 from .reduced import ReducedView
 
-__all__ = ["HIER_FIGURES", "INVARIANT_FIGURES", "LM_FIGURES", "REDUCED_FIGURES", "reduced_entropy_figure"]
+__all__ = ["HIER_FIGURES", "INVARIANT_FIGURES", "LM_FIGURES", "REDUCED_FIGURES", "latent_unit_figure",
+           "reduced_entropy_figure"]
 
 #: Okabe–Ito colours of this study's concepts: distinct tokens (as in Scan & Snap), common tokens, the measurement
 DISTINCT_COLOR = "#0072B2"
@@ -250,6 +251,20 @@ def hier_latents_figure(view: HierView) -> go.Figure:
                                xaxis=dict(title=dict(text="latent"), tickangle=-90),
                                yaxis=dict(title=dict(text="correlation"), range=[0, 1.02]),
                                legend=dict(orientation="h", y=-0.35, yanchor="top")))
+
+
+def latent_unit_figure(view: HierView, level: int, latent: int) -> go.Figure:
+    """A chosen latent and its best-matching unit: the unit's (max-pooled) activation on the evaluation samples
+    where the latent is active and where it is not."""
+    unit, corr, on, off = view.latent_unit(level, latent)
+    traces = [dict(type="box", y=f32(values), name=name, marker=dict(color=color), boxpoints="outliers")
+              for values, name, color in ((on, f"latent active ({on.size})", LEVEL_COLORS[level % 2]),
+                                          (off, f"inactive ({off.size})", THEORY_COLOR)) if values.size]
+    step = int(view.eval_steps[-1]) if view.eval_steps.size else 0
+    return figure(traces, dict(title=title(f"Level-{level} latent {latent} and its best unit, {unit} "
+                                           f"(block {level + 1})", f"correlation {corr:.3f} at step {step}; "
+                                           "activations max-pooled over positions"),
+                               yaxis=dict(title=dict(text=f"unit {unit} activation")), showlegend=False))
 
 
 def hier_loss_figure(view: HierView) -> go.Figure:

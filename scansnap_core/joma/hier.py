@@ -85,15 +85,26 @@ class HierView(StepView):
     """The run at ``step``: loss per step, and per evaluation the mean best correlation of each level; the latest
     evaluation's best correlation and unit per latent."""
 
-    def __init__(self, config, loss, eval_steps, correlation, per_latent):
+    def __init__(self, config, loss, eval_steps, correlation, per_latent, indicators=None, activations=None):
         self.config, self.loss, self.eval_steps, self.correlation = config, loss, eval_steps, correlation
         self.per_latent = per_latent  # [(best [latents], unit [latents]) per level] at the latest evaluation
+        # per level, on the evaluation samples: the latents' indicators and the block's max-pooled MLP activations
+        self.indicators, self.activations = indicators, activations
         self.step = loss.shape[0] - 1
+
+    def latent_unit(self, level: int, latent: int) -> tuple[int, float, np.ndarray, np.ndarray]:
+        """(the latent's best-matching unit, their correlation, that unit's activation on the samples where the
+        latent is active, and where it is not) at the latest evaluation."""
+        best, unit = self.per_latent[level]
+        u = int(unit[latent])
+        active = self.indicators[level][:, latent]
+        values = self.activations[level][:, u]
+        return u, float(best[latent]), values[active], values[~active]
 
     def upto(self, step: int) -> "HierView":
         keep = self.eval_steps <= step
         return HierView(self.config, self.loss[: step + 1], self.eval_steps[keep], self.correlation[keep],
-                        self.per_latent)
+                        self.per_latent, self.indicators, self.activations)
 
 
 class HierEngine(FixedConfigEngine):
@@ -111,7 +122,7 @@ class HierEngine(FixedConfigEngine):
         self.model = TinyTransformer(c.observable, c.level1, c.dim, layers=2, positions=0)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=c.lr, momentum=0.9, weight_decay=5e-3)
         self._loss = np.full(c.steps + 1, np.nan)
-        self._eval: list[tuple[int, np.ndarray, list]] = []
+        self._eval: list[tuple[int, np.ndarray, list, list]] = []  # step, per-level mean, per latent, activations
         self._evaluate(0)
 
     def _loss_of(self, tokens: np.ndarray, classes: np.ndarray) -> torch.Tensor:
@@ -127,9 +138,9 @@ class HierEngine(FixedConfigEngine):
     def _evaluate(self, step: int) -> None:
         with torch.no_grad():
             _, _, hiddens = self.model(self.eval_tokens)
-        per_level = [best_correlations(indicators, hidden.amax(dim=1).numpy())
-                     for indicators, hidden in zip(self.eval_levels, hiddens)]
-        self._eval.append((step, np.array([np.nanmean(best) for best, _ in per_level]), per_level))
+        pooled = [hidden.amax(dim=1).numpy() for hidden in hiddens]
+        per_level = [best_correlations(indicators, h) for indicators, h in zip(self.eval_levels, pooled)]
+        self._eval.append((step, np.array([np.nanmean(best) for best, _ in per_level]), per_level, pooled))
 
     def finish(self) -> None:
         tokens, classes, _ = self.hierarchy.sample(self.rng, self.config.batch)
@@ -140,7 +151,7 @@ class HierEngine(FixedConfigEngine):
         step = self.step_count if step is None else step
         evals = [e for e in list(self._eval) if e[0] <= step]
         return HierView(self.config, self._loss[: step + 1].copy(), np.array([e[0] for e in evals]),
-                        np.array([e[1] for e in evals]), evals[-1][2])
+                        np.array([e[1] for e in evals]), evals[-1][2], self.eval_levels, evals[-1][3])
 
 
 def plan_hier(config: HierConfig) -> Plan:
