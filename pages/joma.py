@@ -59,7 +59,8 @@ url_state.restore(URL_PAGE, read_url)
 url_state.show_notices(URL_PAGE)
 demo = st.segmented_control("Demo", list(DEMOS), format_func=LABELS.get, key=DEMO_KEY, required=True)
 config_cls = DEMOS[demo][0]
-st.caption(DEMOS[demo][1][0].upper() + DEMOS[demo][1][1:] + ".")
+what = DEMOS[demo][1]
+st.caption(what[0].upper() + what[1:] + ("" if what.endswith("?") else "."))
 #: fields a demo's form leaves out while another setting makes them moot
 MOOT = {("invariant", "hidden"): lambda ss: ss.get(prefix("invariant") + "mlp") != "relu"}
 with st.sidebar.expander(f"{LABELS[demo]}: settings", expanded=True):

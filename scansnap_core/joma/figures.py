@@ -257,7 +257,8 @@ def latent_unit_figure(view: HierView, level: int, latent: int) -> go.Figure:
     """A chosen latent and its best-matching unit: the unit's (max-pooled) activation on the evaluation samples
     where the latent is active and where it is not."""
     unit, corr, on, off = view.latent_unit(level, latent)
-    traces = [dict(type="box", y=f32(values), name=name, marker=dict(color=color), boxpoints="outliers")
+    traces = [dict(type="box", y=f32(values), name=name, marker=dict(color=color, size=4), boxpoints="all",
+                   jitter=0.4, pointpos=0)
               for values, name, color in ((on, f"latent active ({on.size})", LEVEL_COLORS[level % 2]),
                                           (off, f"inactive ({off.size})", THEORY_COLOR)) if values.size]
     step = int(view.eval_steps[-1]) if view.eval_steps.size else 0
