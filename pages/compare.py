@@ -15,6 +15,7 @@ import streamlit as st
 from scansnap_app import entry, live, pacing, run_controls, url_state, views
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import MAX_RECORDS, REGISTRY, new_session_id
+from scansnap_app.url_state import KEEP
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.numbers import loss_text
 from scansnap_core.lab.runner import Status
@@ -63,11 +64,11 @@ def side_settings(side: str) -> None:
     """The handful of fields a side may change."""
     st.subheader(f"Run {side}")
     c1, c2 = st.columns(2)
-    c1.selectbox(FIELD_LABELS["optimizer"], FIELD_CHOICES["optimizer"], key=f"cmp_{side}_optimizer",
+    c1.selectbox(FIELD_LABELS["optimizer"], FIELD_CHOICES["optimizer"], **KEEP, key=f"cmp_{side}_optimizer",
                  format_func=str.upper, help=FIELD_HELP["optimizer"])
-    c2.selectbox(FIELD_LABELS["init"], FIELD_CHOICES["init"], key=f"cmp_{side}_init", help=FIELD_HELP["init"])
+    c2.selectbox(FIELD_LABELS["init"], FIELD_CHOICES["init"], **KEEP, key=f"cmp_{side}_init", help=FIELD_HELP["init"])
     for col, name in ((c1, "eta_y"), (c2, "eta_z"), (c1, "seed")):
-        col.number_input(FIELD_LABELS[name], key=f"cmp_{side}_{name}", step=1 if name == "seed" else 0.1,
+        col.number_input(FIELD_LABELS[name], **KEEP, key=f"cmp_{side}_{name}", step=1 if name == "seed" else 0.1,
                          format=None if name == "seed" else "%g", help=FIELD_HELP[name])
     buttons = st.columns(len(FIG5_ETAS))  # the side's full width: in half of it the labels were cut ("η…")
     for col, eta in zip(buttons, FIG5_ETAS):  # setting a value is idempotent: a doubled click is harmless
@@ -86,7 +87,7 @@ with left:
     side_settings("A")
 with right:
     side_settings("B")
-st.number_input(FIELD_LABELS["steps"] + " (shared)", key="cmp_steps", step=50, help=FIELD_HELP["steps"])
+st.number_input(FIELD_LABELS["steps"] + " (shared)", **KEEP, key="cmp_steps", step=50, help=FIELD_HELP["steps"])
 
 configs, errors = [], []
 for side in SIDES:
@@ -131,7 +132,7 @@ def _titled(fig, side: str):
 
 
 query = int(c4.selectbox("Logit trajectories of", range(DEFAULT_PAIR[0].data.num_query),
-                         format_func=lambda q: f"query {q + 1}", key="cmp_query"))
+                         format_func=lambda q: f"query {q + 1}", **KEEP, key="cmp_query"))
 
 
 def pair_views() -> None:

@@ -11,6 +11,7 @@ from scansnap_app import config_form, entry, export_settings, url_state
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import new_session_id
 from scansnap_app.study_page import study_page
+from scansnap_app.url_state import KEEP
 from scansnap_core.joma.config import DEMOS, ReducedConfig
 from scansnap_core.joma.explain import (hier_captions, hier_kpis, invariant_captions, invariant_kpis, lm_captions,
                                        lm_kpis, reduced_captions, reduced_kpis)
@@ -57,7 +58,7 @@ st.caption("Along gradient flow a self-attention layer's logits are a function o
            "Chen, Du, ICLR 2024.")
 url_state.restore(URL_PAGE, read_url)
 url_state.show_notices(URL_PAGE)
-demo = st.segmented_control("Demo", list(DEMOS), format_func=LABELS.get, key=DEMO_KEY, required=True)
+demo = st.segmented_control("Demo", list(DEMOS), format_func=LABELS.get, **KEEP, key=DEMO_KEY, required=True)
 config_cls = DEMOS[demo][0]
 what = DEMOS[demo][1]
 st.caption(what[0].upper() + what[1:] + ("" if what.endswith("?") else "."))
@@ -116,7 +117,7 @@ def hier_views(view, replayed) -> None:
                for i in np.flatnonzero(np.isfinite(best))]  # latents active in some samples only
     left, right = st.columns(2)
     with left:
-        level, latent = st.selectbox("Latent to inspect", choices, key="joma_hier_latent",
+        level, latent = st.selectbox("Latent to inspect", choices, **KEEP, key="joma_hier_latent",
                                      format_func=lambda c: f"level {c[0]}, latent {c[1]}",
                                      help="Its best-matching MLP unit, at the latest evaluation")
         live_chart(latent_unit_figure(view, level, latent), key="joma-hier-latent", filename="joma-hier-latent",

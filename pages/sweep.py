@@ -14,6 +14,7 @@ from scansnap_app.controls import RATES, live_lab_link
 from scansnap_app.live_chart import live_chart
 from scansnap_app.plain import plain
 from scansnap_app.sessions import REGISTRY, new_session_id
+from scansnap_app.url_state import KEEP
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.jobs import SweepJob
 from scansnap_core.scan_snap import figures
@@ -45,14 +46,14 @@ st.caption(
 )
 
 c = st.columns(3) + st.columns([1, 1, 2.2])  # the value lists get a third of the width each: all tags show
-num_query = c[0].multiselect("Query tokens", list(range(1, 11)), default=list(FIG6_GRID["num_query"]),
+num_query = c[0].multiselect("Query tokens", list(range(1, 11)), default=list(FIG6_GRID["num_query"]), **KEEP,
                              key="sw_num_query", help="One panel per number of query tokens (Syn-Medium layouts)")
-eta_z = c[1].multiselect("η_Z (attention)", list(RATES), default=list(FIG6_GRID["eta_z"]), key="sw_eta_z",
-                         format_func=lambda v: f"{v:g}")
-ratios = c[2].multiselect("η_Y / η_Z", list(RATIOS), default=list(FIG6_GRID["ratio"]), key="sw_ratio",
+eta_z = c[1].multiselect("η_Z (attention)", list(RATES), default=list(FIG6_GRID["eta_z"]), **KEEP,
+                         key="sw_eta_z", format_func=lambda v: f"{v:g}")
+ratios = c[2].multiselect("η_Y / η_Z", list(RATIOS), default=list(FIG6_GRID["ratio"]), **KEEP, key="sw_ratio",
                           format_func=lambda v: f"{v:g}")
-seeds = c[3].number_input("Seeds", 1, 20, len(FIG6_GRID["seeds"]), key="sw_seeds", help="Seeds 1, 2, …, n")
-steps = c[4].number_input("Steps", 1, 5000, FIG6_GRID["steps"], key="sw_steps")
+seeds = c[3].number_input("Seeds", 1, 20, len(FIG6_GRID["seeds"]), **KEEP, key="sw_seeds", help="Seeds 1, 2, …, n")
+steps = c[4].number_input("Steps", 1, 5000, FIG6_GRID["steps"], **KEEP, key="sw_steps")
 
 configs, error = [], None
 missing = [label for label, chosen in (("Query tokens", num_query), ("η_Z", eta_z), ("η_Y / η_Z", ratios))
@@ -177,12 +178,12 @@ def results() -> None:
     summary = summarize_sweep(table)
     live_chart(figures.sweep_entropy(summary), key="sw_entropy", filename="sweep-entropy", height=420)
     panels = sorted(table["num_query"].unique())
-    q = st.segmented_control("Heatmaps for", panels, default=panels[-1], key="sw_panel",
+    q = st.segmented_control("Heatmaps for", panels, default=panels[-1], **KEEP, key="sw_panel",
                              format_func=lambda v: f"{v} query token{'s' if v > 1 else ''}") or panels[-1]
     live_chart(figures.sweep_heatmap(table, "entropy_distinct", f"Final distinct-token entropy, {q} query token(s)",
                                      q), key="sw_heat_entropy", filename="sweep-entropy-heatmap", height=380)
     measured, theory_column, theory_label = EVENTS[st.segmented_control(
-        "Measured event", list(EVENTS), default=list(EVENTS)[1], key="sw_event",
+        "Measured event", list(EVENTS), default=list(EVENTS)[1], **KEEP, key="sw_event",
         help="Scan peak: the step of fastest attention movement. Snap: the first step from which the attention "
              "stays nearly still with the same attended tokens (README, 'Measured events'). Cells average the "
              "seeds that have the event; the hover says how many do.") or list(EVENTS)[1]]

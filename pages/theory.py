@@ -14,6 +14,7 @@ from scansnap_app import entry, url_state
 from scansnap_app.live_chart import live_chart
 from scansnap_app.plain import plain
 from scansnap_app.sessions import REGISTRY
+from scansnap_app.url_state import KEEP
 from scansnap_core.lab.fields import to_text
 from scansnap_core.scan_snap import figures, theory
 from scansnap_core.scan_snap.results import GrowthFactor
@@ -147,25 +148,25 @@ def sidebar() -> None:
     url_state.restore(URL_PAGE, read_url)
     ss.setdefault("th_preset", DEFAULT_PRESET)
     sb = st.sidebar
-    sb.selectbox("Preset", list(PRESETS), format_func=lambda p: PRESETS[p][0], key="th_preset",
+    sb.selectbox("Preset", list(PRESETS), format_func=lambda p: PRESETS[p][0], **KEEP, key="th_preset",
                  on_change=_on_preset, help="Fills the inputs with one of the paper's settings")
     for key, value in {**DEFAULTS, **PRESETS[ss["th_preset"]][1]}.items():  # inputs Streamlit dropped off-page
         ss.setdefault(key, value)
     number = dict(on_change=_to_custom)
-    sb.number_input("K (classes)", step=1, key="th_K", **number)
-    sb.number_input("M (vocabulary size)", step=1, key="th_M", **number)
-    sb.number_input("η_Y (decoder rate)", step=0.1, format="%g", key="th_eta_y", **number)
-    sb.number_input("η_Z (attention rate)", step=0.1, format="%g", key="th_eta_z", **number)
-    sb.number_input("C0 (= ρ0⁴/K, Eqn 13)", step=0.1, format="%g", key="th_C0", **number)
-    sb.number_input("t max", step=10.0, format="%g", key="th_t_max", **number)
-    sb.toggle("Log t axis", key="th_log")  # a view option: the inputs still match their preset
-    sb.number_input("f²(0) of the dominant distinct token", step=0.05, format="%g", key="th_f0", **number,
+    sb.number_input("K (classes)", step=1, **KEEP, key="th_K", **number)
+    sb.number_input("M (vocabulary size)", step=1, **KEEP, key="th_M", **number)
+    sb.number_input("η_Y (decoder rate)", step=0.1, format="%g", **KEEP, key="th_eta_y", **number)
+    sb.number_input("η_Z (attention rate)", step=0.1, format="%g", **KEEP, key="th_eta_z", **number)
+    sb.number_input("C0 (= ρ0⁴/K, Eqn 13)", step=0.1, format="%g", **KEEP, key="th_C0", **number)
+    sb.number_input("t max", step=10.0, format="%g", **KEEP, key="th_t_max", **number)
+    sb.toggle("Log t axis", **KEEP, key="th_log")  # a view option: the inputs still match their preset
+    sb.number_input("f²(0) of the dominant distinct token", step=0.05, format="%g", **KEEP, key="th_f0", **number,
                     help="Lower bound of Theorem 3: χ ≥ exp(2 f²(0) B)")
     sb.markdown("**Compare learning rates**")
-    sb.radio("Vary", ["eta_y", "eta_z"], key="th_vary", **number,
+    sb.radio("Vary", ["eta_y", "eta_z"], **KEEP, key="th_vary", **number,
              format_func={"eta_y": "η_Y at fixed η_Z (Fig. 3)", "eta_z": "η_Z at fixed ν = η_Y/η_Z (Fig. 9)"}.get)
-    sb.text_input("Rates to compare (comma-separated)", key="th_rates", **number)
-    sb.radio("Fig. 3 view shows", ["chi", "B"], key="th_quantity", horizontal=True, **number,
+    sb.text_input("Rates to compare (comma-separated)", **KEEP, key="th_rates", **number)
+    sb.radio("Fig. 3 view shows", ["chi", "B"], **KEEP, key="th_quantity", horizontal=True, **number,
              format_func={"chi": "χ = exp(2B)", "B": "Bₙ"}.get)
 
 
@@ -254,7 +255,7 @@ if not errors:
     chart = dict(uirevision=revision, height=430)
     live_chart(figures.theory_B(K, M, eta_y, eta_z, C0, t, log_axis), key="th_chart_B", filename="theory-B", **chart)
     measured = None
-    if st.checkbox("Overlay this session's Live Lab run (measured growth factor)", key="th_overlay"):
+    if st.checkbox("Overlay this session's Live Lab run (measured growth factor)", **KEEP, key="th_overlay"):
         measured = overlay(K, M)
     live_chart(figures.theory_growth(K, M, eta_y, eta_z, C0, f0, t, log_axis, measured), key="th_chart_growth",
                filename="theory-growth", **chart)

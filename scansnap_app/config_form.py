@@ -11,6 +11,8 @@ import streamlit as st
 
 from scansnap_core.lab.fields import ConfigError
 
+from .url_state import KEEP
+
 
 
 def key(prefix: str, name: str) -> str:
@@ -36,15 +38,15 @@ def form(config_cls, prefix: str, container=None, fields: tuple[str, ...] | None
         kind = table.kind(name)
         if kind in ("int", "float"):
             lo, hi = table.bounds(name)
-            box.number_input(label, min_value=lo, max_value=hi, key=k, help=help,
+            box.number_input(label, min_value=lo, max_value=hi, **KEEP, key=k, help=help,
                              format=None if kind == "int" else "%g",
                              step=1 if kind == "int" else _float_step(ss.get(k, lo)))
         elif kind == "choice":
-            box.radio(label, table.choices[name], key=k, help=help, horizontal=True)
+            box.radio(label, table.choices[name], **KEEP, key=k, help=help, horizontal=True)
         elif kind == "bool":
-            box.toggle(label, key=k, help=help)
+            box.toggle(label, **KEEP, key=k, help=help)
         else:
-            box.text_input(label, key=k, help=help)
+            box.text_input(label, **KEEP, key=k, help=help)
 
 
 def _float_step(value: float) -> float:

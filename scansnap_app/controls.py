@@ -26,6 +26,7 @@ from scansnap_core.scan_snap.presets import PRESETS, preset
 
 from . import sessions, url_state
 from .plain import plain
+from .url_state import KEEP
 
 PRESET_LABELS = {
     "syn-small": "Syn-Small (Fig. 4)",
@@ -146,7 +147,7 @@ def _number(name: str, step=None, fmt=None) -> None:
     """A number input with the field's label, help and range from its field table, so a cap raised by
     an environment variable (e.g. SCANSNAP_MAX_STEPS) reaches the widget and the URL."""
     lo, hi = field_bounds(name)
-    st.number_input(FIELD_LABELS[name], min_value=lo, max_value=hi, step=step, format=fmt, key=name,
+    st.number_input(FIELD_LABELS[name], min_value=lo, max_value=hi, step=step, format=fmt, **KEEP, key=name,
                     help=FIELD_HELP[name])
 
 
@@ -155,7 +156,7 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
     url_state.restore(URL_PAGE, read_url)
     ss = st.session_state
     sb = st.sidebar
-    sb.selectbox("Preset", list(PRESETS), format_func=PRESET_LABELS.get, key="preset", on_change=_on_preset,
+    sb.selectbox("Preset", list(PRESETS), format_func=PRESET_LABELS.get, **KEEP, key="preset", on_change=_on_preset,
                  help="Choosing a preset fills every control with the paper's setting")
     sb.file_uploader("Load a config JSON", type=["json"], key="upload", on_change=_on_upload,
                      help="A config.json written by this app or `python -m scansnap_core run`")
@@ -178,7 +179,7 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
         _number("distinct_min", fmt="%g")
         _number("distinct_max", fmt="%g")
         _number("common_weight", fmt="%g")
-        st.toggle("Edit distinct weights per class", key="edit_weights",
+        st.toggle("Edit distinct weights per class", **KEEP, key="edit_weights",
                   help="Full control: one row of unnormalised distinct-token weights per class")
         if ss.get("edit_weights"):
             _weights_editor()
@@ -186,8 +187,8 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
 
     with sb.expander("Learning rates", expanded=True):
         for name in ("eta_y", "eta_z"):
-            st.select_slider(FIELD_LABELS[name], options=_rate_options(ss[name]), key=name, help=FIELD_HELP[name] +
-                             " (log scale); applies live while training")
+            st.select_slider(FIELD_LABELS[name], options=_rate_options(ss[name]), **KEEP, key=name,
+                             help=FIELD_HELP[name] + " (log scale); applies live while training")
         ratio = ss["eta_y"] / ss["eta_z"] if ss["eta_z"] else float("inf")
         st.caption(f"η_Y / η_Z = **{ratio:g}**")
         if ss.get("rate_changes"):
@@ -197,26 +198,27 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
                       kwargs={"rate_changes": ()}, help="Train with the rates above for the whole run")
 
     with sb.expander("Training", expanded=False):
-        st.radio(FIELD_LABELS["optimizer"], FIELD_CHOICES["optimizer"], key="optimizer", horizontal=True,
+        st.radio(FIELD_LABELS["optimizer"], FIELD_CHOICES["optimizer"], **KEEP, key="optimizer", horizontal=True,
                  help=FIELD_HELP["optimizer"])
         if ss["optimizer"] == "sgd":
             _number("momentum", step=0.1, fmt="%g")
-        st.radio(FIELD_LABELS["mode"], FIELD_CHOICES["mode"], key="mode", horizontal=True, help=FIELD_HELP["mode"],
-                 format_func={"sgd": "sampled SGD", "expected": "expected (T→∞)"}.get)
+        st.radio(FIELD_LABELS["mode"], FIELD_CHOICES["mode"], **KEEP, key="mode", horizontal=True,
+                 help=FIELD_HELP["mode"], format_func={"sgd": "sampled SGD", "expected": "expected (T→∞)"}.get)
         if ss["mode"] == "sgd":
             st.select_slider(FIELD_LABELS["batch_size"], options=sorted(set(BATCHES) | {ss["batch_size"]}),
-                             key="batch_size", help=FIELD_HELP["batch_size"])
+                             **KEEP, key="batch_size", help=FIELD_HELP["batch_size"])
             _number("seq_len")
         _number("steps", step=50)
         _number("seed")
         _number("record_every")
 
     with sb.expander("Model", expanded=False):
-        st.radio(FIELD_LABELS["init"], FIELD_CHOICES["init"], key="init", horizontal=True, help=FIELD_HELP["init"])
+        st.radio(FIELD_LABELS["init"], FIELD_CHOICES["init"], **KEEP, key="init", horizontal=True,
+                 help=FIELD_HELP["init"])
         if ss["init"] == "default":
             _number("init_scale", step=0.5, fmt="%g")
-        st.toggle(FIELD_LABELS["normalize"], key="normalize", help=FIELD_HELP["normalize"])
-        st.toggle(FIELD_LABELS["residual"], key="residual", help=FIELD_HELP["residual"])
+        st.toggle(FIELD_LABELS["normalize"], **KEEP, key="normalize", help=FIELD_HELP["normalize"])
+        st.toggle(FIELD_LABELS["residual"], **KEEP, key="residual", help=FIELD_HELP["residual"])
 
     try:
         cfg = current_config()

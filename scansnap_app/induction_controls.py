@@ -11,6 +11,7 @@ from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.limits import LIMITS
 
 from . import config_form, url_state
+from .url_state import KEEP
 
 URL_PAGE = "induction"
 PREFIX = "ind_"
@@ -72,17 +73,18 @@ def _on_preset() -> None:
 
 def _slider(name: str, **extra) -> None:
     lo, hi = FIELDS.bounds(name)
-    st.slider(FIELDS.labels[name], min_value=lo, max_value=hi, key=key(name), help=FIELDS.help[name], **extra)
+    st.slider(FIELDS.labels[name], min_value=lo, max_value=hi, **KEEP, key=key(name), help=FIELDS.help[name], **extra)
 
 
 def _number(name: str, **extra) -> None:
     lo, hi = FIELDS.bounds(name)
-    st.number_input(FIELDS.labels[name], min_value=lo, max_value=hi, key=key(name), help=FIELDS.help[name], **extra)
+    st.number_input(FIELDS.labels[name], min_value=lo, max_value=hi, **KEEP, key=key(name), help=FIELDS.help[name],
+                    **extra)
 
 
 def _choices(name: str, options) -> None:
-    st.select_slider(FIELDS.labels[name], options=sorted(set(options) | {st.session_state[key(name)]}), key=key(name),
-                     help=FIELDS.help[name])
+    st.select_slider(FIELDS.labels[name], options=sorted(set(options) | {st.session_state[key(name)]}), **KEEP,
+                     key=key(name), help=FIELDS.help[name])
 
 
 def sidebar() -> tuple[InductionConfig | None, str | None]:
@@ -92,19 +94,20 @@ def sidebar() -> tuple[InductionConfig | None, str | None]:
     if key("preset") not in ss:
         ss.update(control_values(preset(DEFAULT_PRESET), DEFAULT_PRESET))
     sb = st.sidebar
-    sb.selectbox("Preset", list(PRESETS), key=key("preset"), on_change=_on_preset,
+    sb.selectbox("Preset", list(PRESETS), **KEEP, key=key("preset"), on_change=_on_preset,
                  format_func=lambda n: f"{n}: {PRESETS[n][1]}", help="Each preset is one of the spec's lessons")
     with sb.expander("Data", expanded=True):
         _slider("vocab")
         options = list(PARENT_SETS) + ([ss[key("parents")]] if ss[key("parents")] not in PARENT_SETS else [])
-        st.selectbox(FIELDS.labels["parents"], options, key=key("parents"), help=FIELDS.help["parents"],
+        st.selectbox(FIELDS.labels["parents"], options, **KEEP, key=key("parents"), help=FIELDS.help["parents"],
                      format_func=lambda p: "{" + p + "}")
         _choices("alpha", ALPHAS)
         mixture_allowed = ss[key("parents")] == "1,2"
-        st.toggle("Mixture prior", key=key("mixture_on"), disabled=not mixture_allowed,
+        st.toggle("Mixture prior", **KEEP, key=key("mixture_on"), disabled=not mixture_allowed,
                   help=FIELDS.help["mixture"] + ("" if mixture_allowed else " (needs the parents {1,2})"))
         if ss.get(key("mixture_on")):
-            st.slider(FIELDS.labels["mixture"], 0.0, 1.0, step=0.05, key=key("mixture"), help=FIELDS.help["mixture"])
+            st.slider(FIELDS.labels["mixture"], 0.0, 1.0, step=0.05, **KEEP, key=key("mixture"),
+                      help=FIELDS.help["mixture"])
         _slider("length", step=8)
         _choices("samples", SAMPLES)
     with sb.expander("Model", expanded=True):
@@ -113,7 +116,7 @@ def sidebar() -> tuple[InductionConfig | None, str | None]:
         _slider("degree")
         _slider("w_plus", step=0.1)
     with sb.expander("Training", expanded=False):
-        st.radio(FIELDS.labels["schedule"], FIELDS.choices["schedule"], key=key("schedule"), horizontal=True,
+        st.radio(FIELDS.labels["schedule"], FIELDS.choices["schedule"], **KEEP, key=key("schedule"), horizontal=True,
                  help=FIELDS.help["schedule"])
         stages = ((("selector_steps", "selector_lr"), ("rpe_steps", "rpe_lr"), ("scale_steps", "scale_lr"))
                   if ss[key("schedule")] == "staged" else (("joint_steps", "joint_lr"),))
@@ -123,7 +126,7 @@ def sidebar() -> tuple[InductionConfig | None, str | None]:
                 _number(steps, step=50)
             with right:
                 _choices(rate, RATES)
-        st.radio(FIELDS.labels["loss"], FIELDS.choices["loss"], key=key("loss"), horizontal=True,
+        st.radio(FIELDS.labels["loss"], FIELDS.choices["loss"], **KEEP, key=key("loss"), horizontal=True,
                  help=FIELDS.help["loss"], format_func={"log": "−log ŷ_y", "cross_entropy": "authors' CE"}.get)
         _number("w_minus", step=0.1, format="%g")
         _number("seed")

@@ -9,6 +9,7 @@ from scansnap_core.lab.runner import Status
 
 from . import sessions
 from .sessions import IDLE_TTL, SPEEDS, Lab
+from .url_state import KEEP
 
 
 def run_controls(lab: Lab, lab_id: str, prefix: str = ""):
@@ -38,13 +39,13 @@ def speed_control(container, lab: Lab, stops: dict[int, str] | None = None, when
     an Auto-pause toggle that pauses the run by itself at those steps and once ``when(engine)`` gives a
     reason (Runner.pause_at; ``also`` says in words when that is)."""
     speed, pause = container.columns([1.25, 1]) if stops is not None else (container, None)
-    speed.select_slider("Speed", options=list(SPEEDS), key="speed", on_change=_speed, args=(lab,),
+    speed.select_slider("Speed", options=list(SPEEDS), **KEEP, key="speed", on_change=_speed, args=(lab,),
                         help="Slow the run down to watch scanning and snapping unfold; 'lecture' takes two "
                              "steps a second")
     lab.runner.delay = SPEEDS[st.session_state.get("speed", "full speed")]
     if pause is not None:
         at = [f"step {s} ({w})" for s, w in sorted(stops.items())] + ([also] if also else [])
-        on = pause.toggle("Auto-pause", key="auto_pause",
+        on = pause.toggle("Auto-pause", **KEEP, key="auto_pause",
                           help="Pause by itself, to narrate: " + "; ".join(at) if at else "Nothing to pause at")
         if on:
             lab.runner.pause_at(stops, when)

@@ -24,6 +24,10 @@ from .plain import plain
 
 Reader = Callable[[dict[str, str]], tuple[dict[str, Any], list[str]]]
 
+#: passed to every settings widget: Streamlit keeps its value for the whole session, also while another page is
+#: shown (by default a value is dropped when a run does not draw its widget, and a page found its settings gone, or
+#: raised KeyError reading them, when the user came back)
+KEEP = {"persist_state": "session"}
 #: the URL parameter that marks a page with a run, and this server process's value for it
 RUN_MARK = "run"
 SERVER_ID = uuid.uuid4().hex[:8]

@@ -20,6 +20,7 @@ from scansnap_core.scan_snap.results import (Composition, RunData, cli_command, 
 
 from .export_settings import figure_pack_button
 from .live_chart import live_chart
+from .url_state import KEEP
 
 #: rows kept in live heatmaps and line charts (records are thinned evenly beyond this)
 LIVE_RECORDS = 240
@@ -172,18 +173,18 @@ LOGIT_AXES = {"auto": None, "±0.5": 0.5, "±1": 1.0, "±2": 2.0, "±5": 5.0}
 def secondary_picker(num_classes: int) -> int:
     """Which secondary view, and for which class (outside the live fragment)."""
     c1, c2, c3, c4 = st.columns([2.7, 1.1, 1, 1])
-    c1.segmented_control("Second row", SECONDARY, default=SECONDARY[0], key="secondary_view",
+    c1.segmented_control("Second row", SECONDARY, default=SECONDARY[0], **KEEP, key="secondary_view",
                          help="The history heatmap (the paper's Fig. 4), the growth factor beside the theory's "
                               "bounds, or the decoder's correct-token logit, probability and loss")
-    c2.toggle("Log step axis", key="log_steps", help="Spread out the first steps (scanning) in the logit and "
+    c2.toggle("Log step axis", **KEEP, key="log_steps", help="Spread out the first steps (scanning) in the logit and "
                                                      "theory charts; they then start at step 1")
-    c3.selectbox("Logit axis", list(LOGIT_AXES), key="logit_axis",
+    c3.selectbox("Logit axis", list(LOGIT_AXES), **KEEP, key="logit_axis",
                  help="A fixed z_ml axis, to compare runs by eye: auto-scaled, a run whose logits barely move "
                       "looks like one whose logits move a lot")
     if num_classes <= 1:
         return 0
     return c4.selectbox("Class", list(range(num_classes)), format_func=lambda n: f"class {n + 1}",
-                        key="view_class", help="Class shown in the history and theory views")
+                        **KEEP, key="view_class", help="Class shown in the history and theory views")
 
 
 def export_panel(data: RunData, summary: dict, cfg: RunConfig) -> None:

@@ -103,3 +103,27 @@ def test_a_page_that_reconnects_to_a_restarted_server_says_its_run_was_lost(brow
         expect(tab.get_by_text("The server restarted since this page started its run")).to_be_visible(timeout=60_000)
         expect(tab.get_by_role("button", name="Start")).to_be_visible()
         assert "preset=fig3" in tab.url and f"{url_state.RUN_MARK}=" not in tab.url
+
+
+@needs_chromium
+def test_every_pages_settings_survive_a_visit_to_another_page(server, browser):
+    """Streamlit drops a widget's value when a run does not draw it; without persisting the settings, coming back to
+    the Live Lab after another page raised KeyError, and the study pages came back with their defaults."""
+    import re
+
+    from browser_helpers import open_page
+
+    def visit(page, name: str, url: str) -> None:
+        page.get_by_test_id("stSidebarNav").get_by_text(name, exact=True).click()
+        page.wait_for_url(re.compile(url), timeout=30_000)
+        page.wait_for_timeout(1500)
+        assert page.get_by_test_id("stException").count() == 0, name
+
+    for start, name, kept in (("/?preset=fig3", "Live Lab", r"/\?preset=fig3"),
+                              ("/induction?seed=5&samples=250", "Induction heads", r"/induction\?.*samples=250&seed=5"),
+                              ("/joma?demo=reduced&reduced.tokens=12", "JoMA", r"/joma\?demo=reduced&reduced\.tokens=12")):
+        page, errors = open_page(browser, server + start)
+        visit(page, "Theory explorer", r"/theory")
+        visit(page, name, kept)
+        assert not errors
+        page.context.close()
