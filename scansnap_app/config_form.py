@@ -28,11 +28,9 @@ def form(config_cls, prefix: str, container=None, fields: tuple[str, ...] | None
     start from the session state (see :func:`read_url`)."""
     table, box = config_cls.FIELDS, container or st.sidebar
     ss = st.session_state
-    # Streamlit forgets a widget's value when a run does not draw it (another demo was shown): start again from
-    # the last configuration these widgets made
-    saved = ss.get(_saved(prefix)) or config_cls()
+    defaults = config_cls()  # for a field no URL set (the widgets keep their values for the session: url_state.KEEP)
     for name in config_cls.field_names():
-        ss.setdefault(key(prefix, name), getattr(saved, name))
+        ss.setdefault(key(prefix, name), getattr(defaults, name))
     for name in fields or config_cls.field_names():
         k, label, help = key(prefix, name), table.labels[name], table.help[name]
         kind = table.kind(name)
@@ -59,13 +57,7 @@ def _float_step(value: float) -> float:
 def current(config_cls, prefix: str) -> Any:
     """The configuration the widgets show (ConfigError for a combination that does not fit)."""
     ss = st.session_state
-    config = config_cls(**{name: ss[key(prefix, name)] for name in config_cls.field_names() if key(prefix, name) in ss})
-    ss[_saved(prefix)] = config
-    return config
-
-
-def _saved(prefix: str) -> str:
-    return f"_{prefix}saved"
+    return config_cls(**{name: ss[key(prefix, name)] for name in config_cls.field_names() if key(prefix, name) in ss})
 
 
 def config_from_params(base: Any, params: dict[str, str], url_prefix: str = "",

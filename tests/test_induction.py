@@ -335,7 +335,8 @@ def test_the_figure_pack_holds_every_figure_its_captions_the_tables_and_the_comm
 
 
 def test_long_runs_send_a_sample_of_their_steps_to_the_charts():
-    from scansnap_core.induction.figures import MAX_POINTS, loss_figure, scale_figure, selector_figure
+    from scansnap_core.induction.figures import loss_figure, scale_figure, selector_figure
+    from scansnap_core.lab.figure_style import MAX_POINTS
     from scansnap_core.induction.results import train
 
     view = train(InductionConfig(samples=50, length=16, selector_steps=100, rpe_steps=100, scale_steps=500))

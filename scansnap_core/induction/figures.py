@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..lab.figure_style import EVENT_COLOR, SERIES, THEORY_COLOR, VIRIDIS, Mark, f32, figure, line, title, \
-    vertical_marks
+from ..lab.figure_style import (EVENT_COLOR, SERIES, THEORY_COLOR, VIRIDIS, Mark, f32, figure, line, sampled_steps,
+                                title, vertical_marks)
 from .engine import InductionView, set_text
 
 __all__ = ["FIGURES", "attention_figure", "loss_figure", "mutual_info_figure", "rpe_figure", "scale_figure",
@@ -49,19 +49,6 @@ def _time_layout(view: InductionView, heading: dict, y_title: str, log_axis: boo
                 legend=dict(orientation="h", y=-0.3, yanchor="top"), **extra)
 
 
-#: points a time series sends to the browser at most (longer runs are sampled; the live charts stay light)
-MAX_POINTS = 600
-
-
-def sampled_steps(view: InductionView, log_axis: bool = False) -> np.ndarray:
-    """The steps a time series shows: all of them up to MAX_POINTS, else evenly spaced ones (geometrically on a
-    log axis, so the early steps keep their detail), always with the first and the last."""
-    if view.step < MAX_POINTS:
-        return view.steps
-    spaced = np.geomspace(1, view.step, MAX_POINTS) if log_axis else np.linspace(0, view.step, MAX_POINTS)
-    return np.unique(np.concatenate([[0], spaced.astype(int), [view.step]]))
-
-
 def heads_label(heads: tuple[int, ...]) -> str:
     return "no head (constant)" if not heads else f"heads {set_text(heads)}"
 
@@ -75,7 +62,7 @@ def selector_figure(view: InductionView) -> go.Figure:
     """p_S(t) as stacked bands, one per head subset; the theory's S* = argmax Ĩ drawn in blue, and the subsets that
     never held 5 % drawn grey under one legend entry (with D = 3 and four heads there are 15)."""
     traces, colors = [], iter(SERIES)
-    rows = sampled_steps(view, log_axis=True)
+    rows = sampled_steps(view.step, log_axis=True)
     peak = view.selector.max(axis=0)
     minor_listed = False
     for column, heads in enumerate(view.head_sets):
@@ -137,7 +124,7 @@ def rpe_figure(view: InductionView, row: int = -1) -> go.Figure:
 def scale_figure(view: InductionView) -> go.Figure:
     """a(t), the second layer's scale."""
     heading = title("Classifier scale a", "a → ∞ turns layer 2 into the generalized induction head")
-    rows = sampled_steps(view)
+    rows = sampled_steps(view.step)
     return figure([line(rows, view.scale[rows], "a", SELECTED_COLOR)], _time_layout(view, heading, "a",
                                                                                    showlegend=False))
 
@@ -145,7 +132,7 @@ def scale_figure(view: InductionView) -> go.Figure:
 def loss_figure(view: InductionView) -> go.Figure:
     """Training loss every step, validation loss at the evaluations, and the reference losses as lines."""
     refs = view.references
-    rows = sampled_steps(view)
+    rows = sampled_steps(view.step)
     rows = rows[np.isfinite(view.loss[rows])]
     traces = [line(rows, view.loss[rows], "training loss", SELECTED_COLOR),
               dict(type="scatter", x=f32(view.eval_steps), y=f32(view.val_loss), mode="markers",

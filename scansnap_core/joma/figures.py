@@ -9,7 +9,7 @@ from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from ..lab.figure_style import (DIVERGING, EVENT_COLOR, LAYOUT, SERIES, TEMPLATE, THEORY_COLOR, VIRIDIS, Mark, f32,
-                                figure, line, title, vertical_marks)
+                                figure, line, sampled_steps, title, vertical_marks)
 from .hier import HierView
 from .invariant import InvariantView
 from .lm import LMView
@@ -22,17 +22,6 @@ __all__ = ["HIER_FIGURES", "INVARIANT_FIGURES", "LM_FIGURES", "REDUCED_FIGURES",
 DISTINCT_COLOR = "#0072B2"
 COMMON_COLOR = "#D55E00"
 MEASURED_COLOR = "#000000"
-#: points a time series sends to the browser at most
-MAX_POINTS = 600
-
-
-def _rows(step: int) -> np.ndarray:
-    """The steps a time series shows: all up to MAX_POINTS, else evenly spaced ones with the first and the last."""
-    if step < MAX_POINTS:
-        return np.arange(step + 1)
-    return np.unique(np.concatenate([np.linspace(0, step, MAX_POINTS).astype(int), [step]]))
-
-
 def _axes(x: str, y: str, right: int, **y_extra) -> dict:
     return dict(xaxis=dict(title=dict(text=x), range=[0, max(right, 1)]), yaxis=dict(title=dict(text=y), **y_extra),
                 legend=dict(orientation="h", y=-0.3, yanchor="top"))
@@ -55,7 +44,7 @@ def class_distributions_figure(view: InvariantView) -> go.Figure:
 
 def nc_figure(view: InvariantView) -> go.Figure:
     """NC(z, ẑ) against step; for softmax attention also the NC of each of the invariant's two terms alone."""
-    rows = _rows(view.step)
+    rows = sampled_steps(view.step)
     c = view.config
     what = "z∘z vs Σ v∘v + c" if c.attention == "linear" else "z vs the invariant ẑ"
     traces = [line(rows, view.nc[rows], f"NC({what})", MEASURED_COLOR, width=2.5)]
@@ -89,7 +78,7 @@ def weights_figure(view: InvariantView, row: int = -1) -> go.Figure:
 
 def unit_weights_figure(view: InvariantView, shown: int = 6) -> go.Figure:
     """v_{0,l}(t): the first unit's weight on a few distinct and common tokens."""
-    rows = _rows(view.step)
+    rows = sampled_steps(view.step)
     c = view.config
     tokens = list(range(min(shown - 2, c.distinct))) + list(range(c.distinct, c.distinct + min(2, c.common)))
     traces = [line(rows, view.v_unit[rows, t], f"{'distinct' if t < c.distinct else 'common'} token {t}",
@@ -99,7 +88,7 @@ def unit_weights_figure(view: InvariantView, shown: int = 6) -> go.Figure:
 
 
 def entropy_figure(view: InvariantView) -> go.Figure:
-    rows = _rows(view.step)
+    rows = sampled_steps(view.step)
     return figure([line(rows, view.entropy[rows], "attention entropy", MEASURED_COLOR)],
                   dict(title=title("Attention entropy", "mean over the classes (nats)"),
                        **_axes("step", "entropy (nats)", view.config.steps), showlegend=False))
@@ -107,7 +96,7 @@ def entropy_figure(view: InvariantView) -> go.Figure:
 
 def logits_figure(view: InvariantView) -> go.Figure:
     """Mean logit of the distinct and of the common tokens."""
-    rows = _rows(view.step)
+    rows = sampled_steps(view.step)
     distinct, common = view.mean_logits
     traces = [line(rows, distinct[rows], "distinct tokens", DISTINCT_COLOR)]
     if view.config.common:
@@ -123,7 +112,7 @@ INVARIANT_FIGURES = {"nc": nc_figure, "weights": weights_figure, "distributions"
 # ---------------------------------------------------------------- Demo 2: sparse, then dense
 def components_figure(view: ReducedView) -> go.Figure:
     """v_l(t) per component, coloured by saliency, with each μ_l dashed (the saturating variant's target)."""
-    rows = _rows(view.step)
+    rows = sampled_steps(view.step)
     mu = view.mu
     span = float(mu.max() - mu.min()) or 1.0
     traces = []
@@ -141,12 +130,12 @@ def components_figure(view: ReducedView) -> go.Figure:
 def reduced_entropy_figure(view: ReducedView, other: ReducedView | None = None) -> go.Figure:
     """The implied attention's entropy: its minimum marked, the limit and ln(tokens) as lines; ``other``: the
     opposite variant (saturating or linear) on the same μ, dotted, for contrast."""
-    rows = _rows(view.step)
+    rows = sampled_steps(view.step)
     c = view.config
     name = "linear (no saturation)" if c.linear else "with saturation"
     traces = [line(rows, view.entropy[rows], f"entropy, {name}", MEASURED_COLOR, width=2.5)]
     if other is not None:
-        other_rows = _rows(other.step)
+        other_rows = sampled_steps(other.step)
         other_name = "linear (no saturation)" if other.config.linear else "with saturation"
         traces.append(line(other_rows, other.entropy[other_rows], f"{other_name}, same μ", THEORY_COLOR, dash="dot"))
     saturating = view if not c.linear else other
@@ -184,7 +173,7 @@ REDUCED_FIGURES = {"components": components_figure, "entropy": reduced_entropy_f
 # ---------------------------------------------------------------- Demo 3: a small transformer
 def lm_entropy_figure(view: LMView) -> go.Figure:
     """Each layer's attention entropy against step, its lowest point marked."""
-    rows = _rows(view.step)
+    rows = sampled_steps(view.step)
     traces, marks = [], []
     for layer in range(view.config.layers):
         color = SERIES[layer % len(SERIES)] if view.config.layers > 1 else MEASURED_COLOR
@@ -200,7 +189,7 @@ def lm_entropy_figure(view: LMView) -> go.Figure:
 
 
 def lm_loss_figure(view: LMView) -> go.Figure:
-    rows = _rows(view.step)
+    rows = sampled_steps(view.step)
     rows = rows[np.isfinite(view.loss[rows])]
     return figure([line(rows, view.loss[rows], "next-token loss", MEASURED_COLOR)],
                   dict(title=title("Loss", "next-token cross-entropy of each step's fresh batch"),
@@ -208,7 +197,7 @@ def lm_loss_figure(view: LMView) -> go.Figure:
 
 
 def lm_rank_figure(view: LMView) -> go.Figure:
-    rows = _rows(view.step)
+    rows = sampled_steps(view.step)
     traces = [line(rows, view.rank[rows, layer], f"layer {layer + 1}", SERIES[layer % len(SERIES)]
                    if view.config.layers > 1 else MEASURED_COLOR) for layer in range(view.config.layers)]
     return figure(traces, dict(title=title("Stable rank of the MLP's input weight", "‖W₁‖_F² / ‖W₁‖₂²"),
@@ -269,7 +258,7 @@ def latent_unit_figure(view: HierView, level: int, latent: int) -> go.Figure:
 
 
 def hier_loss_figure(view: HierView) -> go.Figure:
-    rows = _rows(view.step)
+    rows = sampled_steps(view.step)
     rows = rows[np.isfinite(view.loss[rows])]
     return figure([line(rows, view.loss[rows], "classification loss", MEASURED_COLOR)],
                   dict(title=title("Loss", "cross-entropy of each step's batch"),

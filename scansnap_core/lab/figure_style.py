@@ -13,8 +13,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 __all__ = ["DIVERGING", "EVENT_COLOR", "ExportStyle", "LABEL_CHAR_WIDTH", "LAYOUT", "Mark", "RATE_CHANGE_COLOR", "SERIES",
-           "TEMPLATE", "THEORY_COLOR", "VALIDATE", "VIRIDIS", "export_layout", "f32", "figure", "line", "title",
-           "vertical_marks"]
+           "TEMPLATE", "THEORY_COLOR", "VALIDATE", "VIRIDIS", "export_layout", "f32", "figure", "line", "sampled_steps",
+           "title", "vertical_marks"]
 
 #: Okabe–Ito bluish green for the measured events (scan peak, snap), apart from the grey theory marks
 EVENT_COLOR = "#009E73"
@@ -47,6 +47,19 @@ def figure(traces: list[dict], layout: dict) -> go.Figure:
     ``VALIDATE = True`` to keep the specs honest."""
     full = {**LAYOUT, "template": TEMPLATE, **layout}
     return go.Figure(data=traces, layout=full, _validate=VALIDATE)
+
+
+#: points a time series sends to the browser at most (longer runs are sampled; the live charts stay light)
+MAX_POINTS = 600
+
+
+def sampled_steps(last: int, log_axis: bool = False) -> np.ndarray:
+    """The steps 0..``last`` a time series shows: all of them up to MAX_POINTS, else evenly spaced ones
+    (geometrically on a log axis, so the early steps keep their detail), always with the first and the last."""
+    if last < MAX_POINTS:
+        return np.arange(last + 1)
+    spaced = np.geomspace(1, last, MAX_POINTS) if log_axis else np.linspace(0, last, MAX_POINTS)
+    return np.unique(np.concatenate([[0], spaced.astype(int), [last]]))
 
 
 def title(main: str, note: str = "") -> dict:
