@@ -135,15 +135,18 @@ def test_a_small_transformers_attention_dips_then_rebounds():
 
 
 def test_hierarchical_latents_are_found_by_the_blocks_mlp_units():
-    """Demo 4, 100 steps: the classifier learns (loss below 0.5) and every level's metric is a correlation well above
-    chance.  (Random units already reach about 0.79 here; training moves it by a few hundredths either way, see
-    docs/THEORY.md, "JoMA: hierarchical latents".)"""
+    """Demo 4, 100 Adam steps: the classifier learns and the upper block's units come to track the classes (their
+    correlation rises by more than 0.1 over its value at initialisation; 0.757 -> 0.882 with seed 0); random units
+    already reach about 0.79 on level 0 and decoy latents about 0.72, see docs/THEORY.md, "JoMA: hierarchical
+    latents"."""
     from scansnap_core.joma.config import HierConfig
     from scansnap_core.joma.hier import Hierarchy
 
     view = train("hier", HierConfig(steps=100))
-    assert view.loss[-1] < 0.5 and view.eval_steps.tolist() == [0, 20, 40, 60, 80, 100]
+    assert view.loss[-1] < 0.05 and view.eval_steps.tolist() == [0, 20, 40, 60, 80, 100]
     assert ((view.correlation > 0.6) & (view.correlation <= 1)).all()
+    assert view.correlation[-1, 1] > view.correlation[0, 1] + 0.1
+    assert view.chance.shape == (6,) and ((view.chance > 0.5) & (view.chance < view.correlation[:, 0])).all()
     unit, corr, on, off = view.latent_unit(1, 0)  # class 0 and its best upper-block unit
     assert on.size + off.size == 512 and unit == view.per_latent[1][1][0] and corr == view.per_latent[1][0][0]
     assert np.corrcoef(np.r_[np.ones(on.size), np.zeros(off.size)], np.r_[on, off])[0, 1] == pytest.approx(corr)

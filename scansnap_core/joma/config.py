@@ -156,7 +156,7 @@ HIER_FIELDS = FieldTable(
             "size0": Range(2, 4, integer=True), "size1": Range(2, 4, integer=True), "dim": Range(16, 128, integer=True),
             "lr": Range(1e-4, 0.1), "batch": Range(16, 512, integer=True), "steps": Range(1, 5000, integer=True),
             "seed": _SEED},
-    choices={},
+    choices={"optimizer": ("adam", "sgd")},
     help={
         "observable": "observable vocabulary (the last id is the padding token)",
         "length": "sequence length (left padding, then the sample's observable tokens in order)",
@@ -165,14 +165,16 @@ HIER_FIELDS = FieldTable(
         "size0": "observable tokens per level-0 latent",
         "size1": "level-0 latents per class",
         "dim": "model width d (2 blocks, the MLP is 4d wide)",
-        "lr": "SGD learning rate (momentum 0.9, weight decay 5e-3)",
+        "optimizer": "'adam' (as the paper's Table 1 runs) or 'sgd' (momentum 0.9, weight decay 5e-3)",
+        "lr": "learning rate of the optimizer",
         "batch": "samples per step",
-        "steps": "SGD steps",
+        "steps": "optimizer steps",
         "seed": "random seed of the hierarchy, the samples and the initialisation",
     },
     labels={"observable": "Observable tokens", "length": "Length", "level0": "Level-0 latents",
             "level1": "Classes (level 1)", "size0": "Tokens per level-0 latent", "size1": "Latents per class",
-            "dim": "Width d", "lr": "Learning rate", "batch": "Batch", "steps": "Steps", "seed": "Seed"},
+            "dim": "Width d", "optimizer": "Optimizer", "lr": "Learning rate", "batch": "Batch", "steps": "Steps",
+            "seed": "Seed"},
 )
 
 
@@ -187,7 +189,8 @@ class HierConfig(FlatConfig):
     size0: int = 3
     size1: int = 3
     dim: int = 64
-    lr: float = 0.01
+    optimizer: str = "adam"
+    lr: float = 1e-3
     batch: int = 128
     steps: int = 600
     seed: int = 0

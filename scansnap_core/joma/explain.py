@@ -140,7 +140,8 @@ def hier_kpis(view: HierView) -> list:
     for level in range(view.correlation.shape[1]):
         kpis.append((f"Level {level} correlation", f"{view.correlation[-1, level]:.3f}",
                      f"mean over level-{level} latents of the best correlation with a block-{level + 1} MLP unit",
-                     f"at init {view.correlation[0, level]:.3f}"))
+                     f"at init {view.correlation[0, level]:.3f}" + (f", chance {view.chance[-1]:.3f}" if level == 0
+                                                                     else "")))
     loss = view.loss[np.isfinite(view.loss)]
     kpis.append(("Loss", f"{loss[-1]:.3f}" if loss.size else "–", "classification cross-entropy", None))
     return kpis
@@ -150,11 +151,12 @@ def hier_captions(view: HierView) -> dict[str, str]:
     now, start = view.correlation[-1], view.correlation[0]
     return {
         "correlation": "Theory: the lower block's MLP units come to track the level-0 latents, the upper block's the "
-                       "classes. Random units already correlate with token sets (dashed: at initialisation), and at "
-                       "this size training moves the metric only by a few hundredths either way; this run: "
-                       + ", ".join(f"level {i} {start[i]:.3f} → {now[i]:.3f}" for i in range(now.size)) + ".",
+                       "classes. Random units already correlate with token sets (dashed: at initialisation; dotted: "
+                       "the same metric for decoy latents that the data does not contain, the chance level). This "
+                       "run: " + ", ".join(f"level {i} {start[i]:.3f} → {now[i]:.3f}" for i in range(now.size))
+                       + f"; level-0 chance {view.chance[0]:.3f} → {view.chance[-1]:.3f}. What counts is the rise "
+                       "above the dashed line and the gap to the dotted one.",
         "latents": "Each bar: a latent's best correlation with a single unit of its level's block; hover for the "
                    "unit.",
         "loss": "Classification loss of each step's batch.",
     }
-

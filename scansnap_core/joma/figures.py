@@ -212,7 +212,8 @@ LEVEL_COLORS = (DISTINCT_COLOR, COMMON_COLOR)
 
 
 def hier_correlation_figure(view: HierView) -> go.Figure:
-    """Per level, the mean best unit-latent correlation against step, with its value at initialisation dashed."""
+    """Per level, the mean best unit-latent correlation against step, with its value at initialisation dashed, and
+    the level-0 chance level (the same metric for decoy latents) dotted."""
     traces = []
     for level in range(view.correlation.shape[1]):
         color = LEVEL_COLORS[level % 2]
@@ -221,9 +222,13 @@ def hier_correlation_figure(view: HierView) -> go.Figure:
                            line=dict(color=color, width=2), marker=dict(size=5)))
         traces.append(line([0, view.config.steps], [view.correlation[0, level]] * 2, f"level {level} at init",
                            color, dash="dash", width=1))
+    traces.append(dict(type="scatter", x=f32(view.eval_steps), y=f32(view.chance), mode="lines",
+                       name="level 0 chance (decoy latents)", line=dict(color=THEORY_COLOR, width=1.5, dash="dot")))
     heading = title("Do MLP units track the latents?", "per level: best unit-latent Pearson correlation, mean over "
                     "latents")
-    return figure(traces, dict(title=heading, **_axes("step", "correlation", view.config.steps, range=[0, 1.02])))
+    low = np.nanmin(np.r_[view.correlation.ravel(), view.chance, 0.55])  # the interesting band is near the top
+    return figure(traces, dict(title=heading, **_axes("step", "correlation", view.config.steps,
+                                                      range=[float(np.floor(20 * low)) / 20 - 0.05, 1.02])))
 
 
 def hier_latents_figure(view: HierView) -> go.Figure:

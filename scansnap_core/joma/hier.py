@@ -7,7 +7,9 @@ subset of level-0 latents.  A sample draws a class, takes the union of its laten
 after left padding; the last position predicts the class.  The metric, per level: for every latent of that level
 that is neither always nor never active in a fixed evaluation batch, the best Pearson correlation between its
 indicator and one MLP unit of the matching block (activations max-pooled over positions), averaged over those
-latents.
+latents.  Random units already score well on that metric, so level 0 is also scored against decoys: the level-0
+latents of unrelated random hierarchies of the same shape, read off the same samples' classes (indicators as
+frequent as the real latents, which the data does not contain).
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ __all__ = ["HierEngine", "HierView", "Hierarchy", "best_correlations", "plan_hie
 #: the correlation metric is measured every this many steps, on this many fixed samples
 EVAL_EVERY = 20
 EVAL_SAMPLES = 512
+#: unrelated hierarchies whose level-0 latents give the chance level of the level-0 metric
+DECOYS = 5
 
 
 class Hierarchy:
     """The random hierarchy of a configuration and a sampler for it."""
 
-    def __init__(self, config: HierConfig):
-        rng = np.random.default_rng(config.seed)
+    def __init__(self, config: HierConfig, seed=None):
+        rng = np.random.default_rng(config.seed if seed is None else seed)
         self.config, self.pad = config, config.observable - 1
         self.tokens_of = _distinct_subsets(rng, config.observable - 1, config.size0, config.level0)  # [level0, size0]
         self.latents_of = _distinct_subsets(rng, config.level0, config.size1, config.level1)  # [classes, size1]
@@ -82,11 +86,12 @@ def best_correlations(indicators: np.ndarray, activations: np.ndarray) -> tuple[
 
 
 class HierView(StepView):
-    """The run at ``step``: loss per step, and per evaluation the mean best correlation of each level; the latest
-    evaluation's best correlation and unit per latent."""
+    """The run at ``step``: loss per step, and per evaluation the mean best correlation of each level and the level-0
+    chance level (decoy latents); the latest evaluation's best correlation and unit per latent."""
 
-    def __init__(self, config, loss, eval_steps, correlation, per_latent, indicators=None, activations=None):
+    def __init__(self, config, loss, eval_steps, correlation, chance, per_latent, indicators=None, activations=None):
         self.config, self.loss, self.eval_steps, self.correlation = config, loss, eval_steps, correlation
+        self.chance = chance
         self.per_latent = per_latent  # [(best [latents], unit [latents]) per level] at the latest evaluation
         # per level, on the evaluation samples: the latents' indicators and the block's max-pooled MLP activations
         self.indicators, self.activations = indicators, activations
@@ -104,11 +109,11 @@ class HierView(StepView):
     def upto(self, step: int) -> "HierView":
         keep = self.eval_steps <= step
         return HierView(self.config, self.loss[: step + 1], self.eval_steps[keep], self.correlation[keep],
-                        self.per_latent, self.indicators, self.activations)
+                        self.chance[keep], self.per_latent, self.indicators, self.activations)
 
 
 class HierEngine(FixedConfigEngine):
-    """SGD (momentum 0.9, weight decay 5e−3) on the classifier, one batch per :meth:`step`."""
+    """Adam, or SGD (momentum 0.9, weight decay 5e−3), on the classifier, one batch per :meth:`step`."""
 
     def __init__(self, config: HierConfig):
         super().__init__(config, plan_hier(config))
@@ -119,10 +124,13 @@ class HierEngine(FixedConfigEngine):
         tokens, classes, latents = self.hierarchy.sample(np.random.default_rng(c.seed + 2), EVAL_SAMPLES)
         self.eval_tokens = torch.from_numpy(tokens)
         self.eval_levels = (latents, np.eye(c.level1, dtype=bool)[classes])  # level 0, level 1 indicators
+        self.decoys = np.hstack([Hierarchy(c, seed=[c.seed, 1, k]).level1[classes] for k in range(DECOYS)])
         self.model = TinyTransformer(c.observable, c.level1, c.dim, layers=2, positions=0)
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=c.lr, momentum=0.9, weight_decay=5e-3)
+        parameters = self.model.parameters()
+        self.optimizer = (torch.optim.Adam(parameters, lr=c.lr) if c.optimizer == "adam" else
+                          torch.optim.SGD(parameters, lr=c.lr, momentum=0.9, weight_decay=5e-3))
         self._loss = np.full(c.steps + 1, np.nan)
-        self._eval: list[tuple[int, np.ndarray, list, list]] = []  # step, per-level mean, per latent, activations
+        self._eval: list[tuple] = []  # step, per-level mean, level-0 chance, per latent, activations
         self._evaluate(0)
 
     def _loss_of(self, tokens: np.ndarray, classes: np.ndarray) -> torch.Tensor:
@@ -140,7 +148,8 @@ class HierEngine(FixedConfigEngine):
             _, _, hiddens = self.model(self.eval_tokens)
         pooled = [hidden.amax(dim=1).numpy() for hidden in hiddens]
         per_level = [best_correlations(indicators, h) for indicators, h in zip(self.eval_levels, pooled)]
-        self._eval.append((step, np.array([np.nanmean(best) for best, _ in per_level]), per_level, pooled))
+        chance = np.nanmean(best_correlations(self.decoys, pooled[0])[0])
+        self._eval.append((step, np.array([np.nanmean(best) for best, _ in per_level]), chance, per_level, pooled))
 
     def finish(self) -> None:
         tokens, classes, _ = self.hierarchy.sample(self.rng, self.config.batch)
@@ -151,7 +160,8 @@ class HierEngine(FixedConfigEngine):
         step = self.step_count if step is None else step
         evals = [e for e in list(self._eval) if e[0] <= step]
         return HierView(self.config, self._loss[: step + 1].copy(), np.array([e[0] for e in evals]),
-                        np.array([e[1] for e in evals]), evals[-1][2], self.eval_levels, evals[-1][3])
+                        np.array([e[1] for e in evals]), np.array([e[2] for e in evals]), evals[-1][3],
+                        self.eval_levels, evals[-1][4])
 
 
 def plan_hier(config: HierConfig) -> Plan:

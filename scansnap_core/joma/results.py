@@ -57,7 +57,8 @@ def summarize(view) -> dict:
         return {"steps": view.step, "loss_end": _number(float(view.loss[-1])),
                 "levels": {str(level): {"correlation": float(view.correlation[-1, level]),
                                         "correlation_at_init": float(view.correlation[0, level])}
-                           for level in range(view.correlation.shape[1])}}
+                           for level in range(view.correlation.shape[1])},
+                "chance_level0": float(view.chance[-1])}
     if isinstance(view, ReducedView):
         low, at = view.entropy_min
         return {"steps": view.step, "mu": [float(m) for m in view.mu], "entropy_start": float(view.entropy[0]),
@@ -82,7 +83,7 @@ def summary_text(summary: dict) -> str:
     if "levels" in s:
         return f"{s['steps']} steps, loss {s['loss_end']:.3f}; " + "; ".join(
             f"level {k}: best unit-latent correlation {v['correlation']:.3f} (at init {v['correlation_at_init']:.3f})"
-            for k, v in s["levels"].items()) + "."
+            for k, v in s["levels"].items()) + f"; level-0 chance (decoy latents) {s['chance_level0']:.3f}."
     if "nc_min" in s:
         return (f"{s['steps']} steps: NC(z, invariant) min {s['nc_min']:.4f} (step {s['nc_argmin_step']}), final "
                 f"{s['nc_final']:.4f}; mean logit distinct {s['mean_logit_distinct']:+.3f} vs common "
@@ -106,6 +107,7 @@ def tables(view) -> dict[str, pd.DataFrame]:
         evaluation = pd.DataFrame({"step": view.eval_steps})
         for level in range(view.correlation.shape[1]):
             evaluation[f"correlation_level{level}"] = view.correlation[:, level]
+        evaluation["chance_level0"] = view.chance
         latents = pd.concat([pd.DataFrame({"level": level, "latent": np.arange(best.size), "best_correlation": best,
                                            "unit": unit}) for level, (best, unit) in enumerate(view.per_latent)])
         return {"steps": pd.DataFrame({"step": steps, "loss": view.loss}), "evaluation": evaluation,
