@@ -9,7 +9,7 @@ import sys
 
 #: study name on the command line -> the module whose ``main(argv, prog)`` runs its commands
 STUDIES = {"scan-snap": "scansnap_core.scan_snap.cli", "induction": "scansnap_core.induction.cli",
-           "joma": "scansnap_core.joma.cli"}
+           "joma": "scansnap_core.joma.cli", "text": "scansnap_core.text.cli"}
 DEFAULT_STUDY = "scan-snap"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..lab.cli_args import flag
+from ..lab.cli_args import config_flags
 from ..lab.export import run_pack
 from ..lab.figure_style import ExportStyle
 from .explain import hier_captions, invariant_captions, lm_captions, reduced_captions
@@ -20,12 +20,7 @@ CAPTIONS = {"invariant": invariant_captions, "reduced": reduced_captions, "lm": 
 
 def cli_command(demo: str, config: Any, out: str = "run") -> str:
     """``python -m scansnap_core joma DEMO`` with the settings that differ from the defaults."""
-    changes = []
-    for name, text in config.to_query_params().items():
-        kind = config.FIELDS.kind(name)
-        changes.append(flag(name) if kind == "bool" and text == "true" else
-                       f"--no-{name.replace('_', '-')}" if kind == "bool" else f"{flag(name)} {text}")
-    return " ".join(["python -m scansnap_core joma", demo, *changes, "--out", out])
+    return " ".join(["python -m scansnap_core joma", demo, *config_flags(config), "--out", out])
 
 
 def figure_pack(demo: str, view: Any, style: ExportStyle = ExportStyle()) -> bytes:

@@ -9,7 +9,8 @@ from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from ..lab.figure_style import (DIVERGING, EVENT_COLOR, LAYOUT, SERIES, TEMPLATE, THEORY_COLOR, VIRIDIS, Mark, f32,
-                                figure, line, sampled_steps, title, vertical_marks)
+                                figure, line, sampled_steps, step_axes, title,
+                                vertical_marks)
 from .hier import HierView
 from .invariant import InvariantView
 from .lm import LMView
@@ -22,11 +23,6 @@ __all__ = ["HIER_FIGURES", "INVARIANT_FIGURES", "LM_FIGURES", "REDUCED_FIGURES",
 DISTINCT_COLOR = "#0072B2"
 COMMON_COLOR = "#D55E00"
 MEASURED_COLOR = "#000000"
-def _axes(x: str, y: str, right: int, **y_extra) -> dict:
-    return dict(xaxis=dict(title=dict(text=x), range=[0, max(right, 1)]), yaxis=dict(title=dict(text=y), **y_extra),
-                legend=dict(orientation="h", y=-0.3, yanchor="top"))
-
-
 # ---------------------------------------------------------------- Demo 1: the invariant
 def class_distributions_figure(view: InvariantView) -> go.Figure:
     """X: each class's token distribution (columns), distinct tokens above the line, common below."""
@@ -55,7 +51,7 @@ def nc_figure(view: InvariantView) -> go.Figure:
     low = float(np.nanmin([t["y"].min() for t in traces])) if view.step else 0.9
     heading = title("Do the logits follow the invariant?", f"normalised correlation; 1 = z is the invariant's "
                     f"function of the MLP weights (NC = {view.nc[-1]:.4f} now)")
-    return figure(traces, dict(title=heading, **_axes("step", "NC", c.steps, range=[min(low, 0.9) - 0.02, 1.01])))
+    return figure(traces, dict(title=heading, **step_axes("step", "NC", c.steps, range=[min(low, 0.9) - 0.02, 1.01])))
 
 
 def weights_figure(view: InvariantView, row: int = -1) -> go.Figure:
@@ -84,14 +80,14 @@ def unit_weights_figure(view: InvariantView, shown: int = 6) -> go.Figure:
     traces = [line(rows, view.v_unit[rows, t], f"{'distinct' if t < c.distinct else 'common'} token {t}",
                    SERIES[i % len(SERIES)], dash="solid" if t < c.distinct else "dash") for i, t in enumerate(tokens)]
     return figure(traces, dict(title=title("One unit's weights v₀(t)", "unit 0 (class 0's readout for a linear MLP)"),
-                               **_axes("step", "v", c.steps)))
+                               **step_axes("step", "v", c.steps)))
 
 
 def entropy_figure(view: InvariantView) -> go.Figure:
     rows = sampled_steps(view.step)
     return figure([line(rows, view.entropy[rows], "attention entropy", MEASURED_COLOR)],
                   dict(title=title("Attention entropy", "mean over the classes (nats)"),
-                       **_axes("step", "entropy (nats)", view.config.steps), showlegend=False))
+                       **step_axes("step", "entropy (nats)", view.config.steps), showlegend=False))
 
 
 def logits_figure(view: InvariantView) -> go.Figure:
@@ -102,7 +98,7 @@ def logits_figure(view: InvariantView) -> go.Figure:
     if view.config.common:
         traces.append(line(rows, common[rows], "common tokens", COMMON_COLOR))
     return figure(traces, dict(title=title("Attention logits z", "mean over distinct and over common tokens"),
-                               **_axes("step", "mean z", view.config.steps)))
+                               **step_axes("step", "mean z", view.config.steps)))
 
 
 INVARIANT_FIGURES = {"nc": nc_figure, "weights": weights_figure, "distributions": class_distributions_figure,
@@ -124,7 +120,7 @@ def components_figure(view: ReducedView) -> go.Figure:
                                legendgroup=str(i), showlegend=False, hoverinfo="skip"))
     heading = title("Components v_l(t)", "colour: saliency μ_l; dashed: μ_l" if not view.config.linear else
                     "colour: saliency μ_l; no saturation: they grow without bound")
-    return figure(traces, dict(title=heading, **_axes("step", "v", view.config.steps), showlegend=False))
+    return figure(traces, dict(title=heading, **step_axes("step", "v", view.config.steps), showlegend=False))
 
 
 def reduced_entropy_figure(view: ReducedView, other: ReducedView | None = None) -> go.Figure:
@@ -149,7 +145,7 @@ def reduced_entropy_figure(view: ReducedView, other: ReducedView | None = None) 
     heading = title("Entropy of the implied attention softmax(v²/T)", f"uniform at the start: ln {c.tokens} = "
                     f"{np.log(c.tokens):.3f}")
     return figure(traces, dict(title=heading, shapes=shapes, annotations=notes,
-                               **_axes("step", "entropy (nats)", c.steps, range=[0, np.log(c.tokens) * 1.05])))
+                               **step_axes("step", "entropy (nats)", c.steps, range=[0, np.log(c.tokens) * 1.05])))
 
 
 def t90_figure(view: ReducedView) -> go.Figure:
@@ -185,7 +181,7 @@ def lm_entropy_figure(view: LMView) -> go.Figure:
     heading = title("Attention entropy per layer", f"rows of positions ≥ {view.config.length // 2}, mean over the "
                     "batch (nats)")
     return figure(traces, dict(title=heading, shapes=shapes, annotations=notes,
-                               **_axes("step", "entropy (nats)", view.config.steps)))
+                               **step_axes("step", "entropy (nats)", view.config.steps)))
 
 
 def lm_loss_figure(view: LMView) -> go.Figure:
@@ -193,7 +189,7 @@ def lm_loss_figure(view: LMView) -> go.Figure:
     rows = rows[np.isfinite(view.loss[rows])]
     return figure([line(rows, view.loss[rows], "next-token loss", MEASURED_COLOR)],
                   dict(title=title("Loss", "next-token cross-entropy of each step's fresh batch"),
-                       **_axes("step", "loss (nats)", view.config.steps), showlegend=False))
+                       **step_axes("step", "loss (nats)", view.config.steps), showlegend=False))
 
 
 def lm_rank_figure(view: LMView) -> go.Figure:
@@ -201,7 +197,7 @@ def lm_rank_figure(view: LMView) -> go.Figure:
     traces = [line(rows, view.rank[rows, layer], f"layer {layer + 1}", SERIES[layer % len(SERIES)]
                    if view.config.layers > 1 else MEASURED_COLOR) for layer in range(view.config.layers)]
     return figure(traces, dict(title=title("Stable rank of the MLP's input weight", "‖W₁‖_F² / ‖W₁‖₂²"),
-                               **_axes("step", "stable rank", view.config.steps)))
+                               **step_axes("step", "stable rank", view.config.steps)))
 
 
 LM_FIGURES = {"entropy": lm_entropy_figure, "loss": lm_loss_figure, "rank": lm_rank_figure}
@@ -227,7 +223,7 @@ def hier_correlation_figure(view: HierView) -> go.Figure:
     heading = title("Do MLP units track the latents?", "per level: best unit-latent Pearson correlation, mean over "
                     "latents")
     low = np.nanmin(np.r_[view.correlation.ravel(), view.chance, 0.55])  # the interesting band is near the top
-    return figure(traces, dict(title=heading, **_axes("step", "correlation", view.config.steps,
+    return figure(traces, dict(title=heading, **step_axes("step", "correlation", view.config.steps,
                                                       range=[float(np.floor(20 * low)) / 20 - 0.05, 1.02])))
 
 
@@ -267,7 +263,7 @@ def hier_loss_figure(view: HierView) -> go.Figure:
     rows = rows[np.isfinite(view.loss[rows])]
     return figure([line(rows, view.loss[rows], "classification loss", MEASURED_COLOR)],
                   dict(title=title("Loss", "cross-entropy of each step's batch"),
-                       **_axes("step", "loss (nats)", view.config.steps), showlegend=False))
+                       **step_axes("step", "loss (nats)", view.config.steps), showlegend=False))
 
 
 HIER_FIGURES = {"correlation": hier_correlation_figure, "latents": hier_latents_figure, "loss": hier_loss_figure}

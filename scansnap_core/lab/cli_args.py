@@ -11,8 +11,8 @@ from typing import Callable
 
 from .fields import ConfigError
 
-__all__ = ["add_config_flags", "changes_from_args", "config_from_args", "check_writable", "command_status", "flag", "number", "positive_int",
-           "use_threads"]
+__all__ = ["add_config_flags", "changes_from_args", "config_flags", "config_from_args", "check_writable",
+           "command_status", "flag", "number", "positive_int", "use_threads"]
 
 
 def flag(name: str) -> str:
@@ -70,12 +70,15 @@ def command_status(command: Callable[[], None]) -> int:
     return 0
 
 
-def add_config_flags(parser: argparse.ArgumentParser, config_cls, aliases: dict[str, str] | None = None) -> None:
-    """A flag for every field of a :class:`~scansnap_core.lab.flat_config.FlatConfig`: numbers and choices typed,
-    flags as --name/--no-name, fields of their own type as text parsed by the field table; ``aliases`` adds a
-    second flag name for a field."""
+def add_config_flags(parser: argparse.ArgumentParser, config_cls, aliases: dict[str, str] | None = None,
+                     skip: tuple[str, ...] = ()) -> None:
+    """A flag for every field of a :class:`~scansnap_core.lab.flat_config.FlatConfig` but ``skip``: numbers and
+    choices typed, flags as --name/--no-name, fields of their own type as text parsed by the field table;
+    ``aliases`` adds a second flag name for a field."""
     table, aliases = config_cls.FIELDS, aliases or {}
     for name in config_cls.field_names():
+        if name in skip:
+            continue
         names = [flag(name)] + ([aliases[name]] if name in aliases else [])
         kind = table.kind(name)
         if kind == "choice":
@@ -86,6 +89,17 @@ def add_config_flags(parser: argparse.ArgumentParser, config_cls, aliases: dict[
             parser.add_argument(*names, dest=name, type=number, help=table.help[name])
         else:
             parser.add_argument(*names, dest=name, metavar="TEXT", help=table.help[name])
+
+
+def config_flags(config, base=None) -> list[str]:
+    """The command-line flags that turn ``base`` (default: the defaults) into ``config`` (see
+    :func:`add_config_flags`)."""
+    flags = []
+    for name, text in config.to_query_params(base=base).items():
+        kind = config.FIELDS.kind(name)
+        flags.append(flag(name) if kind == "bool" and text == "true" else
+                     f"--no-{name.replace('_', '-')}" if kind == "bool" else f"{flag(name)} {text}")
+    return flags
 
 
 def changes_from_args(args: argparse.Namespace, config) -> dict:

@@ -14,7 +14,7 @@ import plotly.io as pio
 
 __all__ = ["DIVERGING", "EVENT_COLOR", "ExportStyle", "LABEL_CHAR_WIDTH", "LAYOUT", "Mark", "RATE_CHANGE_COLOR", "SERIES",
            "TEMPLATE", "THEORY_COLOR", "VALIDATE", "VIRIDIS", "export_layout", "f32", "figure", "line", "sampled_steps",
-           "title", "vertical_marks"]
+           "step_axes", "title", "vertical_marks"]
 
 #: Okabe–Ito bluish green for the measured events (scan peak, snap), apart from the grey theory marks
 EVENT_COLOR = "#009E73"
@@ -60,6 +60,13 @@ def sampled_steps(last: int, log_axis: bool = False) -> np.ndarray:
         return np.arange(last + 1)
     spaced = np.geomspace(1, last, MAX_POINTS) if log_axis else np.linspace(0, last, MAX_POINTS)
     return np.unique(np.concatenate([[0], spaced.astype(int), [last]]))
+
+
+def step_axes(x: str, y: str, right: int, **y_extra) -> dict:
+    """Layout of a chart against training steps 0..``right`` (the whole run's width from the first step, so a
+    live chart fills in rather than rescales), its y title and options, the legend below."""
+    return dict(xaxis=dict(title=dict(text=x), range=[0, max(right, 1)]), yaxis=dict(title=dict(text=y), **y_extra),
+                legend=dict(orientation="h", y=-0.3, yanchor="top"))
 
 
 def title(main: str, note: str = "") -> dict:
