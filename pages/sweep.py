@@ -9,11 +9,10 @@ import io
 import pandas as pd
 import streamlit as st
 
-from scansnap_app import entry, url_state
+from scansnap_app import entry, sweep_jobs, url_state
 from scansnap_app.controls import RATES, live_lab_link
 from scansnap_app.live_chart import live_chart
-from scansnap_app.plain import plain
-from scansnap_app.sessions import REGISTRY, new_session_id
+from scansnap_app.sessions import new_session_id
 from scansnap_app.url_state import KEEP
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.jobs import SweepJob
@@ -27,7 +26,6 @@ entry.through_app()
 
 RATIOS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0)
 JOB = "sweep_job"
-BUSY = "_sweep_busy"
 #: the heatmap pair: measured event column beside the SGD theory's phase time
 EVENTS = {"Scan peak vs t0′": ("scan_peak_step", "t0_prime", "SGD theory: t0′ (end of scanning)"),
           "Snap vs t0": ("snap_step", "t0", "SGD theory: t0 (start of snapping)")}
@@ -69,46 +67,11 @@ else:
 if error:
     st.error(f"Invalid grid: {error}.")
 
-
-
-def _run_sweep(configs) -> None:
-    """Start the grid (a callback: the page then draws Cancel in the same run)."""
-    reason = refusal(configs)
-    if reason:
-        ss[BUSY] = reason
-        return
-    job = sweep_job(configs)
-    ss[JOB] = job
-    REGISTRY.track_sweep(SWEEP_ID, job)  # one per session; the watchdog cancels it once this tab falls silent
-
-
-def _cancel_sweep() -> None:
-    job = ss.get(JOB)
-    if job is not None:
-        job.cancel(wait=0)  # the job stops before its next step; the page shows "cancelled" when it has
-
-
-def refusal(configs) -> str | None:
-    """Why the server cannot start this sweep now: a training slot, the memory budget, the sweep slots."""
-    reason = REGISTRY.refusal(SWEEP_ID, sweep_memory_bytes(configs))
-    running = REGISTRY.sweeps_running(excluding=SWEEP_ID)
-    if reason is None and running >= REGISTRY.max_sweeps:
-        reason = (f"Server busy: {running} sweep{'s' if running > 1 else ''} running, at most {REGISTRY.max_sweeps} "
-                  "at once (SCANSNAP_MAX_SWEEPS). Try again when it has finished.")
-    return reason
-
-
+left, right = st.columns([1, 3])
+sweep_jobs.run_button(left, JOB, SWEEP_ID, lambda: sweep_job(configs), sweep_memory_bytes(configs) if configs else 0,
+                      "Run sweep", key_prefix="sw_", cancel_label="Cancel sweep", disabled=not configs)
 job: SweepJob | None = ss.get(JOB)
 url_state.write({}, has_run=job is not None)
-left, right = st.columns([1, 3])
-if job is not None and job.running:
-    left.button("Cancelling…" if job.cancelling else "Cancel sweep", icon=":material/stop:", width="stretch",
-                on_click=_cancel_sweep, key="sw_cancel", disabled=job.cancelling)
-else:
-    left.button("Run sweep", type="primary", icon=":material/play_arrow:", width="stretch", disabled=not configs,
-                on_click=_run_sweep, args=(configs,), key="sw_run")
-if ss.get(BUSY):
-    st.warning(ss.pop(BUSY))
 if configs:
     right.caption(f"{len(configs):,} runs × {int(steps):,} steps: about {max(1, round(sweep_seconds(configs))):,} s "
                   "on a free core (an estimate; once the first layout has trained, the progress bar gives the time "
@@ -153,25 +116,7 @@ def results() -> None:
     if job is None:
         st.info("Press **Run sweep** to train the grid.")
         return
-    REGISTRY.touch_sweep(SWEEP_ID)  # this tab is still open
-    if job.running:
-        left = job.remaining_seconds()
-        basis = "at the measured speed" if job.measured else "estimated"
-        st.progress(min(1.0, job.done / job.total),
-                    text=f"{job.done:,.0f} of {job.total:,} runs · {job.seconds():.0f} s · about {left:,.0f} s left "
-                         f"({basis})")
-    elif job.status == "finished":
-        st.success(f"Finished {job.total:,} runs in {job.seconds():.1f} s.")
-    elif job.status == "cancelled":
-        st.warning(f"Cancelled after {len(job.table):,} of {job.total:,} runs ({job.seconds():.0f} s).")
-    else:
-        st.error("The sweep failed: " + plain(job.error.splitlines()[0]))
-        with st.expander("Details"):
-            st.code(job.error)
-    if job.running:
-        ss["_sweep_was_running"] = True
-    elif ss.pop("_sweep_was_running", False):
-        st.rerun()  # leave live mode: the buttons and tables switch to the finished state
+    sweep_jobs.job_status(job, SWEEP_ID, JOB)
     table = job.table
     if not len(table):
         return
