@@ -18,5 +18,6 @@ st.navigation([
     st.Page("pages/compare.py", title="Compare A/B", icon=":material/compare_arrows:"),
     st.Page("pages/induction.py", title="Induction heads", icon=":material/account_tree:"),
     st.Page("pages/joma.py", title="JoMA", icon=":material/hub:"),
+    st.Page("pages/real_text.py", title="Real text", icon=":material/menu_book:"),
 ]).run()
 export_settings.controls()  # at the foot of every page's sidebar

@@ -45,11 +45,12 @@ class TextView(StepView):
     the drift per layer from ``drift_every`` on; the first validation window's attention maps and its words."""
 
     def __init__(self, config, loss, eval_steps, val_loss, entropy, drift_steps, drift, map_steps, maps, words,
-                 tokens_train, tokens_val, windows):
+                 facts):
         self.config, self.loss, self.eval_steps, self.val_loss, self.entropy = config, loss, eval_steps, val_loss, entropy
         self.drift_steps, self.drift, self.map_steps, self.maps, self.words = drift_steps, drift, map_steps, maps, words
-        self.tokens_train, self.tokens_val = tokens_train, tokens_val
-        self.windows = windows  # validation sequences the attention is measured on
+        self.facts = facts  # what the run trains on and with (see TextEngine.facts)
+        self.tokens_train, self.tokens_val = facts["training tokens"], facts["validation tokens"]
+        self.windows = facts["validation sequences measured"]
         self.step = loss.shape[0] - 1
 
     @property
@@ -59,8 +60,7 @@ class TextView(StepView):
     def upto(self, step: int) -> "TextView":
         e, d, m = self.eval_steps <= step, self.drift_steps <= step, self.map_steps <= step
         return TextView(self.config, self.loss[: step + 1], self.eval_steps[e], self.val_loss[e], self.entropy[e],
-                        self.drift_steps[d], self.drift[d], self.map_steps[m], self.maps[m], self.words,
-                        self.tokens_train, self.tokens_val, self.windows)
+                        self.drift_steps[d], self.drift[d], self.map_steps[m], self.maps[m], self.words, self.facts)
 
     def freeze_step(self, layer: int) -> int | None:
         """The first drift step after the layer's peak drift from which its drift stays at or below FREEZE_FRACTION
@@ -89,7 +89,6 @@ class TextEngine(FixedConfigEngine):
         c = config
         text = corpus(c.corpus)
         train_ids, val_ids, vocabulary = text.encode(c.vocab)
-        self.tokens_train, self.tokens_val = text.tokens_train, text.tokens_val
         self.train_ids = torch.from_numpy(train_ids)
         windows = min(EVAL_WINDOWS, val_ids.size // (c.context + 1))
         starts = np.linspace(0, val_ids.size - (c.context + 1), windows).astype(np.int64)
@@ -113,6 +112,11 @@ class TextEngine(FixedConfigEngine):
         self._maps: list[tuple[int, np.ndarray]] = []  # step, first window's maps [layers, context, context]
         self._snapshots: dict[int, torch.Tensor] = {}  # step -> attention [layers, windows, context, context]
         self._map_every = _every_map(c)
+        self.files = list(text.files)  # an upload's file names
+        self.facts = {"training tokens": text.tokens_train, "validation tokens": text.tokens_val,
+                      "vocabulary": int(vocabulary.size), "unknown validation tokens": float((val_ids == 0).mean()),
+                      "validation sequences measured": len(self.val_windows),
+                      "parameters": sum(p.numel() for p in self.model.parameters())}
         self._evaluate(0)
 
     def _loss_of(self, windows: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -169,7 +173,7 @@ class TextEngine(FixedConfigEngine):
                         np.array([d[1] for d in drifts]).reshape(-1, layers),
                         np.array([m[0] for m in maps]), np.array([m[1] for m in maps]).reshape(-1, layers, context,
                                                                                               context),
-                        self.words, self.tokens_train, self.tokens_val, len(self.val_windows))
+                        self.words, {**self.facts, "files": self.files})
 
 
 def plan_text(config: TextConfig) -> Plan:

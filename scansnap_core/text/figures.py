@@ -8,9 +8,8 @@ import html
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from ..lab.figure_style import (EVENT_COLOR, LAYOUT, SERIES, TEMPLATE, THEORY_COLOR, VIRIDIS, Mark, f32, figure, line,
+from ..lab.figure_style import (EVENT_COLOR, SERIES, THEORY_COLOR, VIRIDIS, Mark, f32, figure, line,
                                 sampled_steps, step_axes, title, vertical_marks)
 from .engine import FREEZE_FRACTION, TextView, uniform_entropy
 
@@ -89,27 +88,34 @@ def map_steps(view: TextView, panels: int = 4) -> list[int]:
 
 def attention_maps_figure(view: TextView, layer: int = 0, steps: list[int] | None = None) -> go.Figure:
     """One fixed validation sequence's attention (query rows, key columns) at a few steps, one colour scale:
-    how it sparsifies and then stops changing (the paper's Fig. 7)."""
+    how it sparsifies and then stops changing (the paper's Fig. 7).  Panels laid out by hand: plotly's
+    make_subplots costs about 0.1 s per figure, too slow for a live chart."""
     steps = map_steps(view) if steps is None else steps
     words = [html.escape(w) for w in view.words]  # uploaded text: plotly reads a few HTML tags in labels
     labels = [f"{i}·{w}" for i, w in enumerate(words)]
-    fig = make_subplots(rows=1, cols=max(1, len(steps)), subplot_titles=[f"step {s}" for s in steps],
-                        horizontal_spacing=0.02)
     maps = [view.map_at(s)[1][layer] for s in steps]
     # the first rows see one to three tokens and hold weights near 1; the scale follows the rest
     top = float(max((m[CAPPED_ROWS:].max() for m in maps), default=1.0))
-    for col, grid in enumerate(maps, start=1):
-        fig.add_trace(go.Heatmap(z=f32(grid), x=labels, y=labels, colorscale=VIRIDIS, zmin=0, zmax=top,
-                                 showscale=col == len(maps), colorbar=dict(title=dict(text="attention"), len=0.8),
-                                 hovertemplate="query %{y}<br>key %{x}<br>attention %{z:.3f}<extra></extra>"),
-                      row=1, col=col)
-        fig.update_yaxes(autorange="reversed", showticklabels=col == 1, tickfont=dict(size=8), row=1, col=col)
-        fig.update_xaxes(showticklabels=False, row=1, col=col)
+    panels, gap = max(1, len(maps)), 0.02
+    width = (1 - gap * (panels - 1)) / panels
+    traces, layout, notes = [], {}, []
+    for i, (step, grid) in enumerate(zip(steps, maps)):
+        suffix = "" if i == 0 else str(i + 1)
+        left = i * (width + gap)
+        traces.append(dict(type="heatmap", z=f32(grid), x=labels, y=labels, colorscale=VIRIDIS, zmin=0, zmax=top,
+                           xaxis=f"x{suffix}", yaxis=f"y{suffix}", showscale=i == panels - 1,
+                           colorbar=dict(title=dict(text="attention"), len=0.8),
+                           hovertemplate="query %{y}<br>key %{x}<br>attention %{z:.3f}<extra></extra>"))
+        layout[f"xaxis{suffix}"] = dict(domain=[left, left + width], showticklabels=False, anchor=f"y{suffix}")
+        layout[f"yaxis{suffix}"] = dict(autorange="reversed", showticklabels=i == 0, tickfont=dict(size=8),
+                                        anchor=f"x{suffix}")
+        notes.append(dict(text=f"step {step}", x=left + width / 2, y=1.0, xref="paper", yref="paper",
+                          xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=14)))
     which = f"layer {layer + 1}, " if view.config.layers > 1 else ""
-    fig.update_layout(**{**LAYOUT, "margin": dict(l=90, r=20, t=110, b=20)}, template=TEMPLATE, title=title(
-        "Attention on one validation sequence", f"{which}{view.config.context} tokens, query rows × key columns "
-        f"(causal); colours capped at the largest weight after row {CAPPED_ROWS}; hover for the words"))
-    return fig
+    return figure(traces, dict(title=title("Attention on one validation sequence", f"{which}{view.config.context} "
+                                           "tokens, query rows × key columns (causal); colours capped at the largest "
+                                           f"weight after row {CAPPED_ROWS}; hover for the words"),
+                               annotations=notes, margin=dict(l=90, r=20, t=110, b=20), **layout))
 
 
 def comparison_figure(summary: pd.DataFrame, table: pd.DataFrame, context: int) -> go.Figure:

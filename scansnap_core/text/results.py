@@ -52,8 +52,11 @@ def layer_summary(view: TextView, layer: int) -> dict:
 
 
 def summarize(view: TextView) -> dict:
-    return {"steps": view.step, "corpus": view.config.corpus, "tokens_train": view.tokens_train,
-            "tokens_val": view.tokens_val, "entropy_uniform": view.entropy_uniform,
+    return {"steps": view.step, "corpus": view.config.corpus, "files": view.facts.get("files", []),
+            "tokens_train": view.tokens_train,
+            "tokens_val": view.tokens_val, "vocabulary": view.facts["vocabulary"],
+            "unknown_val_fraction": view.facts["unknown validation tokens"], "parameters": view.facts["parameters"],
+            "entropy_uniform": view.entropy_uniform,
             "val_loss_start": float(view.val_loss[0]), "val_loss_end": _number(float(view.val_loss[-1])),
             "layers": {str(layer + 1): layer_summary(view, layer) for layer in range(view.config.layers)}}
 
@@ -66,7 +69,7 @@ def summary_text(summary: dict) -> str:
         f"{_text(v['drift_last'])}, " + (f"frozen from step {v['freeze_step']}" if v["freeze_step"] is not None
                                          else "not frozen")
         for k, v in s["layers"].items())
-    return (f"{s['steps']} steps on {s['corpus']} ({s['tokens_train']:,} training / {s['tokens_val']:,} validation "
+    return (f"{s['steps']} steps on {', '.join(s['files']) or s['corpus']} ({s['tokens_train']:,} training / {s['tokens_val']:,} validation "
             f"tokens), validation loss {s['val_loss_start']:.3f} -> {_text(s['val_loss_end'])}; {layers}.")
 
 
