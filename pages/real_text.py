@@ -84,13 +84,18 @@ with st.sidebar.expander("Real text: settings", expanded=True):
                   help=TextConfig.FIELDS.help["corpus"])
     with box.popover("Use your own text", icon=":material/upload_file:", width="stretch"):
         st.file_uploader(f"UTF-8 .txt or .md, up to {MAX_UPLOAD_BYTES // 2**20} MB, at least {MIN_TOKENS:,} tokens "
-                         "(split 90 % / 10 %)", type=["txt", "md"], key=PREFIX + "file", on_change=_upload)
+                         "(split 90 % / 10 %)", type=["txt", "md"], key=PREFIX + "file", on_change=_upload,
+                         max_upload_size=MAX_UPLOAD_BYTES // 2**20)
         st.file_uploader("Validation text (optional: then no split)", type=["txt", "md"], key=PREFIX + "val_file",
-                         on_change=_upload)
+                         on_change=_upload, max_upload_size=MAX_UPLOAD_BYTES // 2**20)
+        if PREFIX + "upload_error" in ss:
+            st.error(plain(ss.pop(PREFIX + "upload_error")))
+        elif ss[CORPUS_KEY] in ss.get(UPLOADS, {}):
+            chosen = corpus(ss[CORPUS_KEY])
+            st.success(f"Training on {plain(ss[UPLOADS][ss[CORPUS_KEY]])}: {chosen.tokens_train:,} training and "
+                       f"{chosen.tokens_val:,} validation tokens.")
         st.caption("The server keeps uploads in memory while it runs, for this session's runs; nothing is written "
                    "to disk.")
-    if PREFIX + "upload_error" in ss:
-        box.error(plain(ss.pop(PREFIX + "upload_error")))
     config_form.form(TextConfig, PREFIX, box, fields=tuple(f for f in TextConfig.field_names() if f != "corpus"))
 try:
     cfg, error = config_form.current(TextConfig, PREFIX), None

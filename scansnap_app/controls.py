@@ -158,7 +158,7 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
     sb = st.sidebar
     sb.selectbox("Preset", list(PRESETS), format_func=PRESET_LABELS.get, **KEEP, key="preset", on_change=_on_preset,
                  help="Choosing a preset fills every control with the paper's setting")
-    sb.file_uploader("Load a config JSON", type=["json"], key="upload", on_change=_on_upload,
+    sb.file_uploader("Load a config JSON", type=["json"], key="upload", on_change=_on_upload, max_upload_size=2,
                      help="A config.json written by this app or `python -m scansnap_core run`")
     if ss.get("_upload_error"):
         sb.error(plain(ss["_upload_error"]))

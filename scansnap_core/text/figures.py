@@ -64,7 +64,8 @@ def drift_figure(view: TextView) -> go.Figure:
     heading = title("Drift: how much the attention still changes",
                     f"mean total variation between snapshots {view.config.drift_every} steps apart")
     return figure(traces, dict(title=heading, shapes=shapes, annotations=notes,
-                               **step_axes("step", "total variation", view.config.steps, rangemode="tozero")))
+                               **step_axes("step", "total variation", view.config.steps, rangemode="tozero",
+                                           **({} if view.drift.size else {"range": [0, 0.5]}))))
 
 
 def loss_figure(view: TextView) -> go.Figure:
