@@ -99,6 +99,7 @@ with st.sidebar.expander("Real text: settings", expanded=True):
     config_form.form(TextConfig, PREFIX, box, fields=tuple(f for f in TextConfig.field_names() if f != "corpus"))
 try:
     cfg, error = config_form.current(TextConfig, PREFIX), None
+    plan_text(cfg)  # a run too large to build is an invalid setting too
 except ConfigError as err:
     cfg, error = None, str(err)
 if ss[CORPUS_KEY] == "docstrings":
@@ -209,7 +210,7 @@ def comparison() -> None:
                f"({uniform_entropy(job.configs[0].context):.3f}). Every run: {job.configs[0].steps} steps on "
                f"{corpus_label(job.configs[0].corpus)}.")
     if not job.running:
-        st.dataframe(table, hide_index=True, height=220)
+        st.dataframe(table, hide_index=True)
         _download(table)
 
 

@@ -41,6 +41,15 @@ def test_the_url_sets_the_run_and_bad_values_get_notices(fresh_registry):
     assert any("bogus = 'x' is not a setting of this page" in n for n in notices)
     assert runner_of(fresh_registry).config == TextConfig(lr=1.0, steps=60)
     assert dict(at.query_params) == {"lr": "1.0", "steps": "60"}
+    at.number_input(key="text_vocab").set_value(20000).run()
+    at.number_input(key="text_batch").set_value(128).run()
+    assert not at.error  # the largest vocabulary with the largest batch fits (about 1.2 GB)
+    at.number_input(key="text_context").set_value(128).run()
+    assert not at.exception and [e.value for e in at.error] == [
+        "Invalid setting: vocab = 20000 is invalid: allowed a run within 2,048 MB (this one needs about 4,072 MB: a "
+        "smaller vocabulary, batch, context or width). Training keeps the last valid configuration."]
+    at.number_input(key="text_context").set_value(35).run()
+    at.number_input(key="text_batch").set_value(20).run()
     at.number_input(key="text_drift_every").set_value(30).run()
     assert [e.value for e in at.error] == ["Invalid setting: drift_every = 30 is invalid: allowed a multiple of 20 "
                                            "(snapshots are taken every 20 steps). Training keeps the last valid "

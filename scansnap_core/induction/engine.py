@@ -13,10 +13,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from ..lab.fields import ConfigError
 from ..lab.limits import LIMITS
 from ..lab.runner import Runner
-from ..lab.trainable import FixedConfigEngine, Plan, StepView
+from ..lab.trainable import FixedConfigEngine, Plan, StepView, run_plan
 from .config import InductionConfig
 from .data import sample_sequences
 from .induction_head import copied_distances, history_matches
@@ -315,11 +314,8 @@ def plan_run(config: InductionConfig) -> Plan:
     BENCHMARKS.md."""
     c = config
     per_set = 4 * c.samples * (c.length * (2 * c.window ** 2 + 3) + c.window ** 2)
-    memory = 32 * 2**20 + 3 * per_set
-    if memory > LIMITS.max_run_memory_mb * 2**20:
-        raise ConfigError("samples", c.samples, f"a run within {LIMITS.max_run_memory_mb:,} MB (this one needs about "
-                                                f"{memory / 2**20:,.0f} MB: fewer sequences or a shorter context)")
-    return Plan(memory_bytes=memory, total_steps=c.total_steps)
+    return run_plan(32 * 2**20 + 3 * per_set, c.total_steps, "samples", c.samples,
+                    "fewer sequences or a shorter context")
 
 
 def live_runner(config: InductionConfig, delay: float = 0.0, threads: int | None = 1) -> Runner:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-__all__ = ["FixedConfigEngine", "Plan", "StepView", "Trainable", "train_to_end"]
+__all__ = ["FixedConfigEngine", "Plan", "StepView", "Trainable", "run_plan", "train_to_end"]
 
 
 class Trainable(Protocol):
@@ -39,6 +39,18 @@ class Plan:
 
     memory_bytes: int  # the engine's estimated peak memory (Trainable.memory_bytes)
     total_steps: int
+
+
+def run_plan(memory_bytes: int, total_steps: int, field: str, value: Any, advice: str) -> Plan:
+    """The plan of a run, or ConfigError naming ``field`` when the run would need more than a run may hold
+    (LIMITS.max_run_memory_mb); ``advice`` says what to make smaller."""
+    from .fields import ConfigError
+    from .limits import LIMITS
+
+    if memory_bytes > LIMITS.max_run_memory_mb * 2**20:
+        raise ConfigError(field, value, f"a run within {LIMITS.max_run_memory_mb:,} MB (this one needs about "
+                                        f"{memory_bytes / 2**20:,.0f} MB: {advice})")
+    return Plan(memory_bytes=memory_bytes, total_steps=total_steps)
 
 
 class FixedConfigEngine:

@@ -23,7 +23,7 @@ __all__ = ["comparison_job", "compare", "comparison_seconds", "live_runner", "sa
 
 COMPARE_CHUNK = 50  # steps between progress reports (and cancel checks) of a comparison
 #: measured seconds per step of the default run on one core (BENCHMARKS.md), for time estimates
-SECONDS_PER_DEFAULT_STEP = 0.026
+SECONDS_PER_DEFAULT_STEP = 0.016
 
 
 def live_runner(config: TextConfig, delay: float = 0.0, threads: int | None = 1) -> Runner:
