@@ -17,7 +17,7 @@ from scansnap_app.url_state import KEEP
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.text.config import TextConfig
 from scansnap_core.text.corpus import BUILTIN, MAX_UPLOAD_BYTES, MIN_TOKENS, corpus, is_corpus, register_upload
-from scansnap_core.text.engine import plan_text, uniform_entropy
+from scansnap_core.text.engine import map_choices, plan_text, uniform_entropy
 from scansnap_core.text.explain import captions, comparison_caption, kpis
 from scansnap_core.text.export import cli_command, figure_pack
 from scansnap_core.text.figures import FIGURES, comparison_figure
@@ -119,11 +119,17 @@ def views(view, replayed) -> None:
             with column:
                 live_chart(FIGURES[name](view), key=f"text-{name}", filename=f"text-{name}", height=380)
                 st.caption(notes[name])
+    left, right = st.columns([3, 1])
+    chosen = left.multiselect("Attention maps at steps", map_choices(view.config), max_selections=6, **KEEP,
+                              key=PREFIX + "map_steps", placeholder="four moments, evenly spaced",
+                              help="Pick up to six steps (those not reached yet are left out); none: four moments "
+                                   "of the run so far, the latest live")
     layer = 0
     if view.config.layers > 1:
-        layer = st.segmented_control("Attention maps of", range(view.config.layers), default=0, **KEEP,
-                                     key=PREFIX + "map_layer", format_func=lambda i: f"layer {i + 1}") or 0
-    live_chart(FIGURES["maps"](view, layer), key="text-maps", filename="text-attention-maps", height=430)
+        layer = right.segmented_control("Layer", range(view.config.layers), default=0, **KEEP,
+                                        key=PREFIX + "map_layer", format_func=lambda i: f"{i + 1}") or 0
+    steps = sorted(s for s in chosen if s <= view.step) or None
+    live_chart(FIGURES["maps"](view, layer, steps), key="text-maps", filename="text-attention-maps", height=430)
     st.caption(notes["maps"])
     left, right = st.columns(2)
     with left:

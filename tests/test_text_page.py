@@ -28,6 +28,8 @@ def test_the_page_opens_ready_and_steps(fresh_registry):
     shown = metrics(at)
     assert float(shown["Attention entropy"]) == pytest.approx(2.62, abs=0.02) and shown["Drift, layer 1"] == "–"
     assert any(c.value.startswith("The paper: the lowest layer's attention turns sparse") for c in at.caption)
+    at.multiselect(key="text_map_steps").set_value([0, 400]).run()  # step 400 is not reached yet: left out
+    assert not at.exception and not at.error
 
 
 def test_the_url_sets_the_run_and_bad_values_get_notices(fresh_registry):

@@ -20,7 +20,7 @@ from .config import EVAL_EVERY, TextConfig
 from .corpus import corpus
 from .model import TextTransformer, feed_forward_parameters
 
-__all__ = ["FREEZE_FRACTION", "TextEngine", "TextView", "plan_text", "uniform_entropy"]
+__all__ = ["FREEZE_FRACTION", "TextEngine", "TextView", "map_choices", "plan_text", "uniform_entropy"]
 
 EVAL_WINDOWS = 32  # fixed validation windows the attention is measured on
 MAX_MAPS = 101  # attention maps of the first window kept per run (evenly spaced evaluations)
@@ -38,6 +38,11 @@ def uniform_entropy(context: int) -> float:
 def _every_map(config: TextConfig) -> int:
     evaluations = config.steps // EVAL_EVERY + 1
     return EVAL_EVERY * max(1, math.ceil(evaluations / (MAX_MAPS - 1)))
+
+
+def map_choices(config: TextConfig) -> list[int]:
+    """The steps whose attention maps a run keeps."""
+    return sorted({*range(0, config.steps + 1, _every_map(config)), config.steps})
 
 
 class TextView(StepView):
