@@ -3,7 +3,6 @@ shows its attention turn sparse and stop changing, and a learning-rate compariso
 corpus picker -> validated config -> a background Runner (and a background comparison job) -> pure figure builders
 (scansnap_app/study_page.py; docs/THEORY.md, "Real text")."""
 
-import io
 
 import pandas as pd
 import streamlit as st
@@ -189,16 +188,6 @@ if configs:
 job = ss.get(COMPARE_JOB)
 
 
-def _download(table: pd.DataFrame) -> None:
-    parquet = io.BytesIO()
-    table.to_parquet(parquet, index=False)
-    c1, c2, _ = st.columns([1, 1, 3])
-    c1.download_button("⬇ Runs (CSV)", table.to_csv(index=False).encode(), "real-text-lr-comparison.csv",
-                       "text/csv", key=PREFIX + "cmp_csv")
-    c2.download_button("⬇ Runs (Parquet)", parquet.getvalue(), "real-text-lr-comparison.parquet",
-                       "application/vnd.apache.parquet", key=PREFIX + "cmp_parquet")
-
-
 @st.fragment(run_every=0.5 if job is not None and job.running else None)
 def comparison() -> None:
     job = ss.get(COMPARE_JOB)
@@ -217,7 +206,7 @@ def comparison() -> None:
                f"{corpus_label(job.configs[0].corpus)}.")
     if not job.running:
         st.dataframe(table, hide_index=True)
-        _download(table)
+        sweep_jobs.download_table(table, "Runs", "real-text-lr-comparison", PREFIX + "cmp_")
 
 
 comparison()

@@ -4,7 +4,6 @@ Grid widgets -> fig6_configs -> a background sweep job (batched engine) polled b
 pure figure builders.  Partial results appear as each batched group finishes.
 """
 
-import io
 
 import pandas as pd
 import streamlit as st
@@ -78,16 +77,6 @@ if configs:
                   "left at the measured speed). Runs that share a layout train together as one batched model.")
 
 
-def _download(table: pd.DataFrame) -> None:
-    parquet = io.BytesIO()
-    table.to_parquet(parquet, index=False)
-    c1, c2, _ = st.columns([1, 1, 3])
-    c1.download_button("⬇ Results (CSV)", table.to_csv(index=False).encode(), "scansnap-sweep.csv", "text/csv",
-                       key="sw_csv")
-    c2.download_button("⬇ Results (Parquet)", parquet.getvalue(), "scansnap-sweep.parquet",
-                       "application/vnd.apache.parquet", key="sw_parquet")
-
-
 def _open_in_live_lab(summary: pd.DataFrame) -> None:
     st.markdown("**Open a cell in the Live Lab**: select a row, then follow the link (seed 1).")
     shown = summary.rename(columns={"num_query": "query tokens", "eta_z": "η_Z", "ratio": "η_Y/η_Z",
@@ -147,7 +136,7 @@ def results() -> None:
                f"steps. t0′ and t0 are SGD theory. {assumption_note(*job.configs)}")
     if not job.running:
         _open_in_live_lab(summary)
-        _download(table)
+        sweep_jobs.download_table(table, "Results", "scansnap-sweep", "sw_")
 
 
 results()

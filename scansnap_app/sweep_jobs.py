@@ -4,8 +4,10 @@ and page, tracked by the sessions registry (the watchdog cancels it when its tab
 
 from __future__ import annotations
 
+import io
 from typing import Callable
 
+import pandas as pd
 import streamlit as st
 
 from scansnap_core.lab.jobs import SweepJob
@@ -81,3 +83,14 @@ def job_status(job: SweepJob, owner_id: str, job_key: str) -> None:
         st.session_state[was_running] = True
     elif st.session_state.pop(was_running, False):
         st.rerun()  # leave live mode: the buttons and tables switch to the finished state
+
+
+def download_table(table: pd.DataFrame, label: str, file_stem: str, key_prefix: str) -> None:
+    """A sweep's table as CSV and as Parquet, two download buttons side by side."""
+    parquet = io.BytesIO()
+    table.to_parquet(parquet, index=False)
+    c1, c2, _ = st.columns([1, 1, 3])
+    c1.download_button(f"⬇ {label} (CSV)", table.to_csv(index=False).encode(), f"{file_stem}.csv", "text/csv",
+                       key=key_prefix + "csv")
+    c2.download_button(f"⬇ {label} (Parquet)", parquet.getvalue(), f"{file_stem}.parquet",
+                       "application/vnd.apache.parquet", key=key_prefix + "parquet")

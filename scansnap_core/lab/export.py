@@ -16,7 +16,7 @@ import plotly.io as pio
 
 from .figure_style import ExportStyle, export_layout
 
-__all__ = ["render_images", "run_pack"]
+__all__ = ["render_images", "run_pack", "write_figures"]
 
 _render_lock = threading.Lock()  # one kaleido browser per process, used by one caller at a time
 
@@ -33,6 +33,16 @@ def render_images(figures: dict[str, go.Figure], formats: tuple[str, ...] = ("pn
                                               width=style.width, height=style.height,
                                               scale=style.scale if fmt == "png" else 1)
                 for fmt in formats for name, fig in figures.items()}
+
+
+def write_figures(folder, figures: dict[str, go.Figure]) -> None:
+    """Every figure as PNG and SVG into ``folder`` (created if missing): a CLI run's ``--figures``."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(exist_ok=True)
+    for name, image in render_images(figures).items():
+        (folder / name).write_bytes(image)
 
 
 def run_pack(figures: dict[str, go.Figure], captions: dict[str, str], tables: dict, config_json: str, summary: dict,

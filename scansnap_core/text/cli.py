@@ -72,12 +72,10 @@ def _run(args) -> None:
     view = train(cfg, _progress(args, max(1, cfg.steps // 10)))
     save(view, args.out)
     if args.figures:
-        from ..lab.export import render_images  # kaleido is loaded only when exporting
+        from ..lab.export import write_figures  # kaleido is loaded only when exporting
         from .export import figures_of
 
-        (args.out / "figures").mkdir(exist_ok=True)
-        for name, image in render_images(figures_of(view)).items():
-            (args.out / "figures" / name).write_bytes(image)
+        write_figures(args.out / "figures", figures_of(view))
     print(summary_text(summarize(view)))
     print(f"Wrote {args.out}/config.json, summary.json and steps/evaluation/drift/attention_maps .parquet + .csv")
 
