@@ -15,7 +15,8 @@ from scansnap_app.study_page import study_page
 from scansnap_app.url_state import KEEP
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.text.config import TextConfig
-from scansnap_core.text.corpus import BUILTIN, MAX_UPLOAD_BYTES, MIN_TOKENS, corpus, is_corpus, register_upload
+from scansnap_core.text.corpus import (BUILTIN, MAX_UPLOAD_BYTES, MIN_TOKENS, corpus, is_corpus, register_upload,
+                                       upload_files)
 from scansnap_core.text.engine import map_choices, plan_text, uniform_entropy
 from scansnap_core.text.explain import captions, comparison_caption, kpis
 from scansnap_core.text.export import cli_command, figure_pack
@@ -28,9 +29,11 @@ entry.through_app()
 URL_PAGE = "text"
 PREFIX = "text_"
 CORPUS_KEY = PREFIX + "corpus"
-UPLOADS = "text_uploads"  # corpus name -> file names, this session's uploads
+UPLOADS = "text_uploads"  # this session's uploads (corpus names)
 COMPARE_JOB = "text_compare_job"
-COMPARE_LRS = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0)
+#: learning rates the comparison offers, and its default choice, per optimizer
+COMPARE_LRS = {"sgd": ((0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0), [1.0, 3.0, 5.0]),
+               "adam": ((1e-4, 3e-4, 1e-3, 3e-3, 1e-2), [1e-4, 1e-3, 1e-2])}
 ss = st.session_state
 SESSION = ss.setdefault("session_id", new_session_id())
 
@@ -51,47 +54,53 @@ def _upload() -> None:
     except ConfigError as err:
         ss[PREFIX + "upload_error"] = str(err)
         return
-    ss.setdefault(UPLOADS, {})[name] = text.name + (f" + {val.name}" if val is not None else "")
+    ss.setdefault(UPLOADS, []).append(name)
     ss[CORPUS_KEY] = name
 
 
 def corpus_label(name: str) -> str:
+    """A corpus as the picker names it (no session state: Streamlit may format an option outside a run)."""
     if name in BUILTIN:
         return {"topics": "Python help topics", "docstrings": "Standard-library docstrings"}[name]
-    return "Your file: " + ss.get(UPLOADS, {}).get(name, name)
+    return "Your file: " + (" + ".join(upload_files(name)) or name)
 
 
 st.title("Real text: attention on English prose")
-st.caption("A standard transformer (embeddings, positions, post-LayerNorm attention and feed-forward layers) trained "
-           "with plain SGD on English prose, the paper's Sec. 8 (Fig. 7 and Fig. 10): its lowest layer's attention "
-           "turns sparse and then stops changing, although the learning rate stays the same; larger learning rates "
-           "give sparser attention. WikiText cannot be downloaded here, so the text is prose that ships with Python, "
-           "or a file of your own.")
+st.caption("The paper's Sec. 8 (Figs. 7 and 10) trains a standard transformer (embeddings, positions, "
+           "post-LayerNorm attention and feed-forward layers) with plain SGD on English, and reports that its lowest "
+           "layer's attention turns sparse, sparser at larger learning rates, and then stops changing although the "
+           "learning rate stays the same. This page trains the same model at CPU size and shows what its attention "
+           "does. WikiText cannot be downloaded here, so the text is prose that ships with Python, or a file of your "
+           "own.")
 url_state.restore(URL_PAGE, read_url)
 url_state.show_notices(URL_PAGE)
 
 with st.sidebar.expander("Real text: settings", expanded=True):
     box = st.container()
     ss.setdefault(CORPUS_KEY, TextConfig().corpus)
-    if ss[CORPUS_KEY] not in BUILTIN and ss[CORPUS_KEY] not in ss.get(UPLOADS, {}):
-        if is_corpus(ss[CORPUS_KEY]):  # a shared link to an upload the server still keeps
-            ss.setdefault(UPLOADS, {})[ss[CORPUS_KEY]] = " + ".join(corpus(ss[CORPUS_KEY]).files)
-        else:  # one it no longer keeps
-            ss[CORPUS_KEY] = TextConfig().corpus
-    known = [*BUILTIN, *ss.get(UPLOADS, {})]
+    uploads = ss.setdefault(UPLOADS, [])  # this session's uploads (corpus names), oldest first
+    if ss[CORPUS_KEY] not in BUILTIN and ss[CORPUS_KEY] not in uploads and is_corpus(ss[CORPUS_KEY]):
+        uploads.append(ss[CORPUS_KEY])  # a shared link to an upload the server keeps
+    for name in [n for n in uploads if not is_corpus(n)]:  # uploads the server has let go of
+        uploads.remove(name)
+        box.warning(f"The server no longer keeps {plain(' + '.join(upload_files(name)) or name)} (it keeps the "
+                    "most recent uploads while it runs): upload it again to train on it.")
+    if ss[CORPUS_KEY] not in BUILTIN and ss[CORPUS_KEY] not in uploads:
+        ss[CORPUS_KEY] = TextConfig().corpus
+    known = [*BUILTIN, *dict.fromkeys(uploads)]
     box.selectbox(TextConfig.FIELDS.labels["corpus"], known, format_func=corpus_label, **KEEP, key=CORPUS_KEY,
                   help=TextConfig.FIELDS.help["corpus"])
     with box.popover("Use your own text", icon=":material/upload_file:", width="stretch"):
-        st.file_uploader(f"UTF-8 .txt or .md, up to {MAX_UPLOAD_BYTES // 2**20} MB, at least {MIN_TOKENS:,} tokens "
-                         "(split 90 % / 10 %)", type=["txt", "md"], key=PREFIX + "file", on_change=_upload,
+        st.file_uploader(f"UTF-8 .txt or .md, up to {MAX_UPLOAD_BYTES // 2**20} MB, at least {MIN_TOKENS:,} "
+                         "training tokens (its last 10 % validates)", type=["txt", "md"], key=PREFIX + "file", on_change=_upload,
                          max_upload_size=MAX_UPLOAD_BYTES // 2**20)
         st.file_uploader("Validation text (optional: then no split)", type=["txt", "md"], key=PREFIX + "val_file",
                          on_change=_upload, max_upload_size=MAX_UPLOAD_BYTES // 2**20)
         if PREFIX + "upload_error" in ss:
             st.error(plain(ss.pop(PREFIX + "upload_error")))
-        elif ss[CORPUS_KEY] in ss.get(UPLOADS, {}):
+        elif ss[CORPUS_KEY] in uploads:
             chosen = corpus(ss[CORPUS_KEY])
-            st.success(f"Training on {plain(ss[UPLOADS][ss[CORPUS_KEY]])}: {chosen.tokens_train:,} training and "
+            st.success(f"Training on {plain(' + '.join(chosen.files))}: {chosen.tokens_train:,} training and "
                        f"{chosen.tokens_val:,} validation tokens.")
         st.caption("The server keeps uploads in memory while it runs, for this session's runs; nothing is written "
                    "to disk.")
@@ -167,8 +176,10 @@ st.caption("The paper trains the same model at several learning rates and finds 
            "the background, and draws what they reach.")
 COMPARE_ID = f"{SESSION}-text-compare"
 c = st.columns([2, 1, 1, 1.4])
-lrs = c[0].multiselect("Learning rates", COMPARE_LRS, default=[1.0, 3.0, 5.0], **KEEP, key=PREFIX + "cmp_lrs",
-                       format_func=lambda v: f"{v:g}")
+optimizer = cfg.optimizer if cfg is not None else "sgd"
+offered, chosen = COMPARE_LRS[optimizer]
+lrs = c[0].multiselect(f"Learning rates ({optimizer})", offered, default=chosen, **KEEP,
+                       key=PREFIX + f"cmp_lrs_{optimizer}", format_func=lambda v: f"{v:g}")
 seeds = c[1].number_input("Seeds", 1, 5, 1, **KEEP, key=PREFIX + "cmp_seeds", help="seeds 0, 1, …, n − 1 per rate")
 steps = c[2].number_input("Steps", 20, 5000, 400, step=20, **KEEP, key=PREFIX + "cmp_steps",
                           help="steps of every run (the paper compares after the same number of steps)")
@@ -203,7 +214,7 @@ def comparison() -> None:
                filename="text-lr-comparison", height=400)
     st.caption(comparison_caption(summary) + f" Dashed: uniform causal attention "
                f"({uniform_entropy(job.configs[0].context):.3f}). Every run: {job.configs[0].steps} steps on "
-               f"{corpus_label(job.configs[0].corpus)}.")
+               f"{plain(corpus_label(job.configs[0].corpus))}.")
     if not job.running:
         st.dataframe(table, hide_index=True)
         sweep_jobs.download_table(table, "Runs", "real-text-lr-comparison", PREFIX + "cmp_")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.runner import Status
 
 from . import sessions
+from .plain import plain
 from .sessions import IDLE_TTL, SPEEDS, Lab
 from .url_state import KEEP
 
@@ -96,7 +98,10 @@ def _step(lab: Lab, lab_id: str, prefix: str) -> None:
 
 def _reset(lab: Lab, lab_id: str, prefix: str) -> None:
     _acted(prefix)
-    sessions.REGISTRY.revive(lab_id, lab).reset()
+    try:
+        sessions.REGISTRY.revive(lab_id, lab).reset()
+    except ConfigError as err:  # the settings cannot be built any more (e.g. an uploaded text the server let go of)
+        st.session_state[_BUSY] = f"Reset could not build the run: {plain(err)}"
 
 
 def _speed(lab: Lab) -> None:

@@ -58,9 +58,25 @@ def test_the_url_sets_the_run_and_bad_values_get_notices(fresh_registry):
                                            "configuration."]
 
 
+def test_an_upload_the_server_let_go_of_is_named_and_replaced(fresh_registry, monkeypatch):
+    from scansnap_core.text import corpus as corpus_module
+
+    words = corpus("topics").words[corpus("topics").train_codes[:25000]]
+    name = corpus_module.register_upload("kept <b>notes</b>.txt", " ".join(words).encode())
+    at = open_app_page("real_text", {"corpus": name})
+    assert runner_of(fresh_registry).config.corpus == name and not at.warning
+    monkeypatch.setattr(corpus_module, "_UPLOADS", corpus_module.OrderedDict())  # the server lets go of it
+    at.run()
+    assert not at.exception and [w.value for w in at.warning] == [
+        "The server no longer keeps `kept <b>notes</b>.txt` (it keeps the most recent uploads while it runs): upload "
+        "it again to train on it."]
+    run_button(at, "text_", "reset").click().run()
+    assert not at.exception and runner_of(fresh_registry).config == TextConfig()
+
+
 def test_the_learning_rate_comparison_draws_fig_10(fresh_registry):
     at = open_app_page("real_text")
-    at.multiselect(key="text_cmp_lrs").set_value([1.0, 5.0]).run()
+    at.multiselect(key="text_cmp_lrs_sgd").set_value([1.0, 5.0]).run()
     at.number_input(key="text_cmp_steps").set_value(100).run()
     at.button(key="text_cmp_run").click().run()
     job = at.session_state["text_compare_job"]

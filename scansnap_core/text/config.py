@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from ..lab.fields import ConfigError, FieldTable, Range
 from ..lab.flat_config import FlatConfig
-from .corpus import BUILTIN, is_corpus
+from .corpus import BUILTIN, corpus, is_corpus
 
 __all__ = ["EVAL_EVERY", "TextConfig"]
 
@@ -70,9 +70,10 @@ class TextConfig(FlatConfig):
     @classmethod
     def check_field(cls, name: str, value: Any) -> Any:
         if name == "corpus":
-            if not isinstance(value, str) or not is_corpus(value):
-                raise ConfigError("corpus", value, f"{' or '.join(repr(k) for k in BUILTIN)}, or a file uploaded "
-                                                   "to this server while it runs")
+            if not isinstance(value, str):
+                raise ConfigError("corpus", value, " or ".join(repr(k) for k in BUILTIN) + ", or an uploaded file")
+            if not is_corpus(value):
+                corpus(value)  # raises ConfigError saying which corpora there are
             return value
         return super().check_field(name, value)
 

@@ -31,7 +31,7 @@ import pandas as pd
 from ..lab.fields import ConfigError
 
 __all__ = ["BUILTIN", "Corpus", "MAX_UPLOAD_BYTES", "MIN_TOKENS", "UNK", "UploadError", "corpus", "is_corpus",
-           "register_upload", "tokenize"]
+           "register_upload", "tokenize", "upload_files"]
 
 UNK = "<unk>"
 MAX_UPLOAD_BYTES = 20 * 2**20
@@ -95,8 +95,9 @@ class Corpus:
     def encode(self, vocab: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(training ids, validation ids, the vocabulary): the ``vocab − 1`` most frequent training words get
         ids 1… in order of frequency (ties: first appearance), everything else is ``<unk>`` (id 0)."""
-        order = np.argsort(-self.counts, kind="stable")[: vocab - 1]
-        order = order[self.counts[order] > 0]  # a word seen only in validation stays unknown
+        counts = np.where(self.words == UNK, 0, self.counts)  # a literal <unk> in the text is the unknown word
+        order = np.argsort(-counts, kind="stable")[: vocab - 1]
+        order = order[counts[order] > 0]  # a word seen only in validation stays unknown
         ids = np.zeros(self.words.size, dtype=np.int64)
         ids[order] = np.arange(1, order.size + 1)
         vocabulary = np.concatenate([[UNK], self.words[order]])
@@ -149,6 +150,7 @@ def _stdlib_docstrings() -> list[str]:
 
 # ---------------------------------------------------------------------------------------------------- uploads
 _UPLOADS: "OrderedDict[str, Corpus]" = OrderedDict()
+_FILE_NAMES: "OrderedDict[str, tuple[str, ...]]" = OrderedDict()  # every upload's file names, also once let go of
 _UPLOADS_LOCK = threading.Lock()
 MAX_UPLOADS = 8  # the server keeps this many uploaded corpora (least recently used go first)
 
@@ -172,7 +174,8 @@ def register_upload(file_name: str, data: bytes, val_name: str | None = None, va
     """Check and tokenise an uploaded text (and its validation file, if given); its corpus name
     (``upload-<hash>``), usable in a config for as long as the server keeps it.  :class:`UploadError` otherwise."""
     train_words = tokenize(_decode(file_name, data))
-    val_words = None if val_data is None else tokenize(_decode(val_name or "the validation file", val_data))
+    val_name = val_name or "the validation file"
+    val_words = None if val_data is None else tokenize(_decode(val_name, val_data))
     needed = MIN_TOKENS if val_words is not None else int(MIN_TOKENS / (1 - VALIDATION_FRACTION))
     if len(train_words) < needed:
         raise UploadError(f"{file_name} has {_tokens(len(train_words))}: at least {needed:,} are needed "
@@ -180,17 +183,27 @@ def register_upload(file_name: str, data: bytes, val_name: str | None = None, va
     if val_words is not None and len(val_words) < MIN_VALIDATION_TOKENS:
         raise UploadError(f"{val_name} has {_tokens(len(val_words))}: a validation file needs at least "
                           f"{MIN_VALIDATION_TOKENS:,}")
-    digest = hashlib.sha256(data + b"\x00" + (val_data or b"")).hexdigest()[:12]
+    digest = hashlib.sha256("\x00".join((file_name, val_name)).encode() + b"\x00" + data + b"\x00"
+                            + (val_data or b"")).hexdigest()[:12]  # the same text under another name: its own entry
     name = UPLOAD_PREFIX + digest
     description = file_name + (f" (validation: {val_name})" if val_words is not None else "")
     with _UPLOADS_LOCK:
         if name not in _UPLOADS:
-            files = (file_name,) + ((val_name or "validation.txt",) if val_words is not None else ())
+            files = (file_name,) + ((val_name,) if val_words is not None else ())
             _UPLOADS[name] = _build(name, description, train_words, val_words, files)
+            _FILE_NAMES[name] = files
+            while len(_FILE_NAMES) > 100 * MAX_UPLOADS:
+                _FILE_NAMES.popitem(last=False)
         _UPLOADS.move_to_end(name)
         while len(_UPLOADS) > MAX_UPLOADS:
             _UPLOADS.popitem(last=False)
     return name
+
+
+def upload_files(name: str) -> tuple[str, ...]:
+    """The file names an upload was made from (also after the server has let go of it); () if unknown."""
+    with _UPLOADS_LOCK:
+        return _FILE_NAMES.get(name, ())
 
 
 def is_corpus(name: str) -> bool:
@@ -200,12 +213,14 @@ def is_corpus(name: str) -> bool:
 
 
 def corpus(name: str) -> Corpus:
-    """The corpus called ``name`` (KeyError naming it if the server does not have it)."""
+    """The corpus called ``name`` (ConfigError naming it if the server does not have it, e.g. an upload it has let
+    go of)."""
     if name in BUILTIN:
         return _builtin(name)
     with _UPLOADS_LOCK:
         if name in _UPLOADS:
             _UPLOADS.move_to_end(name)
             return _UPLOADS[name]
-    raise KeyError(f"no corpus {name!r} on this server (built-in: {', '.join(BUILTIN)}; uploads are kept only "
-                   "while the server runs)")
+    raise ConfigError("corpus", name, f"{' or '.join(repr(k) for k in BUILTIN)}, or a file uploaded to this server "
+                                      f"(it keeps the {MAX_UPLOADS} most recent uploads while it runs: upload the "
+                                      "file again)")

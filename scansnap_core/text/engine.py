@@ -99,10 +99,9 @@ class TextEngine(FixedConfigEngine):
         starts = np.linspace(0, val_ids.size - (c.context + 1), windows).astype(np.int64)
         self.val_windows = torch.from_numpy(val_ids[starts[:, None] + np.arange(c.context + 1)])
         self.words = vocabulary[val_ids[starts[0]: starts[0] + c.context]]
-        torch.manual_seed(c.seed)
-        self.generator = torch.Generator().manual_seed(c.seed)
+        self.generator = torch.Generator().manual_seed(c.seed)  # the training windows
         self.offsets = torch.arange(c.context + 1)
-        self.model = TextTransformer(vocabulary.size, c.d_model, c.layers, c.dropout, c.context)
+        self.model = TextTransformer(vocabulary.size, c.d_model, c.layers, c.dropout, c.context, c.seed)
         feed_forward = feed_forward_parameters(self.model)
         ids = {id(p) for p in feed_forward}
         rest = [p for p in self.model.parameters() if id(p) not in ids]
@@ -129,11 +128,16 @@ class TextEngine(FixedConfigEngine):
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), windows[:, 1:].reshape(-1))
         return loss, attentions
 
+    def _training_batch(self) -> torch.Tensor:
+        """[batch, context + 1] token ids: windows starting anywhere in the training text."""
+        c = self.config
+        starts = torch.randint(self.train_ids.numel() - c.context, (c.batch,), generator=self.generator)
+        return self.train_ids[starts[:, None] + self.offsets]
+
     def step(self) -> None:
         c, t = self.config, self.step_count
-        starts = torch.randint(self.train_ids.numel() - c.context - 1, (c.batch,), generator=self.generator)
         self.model.train()
-        loss, _ = self._loss_of(self.train_ids[starts[:, None] + self.offsets])
+        loss, _ = self._loss_of(self._training_batch())
         self.optimizer.zero_grad()
         loss.backward()
         if c.clip > 0:
@@ -142,9 +146,9 @@ class TextEngine(FixedConfigEngine):
         self._loss[t] = float(loss.detach())
         if not math.isfinite(self._loss[t]):
             self.diverged(t + 1, "the loss became NaN or infinite: lower the learning rate")
-        self.step_count = t + 1
-        if self.step_count % EVAL_EVERY == 0 or self.step_count == c.steps:
-            self._evaluate(self.step_count)
+        if (t + 1) % EVAL_EVERY == 0 or t + 1 == c.steps:
+            self._evaluate(t + 1)
+        self.step_count = t + 1  # last: a view of step t + 1 finds its measurements complete
 
     def _evaluate(self, step: int) -> None:
         c = self.config
@@ -163,6 +167,10 @@ class TextEngine(FixedConfigEngine):
         self._evals.append((step, float(loss), entropy))
 
     def finish(self) -> None:
+        """The last row's training loss (a fresh batch, no update) and the last evaluation, if not taken yet."""
+        self.model.train()
+        with torch.no_grad():
+            self._loss[self.step_count] = float(self._loss_of(self._training_batch())[0])
         if not self._evals or self._evals[-1][0] != self.step_count:
             self._evaluate(self.step_count)
 
@@ -184,9 +192,8 @@ class TextEngine(FixedConfigEngine):
 def plan_text(config: TextConfig) -> Plan:
     """Estimated peak memory: torch's own buffers, the parameters with gradients and optimizer state, the logits
     (training: with their gradient and softmax; evaluation: the validation windows), each layer's activations, the
-    drift snapshot and the kept maps; the corpus itself is shared and not counted.  Fitted to the peak RSS growth of
-    a fresh process (BENCHMARKS.md: 114 MB measured for the default run, 98–1012 MB estimated against 114–649 MB
-    measured across sizes)."""
+    drift snapshot and the kept maps; the corpus itself is shared and not counted.  Compared with the peak RSS growth
+    of a fresh process in BENCHMARKS.md ("Real text")."""
     c = config
     parameters = 2 * c.vocab * c.d_model + c.layers * 6 * c.d_model ** 2
     logits = c.vocab * max(3 * c.batch * c.context, 2 * EVAL_WINDOWS * c.context)

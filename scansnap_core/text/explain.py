@@ -41,8 +41,9 @@ def captions(view: TextView) -> dict[str, str]:
         drift_text = (f"This run, layer 1: {drift[0]:.3f} at step {view.drift_steps[0]}, peak {drift[peak]:.3f} at "
                       f"step {view.drift_steps[peak]}, now {drift[-1]:.3f}; {_freeze_text(view, 0)}.")
         if view.freeze_step(0) is None and view.step >= c.steps:
-            drift_text += (" It did not freeze in this run: with a large learning rate on a small corpus the "
-                           "attention keeps moving (try a learning rate of 1, or more steps).")
+            drift_text += " It did not freeze in this run" + (
+                ": on the built-in corpora only SGD at a learning rate near 1 froze (docs/THEORY.md, \"Real "
+                "text\"); try that." if c.optimizer == "sgd" and c.lr > 1.5 else ".")
     else:
         drift_text = f"The first drift is measured at step {c.drift_every}."
     return {
@@ -54,9 +55,9 @@ def captions(view: TextView) -> dict[str, str]:
         "loss": f"Grey: each step's training batch; black: the fixed validation text ({view.tokens_val:,} tokens). "
                 f"A validation loss that rises again means the model is memorising the {view.tokens_train:,} "
                 "training tokens.",
-        "maps": "One validation sequence at four moments of the run (the latest on the right): the rows are the "
-                "positions that attend, the columns the earlier tokens they can see. As training goes on each row "
-                "puts its weight on a few tokens (the paper's Fig. 7).",
+        "maps": "One validation sequence at the steps shown: the rows are the positions that attend, the columns "
+                "the earlier tokens they can see. In the paper's Fig. 7 each row comes to put its weight on a few "
+                f"tokens; here the layer-1 entropy went {start[0]:.3f} → {now[0]:.3f}.",
     }
 
 

@@ -9,7 +9,7 @@ from ..lab.cli_args import config_flags
 from ..lab.export import run_pack
 from ..lab.figure_style import ExportStyle
 from .config import TextConfig
-from .corpus import BUILTIN, corpus
+from .corpus import BUILTIN, corpus, is_corpus
 from .engine import TextView
 from .explain import captions
 from .figures import FIGURES
@@ -23,10 +23,7 @@ def cli_command(config: TextConfig, out: str = "run") -> str:
     becomes ``--text-file`` (and ``--val-file``) with the uploaded files' names (the server does not keep them)."""
     flags = config_flags(config.replace(corpus="topics"))
     if config.corpus not in BUILTIN:
-        try:
-            files = corpus(config.corpus).files
-        except KeyError:  # the server no longer keeps the upload
-            files = ("YOUR_FILE.txt",)
+        files = corpus(config.corpus).files if is_corpus(config.corpus) else ("YOUR_FILE.txt",)  # a forgotten upload
         flags = [f"{flag} {shlex.quote(name)}" for flag, name in zip(("--text-file", "--val-file"), files)] + flags
     elif config.corpus != "topics":
         flags = [f"--corpus {config.corpus}"] + flags

@@ -91,7 +91,7 @@ def attention_maps_figure(view: TextView, layer: int = 0, steps: list[int] | Non
     """One fixed validation sequence's attention (query rows, key columns) at a few steps, one colour scale:
     how it sparsifies and then stops changing (the paper's Fig. 7).  Panels laid out by hand: plotly's
     make_subplots costs about 0.1 s per figure, too slow for a live chart."""
-    steps = map_steps(view) if steps is None else steps
+    steps = map_steps(view) if steps is None else sorted({view.map_at(s)[0] for s in steps})  # kept steps only
     words = [html.escape(w) for w in view.words]  # uploaded text: plotly reads a few HTML tags in labels
     labels = [f"{i}·{w}" for i, w in enumerate(words)]
     maps = [view.map_at(s)[1][layer] for s in steps]

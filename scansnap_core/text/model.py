@@ -6,22 +6,40 @@ returns its attention weights, which the study measures."""
 from __future__ import annotations
 
 import math
+import threading
 
 import torch
 from torch import nn
 
 __all__ = ["TextTransformer", "feed_forward_parameters"]
 
+_INIT_LOCK = threading.Lock()
+
+
+class Dropout(nn.Module):
+    """Inverted dropout whose masks come from the run's own generator, so a run draws the same masks whatever else
+    the process trains at the same time (``nn.Dropout`` draws from torch's process-wide generator)."""
+
+    def __init__(self, p: float, generator: torch.Generator):
+        super().__init__()
+        self.p, self.generator = p, generator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.empty_like(x).uniform_(generator=self.generator) >= self.p
+        return x * keep.to(x.dtype).mul_(1 / (1 - self.p))
+
 
 class EncoderLayer(nn.Module):
     """Post-LN: x ← LN(x + drop(attention(x))), x ← LN(x + drop(W₂ drop(relu(W₁ x)))); one head."""
 
-    def __init__(self, dim: int, dropout: float):
+    def __init__(self, dim: int, dropout: Dropout):
         super().__init__()
         self.qkv, self.out = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
         self.ff1, self.ff2 = nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.drop = nn.Dropout(dropout)
+        self.drop = dropout
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         q, k, v = self.qkv(x).chunk(3, dim=-1)
@@ -33,12 +51,20 @@ class EncoderLayer(nn.Module):
 
 
 class TextTransformer(nn.Module):
-    def __init__(self, vocab: int, dim: int, layers: int, dropout: float, context: int):
+    """Initialised from ``seed`` under a lock (torch's initialisers draw from the process-wide generator, which
+    another run's build could reseed at the same moment); dropout draws from its own generator."""
+
+    def __init__(self, vocab: int, dim: int, layers: int, dropout: float, context: int, seed: int):
         super().__init__()
-        self.embed = nn.Embedding(vocab, dim)
-        self.layers = nn.ModuleList(EncoderLayer(dim, dropout) for _ in range(layers))
-        self.decoder = nn.Linear(dim, vocab)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout, torch.Generator().manual_seed(seed + 1))
+        with _INIT_LOCK:
+            torch.manual_seed(seed)
+            self.embed = nn.Embedding(vocab, dim)
+            self.layers = nn.ModuleList(EncoderLayer(dim, self.drop) for _ in range(layers))
+            self.decoder = nn.Linear(dim, vocab)
+            nn.init.uniform_(self.embed.weight, -0.1, 0.1)
+            nn.init.uniform_(self.decoder.weight, -0.1, 0.1)
+            nn.init.zeros_(self.decoder.bias)
         position = torch.arange(context)[:, None]
         frequency = torch.exp(torch.arange(0, dim, 2) * (-math.log(10000.0) / dim))
         table = torch.zeros(context, dim)
@@ -46,9 +72,6 @@ class TextTransformer(nn.Module):
         table[:, 1::2] = torch.cos(position * frequency[: dim // 2])
         self.register_buffer("positions", table)
         self.register_buffer("mask", torch.ones(context, context, dtype=torch.bool).tril())
-        nn.init.uniform_(self.embed.weight, -0.1, 0.1)
-        nn.init.uniform_(self.decoder.weight, -0.1, 0.1)
-        nn.init.zeros_(self.decoder.bias)
 
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """(logits [B, L, vocab], each layer's attention [B, L, L]) for token ids [B, L]."""

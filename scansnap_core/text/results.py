@@ -21,6 +21,8 @@ from .engine import TextEngine, TextView, plan_text
 __all__ = ["comparison_job", "compare", "comparison_seconds", "live_runner", "save", "summarize", "summary_text",
            "tables", "train"]
 
+#: rows of the attention-maps table at most (evenly spaced kept maps; the default run's 41 maps are 50 k rows)
+MAX_MAP_ROWS = 500_000
 COMPARE_CHUNK = 50  # steps between progress reports (and cancel checks) of a comparison
 #: measured seconds per step of the default run on one core (BENCHMARKS.md), for time estimates
 SECONDS_PER_DEFAULT_STEP = 0.016
@@ -82,10 +84,13 @@ def tables(view: TextView) -> dict[str, pd.DataFrame]:
     evaluation = pd.DataFrame({"step": view.eval_steps, "val_loss": view.val_loss,
                                **{f"entropy_layer{i + 1}": view.entropy[:, i] for i in layers}})
     drift = pd.DataFrame({"step": view.drift_steps, **{f"drift_layer{i + 1}": view.drift[:, i] for i in layers}})
-    m, l, r, c = np.meshgrid(np.arange(view.map_steps.size), np.arange(view.config.layers),
-                             np.arange(view.config.context), np.arange(view.config.context), indexing="ij")
+    per_map = view.config.layers * view.config.context ** 2
+    kept = np.unique(np.linspace(0, view.map_steps.size - 1, max(2, MAX_MAP_ROWS // per_map)).astype(int))
+    kept = kept[kept < view.map_steps.size]
+    m, l, r, c = np.meshgrid(kept, np.arange(view.config.layers), np.arange(view.config.context),
+                             np.arange(view.config.context), indexing="ij")
     maps = pd.DataFrame({"step": view.map_steps[m.ravel()], "layer": l.ravel() + 1, "query": r.ravel(),
-                         "key": c.ravel(), "attention": view.maps.ravel()})
+                         "key": c.ravel(), "attention": view.maps[kept].ravel()})
     return {"steps": pd.DataFrame({"step": view.steps, "train_loss": view.loss}), "evaluation": evaluation,
             "drift": drift, "attention_maps": maps}
 
