@@ -18,8 +18,8 @@ from ..lab.trainable import train_to_end
 from .config import TextConfig
 from .engine import TextEngine, TextView, plan_text
 
-__all__ = ["comparison_job", "compare", "comparison_seconds", "live_runner", "save", "summarize", "summary_text",
-           "tables", "train"]
+__all__ = ["compare", "comparison_configs", "comparison_job", "comparison_seconds", "comparison_summary",
+           "layer_summary", "live_runner", "save", "summarize", "summary_text", "tables", "train"]
 
 #: rows of the attention-maps table at most (evenly spaced kept maps; the default run's 41 maps are 50 k rows)
 MAX_MAP_ROWS = 500_000
