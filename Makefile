@@ -6,7 +6,7 @@ PORT   ?= 8501
 # this machine only; ADDRESS=0.0.0.0 serves the network (the Docker image does)
 ADDRESS ?= 127.0.0.1
 
-.PHONY: run test bench clean
+.PHONY: run test test-docker bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest
+
+# the image for real: needs a Docker engine (or root to start one), see tests/test_docker_image.py
+test-docker: $(VENV)/.installed-dev
+	$(PY) -m pytest -m docker -s tests/test_docker_image.py
 
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/bench_engine.py
