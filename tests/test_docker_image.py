@@ -180,6 +180,15 @@ def train_in_browser(url: str) -> list[str]:
     return bad
 
 
+RENDER = """
+import plotly.graph_objects as go
+from scansnap_core.lab.export import render_images
+images = render_images({"x": go.Figure(go.Scatter(y=[1, 3, 2]))})
+png, svg = images["x.png"].startswith(b"\\x89PNG"), b"<svg" in images["x.svg"]
+print("png" if png else "no-png", "svg" if svg else "no-svg")
+"""
+
+
 def test_the_container_is_healthy_non_root_and_runs_read_only(container):
     shipped = container()
     seconds = shipped.wait_healthy()
@@ -187,6 +196,8 @@ def test_the_container_is_healthy_non_root_and_runs_read_only(container):
     assert docker("exec", shipped.id, "id", "-u").stdout.strip() == "10001"
     read_only = container("--read-only", "--tmpfs", "/tmp")
     read_only.wait_healthy()
+    rendered = docker("exec", read_only.id, "python", "-c", RENDER, timeout=180).stdout.split()
+    assert rendered == ["png", "svg"]  # the figure pack's renderer (Chromium) works with only /tmp writable
     assert "Traceback" not in read_only.logs()
 
 
