@@ -92,8 +92,8 @@ with st.sidebar.expander("Real text: settings", expanded=True):
                   help=TextConfig.FIELDS.help["corpus"])
     with box.popover("Use your own text", icon=":material/upload_file:", width="stretch"):
         st.file_uploader(f"UTF-8 .txt or .md, up to {MAX_UPLOAD_BYTES // 2**20} MB, at least {MIN_TOKENS:,} "
-                         "training tokens (its last 10 % validates)", type=["txt", "md"], key=PREFIX + "file", on_change=_upload,
-                         max_upload_size=MAX_UPLOAD_BYTES // 2**20)
+                         "training tokens (its last 10 % validates)", type=["txt", "md"], key=PREFIX + "file",
+                         on_change=_upload, max_upload_size=MAX_UPLOAD_BYTES // 2**20)
         st.file_uploader("Validation text (optional: then no split)", type=["txt", "md"], key=PREFIX + "val_file",
                          on_change=_upload, max_upload_size=MAX_UPLOAD_BYTES // 2**20)
         if PREFIX + "upload_error" in ss:
@@ -102,8 +102,8 @@ with st.sidebar.expander("Real text: settings", expanded=True):
             chosen = corpus(ss[CORPUS_KEY])
             st.success(f"Training on {plain(' + '.join(chosen.files))}: {chosen.tokens_train:,} training and "
                        f"{chosen.tokens_val:,} validation tokens.")
-        st.caption("The server keeps uploads in memory while it runs, for this session's runs; nothing is written "
-                   "to disk.")
+        st.caption("The server keeps the most recent uploads in memory while it runs (the page's link trains on "
+                   "the same text while it does); nothing is written to disk.")
     config_form.form(TextConfig, PREFIX, box, fields=tuple(f for f in TextConfig.field_names() if f != "corpus"))
 try:
     cfg, error = config_form.current(TextConfig, PREFIX), None
@@ -122,11 +122,10 @@ def write_url(config: TextConfig, has_run: bool) -> None:
 
 def views(view, replayed) -> None:
     notes = captions(view)
-    for row in (("entropy", "drift"),):
-        for column, name in zip(st.columns(len(row)), row):
-            with column:
-                live_chart(FIGURES[name](view), key=f"text-{name}", filename=f"text-{name}", height=380)
-                st.caption(notes[name])
+    for column, name in zip(st.columns(2), ("entropy", "drift")):
+        with column:
+            live_chart(FIGURES[name](view), key=f"text-{name}", filename=f"text-{name}", height=380)
+            st.caption(notes[name])
     left, right = st.columns([3, 1])
     chosen = left.multiselect("Attention maps at steps", map_choices(view.config), max_selections=6, **KEEP,
                               key=PREFIX + "map_steps", placeholder="four moments, evenly spaced",

@@ -21,7 +21,8 @@ def refusal(owner_id: str, memory_bytes: int) -> str | None:
     reason = sessions.REGISTRY.refusal(owner_id, memory_bytes)
     running = sessions.REGISTRY.sweeps_running(excluding=owner_id)
     if reason is None and running >= sessions.REGISTRY.max_sweeps:
-        reason = (f"Server busy: {running} sweep{'s' if running > 1 else ''} running, at most {sessions.REGISTRY.max_sweeps} "
+        most = sessions.REGISTRY.max_sweeps
+        reason = (f"Server busy: {running} sweep{'s' if running > 1 else ''} running, at most {most} "
                   "at once (SCANSNAP_MAX_SWEEPS). Try again when it has finished.")
     return reason
 

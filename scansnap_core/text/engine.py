@@ -51,7 +51,8 @@ class TextView(StepView):
 
     def __init__(self, config, loss, eval_steps, val_loss, entropy, drift_steps, drift, map_steps, maps, words,
                  facts):
-        self.config, self.loss, self.eval_steps, self.val_loss, self.entropy = config, loss, eval_steps, val_loss, entropy
+        self.config, self.loss, self.eval_steps = config, loss, eval_steps
+        self.val_loss, self.entropy = val_loss, entropy
         self.drift_steps, self.drift, self.map_steps, self.maps, self.words = drift_steps, drift, map_steps, maps, words
         self.facts = facts  # what the run trains on and with (see TextEngine.facts)
         self.tokens_train, self.tokens_val = facts["training tokens"], facts["validation tokens"]

@@ -19,7 +19,8 @@ def _freeze_text(view: TextView, layer: int) -> str:
 def kpis(view: TextView) -> list:
     rows = []
     for layer in range(view.config.layers):
-        rows.append((f"Entropy, layer {layer + 1}" if view.config.layers > 1 else "Attention entropy", f"{view.entropy[-1, layer]:.3f}",
+        label = f"Entropy, layer {layer + 1}" if view.config.layers > 1 else "Attention entropy"
+        rows.append((label, f"{view.entropy[-1, layer]:.3f}",
                      "validation attention entropy (nats); uniform causal attention has "
                      f"{view.entropy_uniform:.3f}", f"from {view.entropy[0, layer]:.3f}"))
     drift = view.drift[-1, 0] if view.drift.size else None

@@ -71,7 +71,8 @@ def summary_text(summary: dict) -> str:
         f"{_text(v['drift_last'])}, " + (f"frozen from step {v['freeze_step']}" if v["freeze_step"] is not None
                                          else "not frozen")
         for k, v in s["layers"].items())
-    return (f"{s['steps']} steps on {', '.join(s['files']) or s['corpus']} ({s['tokens_train']:,} training / {s['tokens_val']:,} validation "
+    source = ", ".join(s["files"]) or s["corpus"]
+    return (f"{s['steps']} steps on {source} ({s['tokens_train']:,} training / {s['tokens_val']:,} validation "
             f"tokens), validation loss {s['val_loss_start']:.3f} -> {_text(s['val_loss_end'])}; {layers}.")
 
 
@@ -140,7 +141,8 @@ def comparison_seconds(configs: Sequence[TextConfig]) -> float:
     base = TextConfig()
 
     def per_step(c: TextConfig) -> float:
-        return c.batch * c.context * (c.vocab * c.d_model + c.layers * (12 * c.d_model ** 2 + 2 * c.context * c.d_model))
+        layers = c.layers * (12 * c.d_model ** 2 + 2 * c.context * c.d_model)
+        return c.batch * c.context * (c.vocab * c.d_model + layers)
 
     return sum(SECONDS_PER_DEFAULT_STEP * c.steps * per_step(c) / per_step(base) for c in configs)
 
