@@ -34,6 +34,20 @@ def test_sweep_stops_between_chunks_and_keeps_the_finished_groups():
     assert calls[:10] == pytest.approx([0.2 * (i + 1) for i in range(10)])  # 2 runs in 10 chunks of 2 steps
 
 
+def test_prefetched_batches_give_exactly_the_numbers_of_the_plain_sweep():
+    """run_sweep draws each group's batches in a background thread (benchmarks/bench_sweep.py): the same draws
+    from the same per-run generators, so the same table to the bit; a stopped sweep leaves no sampler behind."""
+    import itertools
+    import threading
+
+    configs = fig6_configs(num_query=(1, 5), eta_z=(0.5, 3.0), ratio=(1.0, 10.0), seeds=(1, 2), steps=25)
+    pd.testing.assert_frame_equal(run_sweep(configs), run_sweep(configs, prefetch=False))
+    asked = itertools.count()
+    long = fig6_configs(num_query=(5,), eta_z=(1.0,), ratio=(1.0,), seeds=(1, 2), steps=100_000)
+    assert len(run_sweep(long, should_stop=lambda: next(asked) >= 5)) == 0  # stopped at its sixth step
+    assert not [t for t in threading.enumerate() if t.name == "scansnap-sampler"]  # and the draws with it
+
+
 def test_sweep_job_runs_in_the_background_and_matches_run_sweep():
     configs = fig6_configs(num_query=(3,), eta_z=(0.5, 2.0), ratio=(1.0, 5.0), seeds=(1,), steps=15)
     job = sweep_job(configs)

@@ -12,6 +12,8 @@ import collections
 import functools
 import itertools
 import math
+import queue
+import threading
 from typing import Callable, Iterable, Sequence
 
 import pandas as pd
@@ -43,8 +45,8 @@ MAX_SWEEP_RUNS = LIMITS.max_sweep_runs
 
 #: Seconds one run takes per step inside a batched group, on one core: a constant plus a term in the decoder's
 #: size M × C (its update is the largest cost).  Fitted to Fig. 6 layouts with 160 runs × 100 steps a group
-#: (benchmarks/bench_sweep_estimate.py, BENCHMARKS.md "Sweep time estimate").
-RUN_STEP_SECONDS = dict(constant=6.0e-4, decoder=1.25e-8)
+#: (benchmarks/bench_sweep_estimate.py, BENCHMARKS.md "Sweep time estimate"), with the batches drawn ahead (prefetch).
+RUN_STEP_SECONDS = dict(constant=3.7e-4, decoder=1.15e-8)
 
 
 def run_step_seconds(cfg: RunConfig) -> float:
@@ -82,9 +84,50 @@ def cell_config(num_query: int, eta_z: float, ratio: float, seed: int, steps: in
     return base.replace(eta_z=eta_z, eta_y=ratio * eta_z, seed=seed, steps=steps, **overrides)
 
 
+class _PrefetchedBatches:
+    """Draws a sampled group's training batches in a background thread, up to two steps ahead, while torch
+    computes (it releases the interpreter; the draws are per-run numpy calls that do not).  The thread makes the
+    engine's own draws in the engine's order, so every run's generator gives the numbers it gives without
+    prefetching.  An error in the thread is raised in the step that needed the batch."""
+
+    def __init__(self, engine: Engine, steps: int):
+        self._draw, self._batches, self._stop = engine._sample_inputs, queue.Queue(maxsize=2), threading.Event()
+        self._thread = threading.Thread(target=self._fill, args=(steps,), name="scansnap-sampler", daemon=True)
+        self._thread.start()
+        engine._sample_inputs = self._next
+
+    def _fill(self, steps: int) -> None:
+        try:
+            for _ in range(steps):
+                if self._stop.is_set():  # the sweep stopped: no more draws
+                    return
+                self._put(self._draw())
+        except Exception as err:  # handed to the training thread
+            self._put(err)
+
+    def _put(self, item) -> None:
+        """Queue ``item`` unless the sweep has stopped meanwhile (then nobody will take it)."""
+        while not self._stop.is_set():
+            try:
+                self._batches.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _next(self):
+        batch = self._batches.get()
+        if isinstance(batch, Exception):
+            raise batch
+        return batch
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], None] | None = None,
               partial: Callable[[pd.DataFrame], None] | None = None,
-              should_stop: Callable[[], bool] | None = None, chunks: int = 10) -> pd.DataFrame:
+              should_stop: Callable[[], bool] | None = None, chunks: int = 10, prefetch: bool = True) -> pd.DataFrame:
     """Train every configuration to its ``steps`` and return one row per run.
 
     Columns: num_query, K, M, eta_y, eta_z, ratio, seed, steps, entropy_distinct, final_loss,
@@ -95,7 +138,8 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
     gets the runs done so far (fractional within a group) and the estimated seconds of work they stand for
     (:func:`sweep_seconds`), so that a job can tell how far it is when groups differ in cost.  ``should_stop()``, asked before every
     step, may end the sweep early: the table then holds the groups already finished.  ``partial(table)`` gets
-    the finished rows after each group."""
+    the finished rows after each group.  ``prefetch`` draws sampled groups' batches in a background thread
+    (:class:`_PrefetchedBatches`; the same numbers either way)."""
     if not configs:
         raise ConfigError("configs", [], "at least one configuration")
     if len(configs) > MAX_SWEEP_RUNS:
@@ -115,13 +159,18 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
         steps = members[0].train.steps
         cost = sweep_seconds(members)
         piece = max(1, -(-steps // chunks))
-        while engine.step_count < steps:
-            if should_stop and should_stop():  # checked every step: a batched step of a large group takes long
-                return table()
-            engine.step()
-            if progress and (engine.step_count % piece == 0 or engine.step_count == steps):
-                share = engine.step_count / steps
-                progress(done + len(indices) * share, len(configs), work + cost * share)
+        sampler = _PrefetchedBatches(engine, steps) if prefetch and members[0].train.mode != "expected" else None
+        try:
+            while engine.step_count < steps:
+                if should_stop and should_stop():  # checked every step: a batched step of a large group takes long
+                    return table()
+                engine.step()
+                if progress and (engine.step_count % piece == 0 or engine.step_count == steps):
+                    share = engine.step_count / steps
+                    progress(done + len(indices) * share, len(configs), work + cost * share)
+        finally:
+            if sampler is not None:
+                sampler.close()
         final = engine.ensure_final_record()
         events = detect_events_batch(engine.dz_norms, engine.attended_changed)
         losses = engine.losses[-1]
