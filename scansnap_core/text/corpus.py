@@ -76,7 +76,6 @@ class Corpus:
     ``words``, and the training count of each word."""
 
     name: str
-    description: str
     words: np.ndarray  # object [distinct words]
     train_codes: np.ndarray  # int32 [training tokens]
     val_codes: np.ndarray  # int32 [validation tokens]
@@ -104,7 +103,7 @@ class Corpus:
         return ids[self.train_codes], ids[self.val_codes], vocabulary
 
 
-def _build(name: str, description: str, train_words: list[str], val_words: list[str] | None,
+def _build(name: str, train_words: list[str], val_words: list[str] | None,
            files: tuple[str, ...] = ()) -> Corpus:
     if val_words is None:
         cut = int(round(len(train_words) * (1 - VALIDATION_FRACTION)))
@@ -113,7 +112,7 @@ def _build(name: str, description: str, train_words: list[str], val_words: list[
     codes = codes.astype(np.int32)
     train_codes, val_codes = codes[: len(train_words)], codes[len(train_words):]
     counts = np.bincount(train_codes, minlength=len(words)).astype(np.int64)
-    return Corpus(name, description, np.asarray(words, dtype=object), train_codes, val_codes, counts, files)
+    return Corpus(name, np.asarray(words, dtype=object), train_codes, val_codes, counts, files)
 
 
 @functools.lru_cache(maxsize=None)
@@ -124,7 +123,7 @@ def _builtin(name: str) -> Corpus:
         text = "\n\n".join(topics[key] for key in sorted(topics))
     else:
         text = "\n\n".join(_stdlib_docstrings())
-    return _build(name, BUILTIN[name], tokenize(text), None)
+    return _build(name, tokenize(text), None)
 
 
 def _stdlib_docstrings() -> list[str]:
@@ -186,11 +185,10 @@ def register_upload(file_name: str, data: bytes, val_name: str | None = None, va
     digest = hashlib.sha256("\x00".join((file_name, val_name)).encode() + b"\x00" + data + b"\x00"
                             + (val_data or b"")).hexdigest()[:12]  # the same text under another name: its own entry
     name = UPLOAD_PREFIX + digest
-    description = file_name + (f" (validation: {val_name})" if val_words is not None else "")
     with _UPLOADS_LOCK:
         if name not in _UPLOADS:
             files = (file_name,) + ((val_name,) if val_words is not None else ())
-            _UPLOADS[name] = _build(name, description, train_words, val_words, files)
+            _UPLOADS[name] = _build(name, train_words, val_words, files)
             _FILE_NAMES[name] = files
             while len(_FILE_NAMES) > 100 * MAX_UPLOADS:
                 _FILE_NAMES.popitem(last=False)
