@@ -18,7 +18,11 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 #: measured in the child: engine steps/s per preset (best of 3 chunks of 40 steps, torch on 2 threads),
 #: the full Fig. 6 sweep in seconds, and event detection over a million-step ‖ΔZ‖ history in ms
@@ -51,7 +55,8 @@ for name in ("syn-small", "syn-medium-10", "fig3", "large"):
     for _ in range(3):
         t = time.perf_counter(); e.step(40); best = min(best, (time.perf_counter() - t) / 40)
     out[f"{name} steps/s"] = 1 / best
-t = time.perf_counter(); run_sweep(fig6_configs()); out["Fig. 6 sweep (s)"] = time.perf_counter() - t
+t = time.perf_counter(); table = run_sweep(fig6_configs()); out["Fig. 6 sweep (s)"] = time.perf_counter() - t
+table.to_pickle(sys.argv[2])  # the parent compares the trees' tables
 n = 1_000_000
 dz = (np.abs(np.random.default_rng(0).standard_normal(n)) * np.exp(-np.arange(n) / n * 5)).astype(np.float32)
 if events_module is not None:
@@ -67,10 +72,21 @@ print(json.dumps(out))
 """
 
 
-def measure(tree: Path) -> dict[str, float]:
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(tree.resolve())], capture_output=True, text=True,
-                          check=True)
+def measure(tree: Path, table: Path) -> dict[str, float]:
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(tree.resolve()), str(table)], capture_output=True,
+                          text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def compare_tables(old: pd.DataFrame, new: pd.DataFrame) -> str:
+    """How far the new tree's Fig. 6 table is from the old one's: the largest differences of the measured
+    numbers, and in how many runs a detected event moved."""
+    parts = [f"{column}: largest difference {np.nanmax(np.abs(new[column] - old[column])):.2e}"
+             for column in ("entropy_distinct", "final_loss")]
+    for column in ("scan_peak_step", "snap_step"):
+        moved = ~((new[column] == old[column]) | (new[column].isna() & old[column].isna()))
+        parts.append(f"{column}: {int(moved.sum())} of {len(new)} runs differ")
+    return "; ".join(parts)
 
 
 def main() -> None:
@@ -80,9 +96,10 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
     runs: dict[str, list[dict]] = {"old": [], "new": []}
+    tables = {side: Path(tempfile.mkdtemp()) / f"{side}.pkl" for side in runs}
     for r in range(args.rounds):
         for side in ("old", "new"):
-            runs[side].append(measure(getattr(args, side)))
+            runs[side].append(measure(getattr(args, side), tables[side]))
             print(f"round {r + 1}/{args.rounds}: {side} done", file=sys.stderr)
     print(f"Machine: {platform.platform()}, {platform.processor() or platform.machine()}; {args.rounds} rounds, "
           "median\n")
@@ -92,6 +109,7 @@ def main() -> None:
         old = statistics.median(m[key] for m in runs["old"])
         new = statistics.median(m[key] for m in runs["new"])
         print(f"| {key} | {old:,.1f} | {new:,.1f} | {new / old:.2f} |")
+    print("\nFig. 6 tables, new against old: " + compare_tables(*(pd.read_pickle(tables[s]) for s in ("old", "new"))))
 
 
 if __name__ == "__main__":

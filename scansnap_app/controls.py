@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from scansnap_core.lab.devices import describe_devices, resolve_device
 from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.limits import LIMITS
 from scansnap_core.scan_snap.config import RunConfig
@@ -211,6 +212,10 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
         _number("steps", step=50)
         _number("seed")
         _number("record_every")
+        if ss.get("device", "auto") != "auto" or resolve_device("auto").type == "cuda":  # a choice only with a GPU
+            st.radio(FIELD_LABELS["device"], FIELD_CHOICES["device"], **KEEP, key="device", horizontal=True,
+                     help=FIELD_HELP["device"])
+            st.caption(describe_devices())
 
     with sb.expander("Model", expanded=False):
         st.radio(FIELD_LABELS["init"], FIELD_CHOICES["init"], **KEEP, key="init", horizontal=True,
@@ -226,6 +231,7 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
         sb.caption(f"Estimated training memory for this run: {mem / 2**20:,.0f} MB (measured peaks are 67–100 % of "
                    f"such estimates; server limit {LIMITS.max_run_memory_mb:,} MB a run)")
         check_memory(cfg, max_records=sessions.MAX_RECORDS)
+        resolve_device(cfg.train.device)
     except ConfigError as err:
         return None, str(err)
     sb.caption(f"Server limits: {LIMITS.describe()}; at most {sessions.REGISTRY.max_training} sessions train "

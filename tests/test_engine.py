@@ -9,7 +9,8 @@ import torch
 
 from reference import ReferenceModel
 from scansnap_core.scan_snap import theory
-from scansnap_core.scan_snap.engine import Engine
+from scansnap_core.lab.fields import ConfigError
+from scansnap_core.scan_snap.engine import Engine, plan_run
 from scansnap_core.scan_snap.events import detect_events
 from scansnap_core.scan_snap.presets import preset
 from scansnap_core.scan_snap.sweep import fig6_configs, run_sweep
@@ -70,9 +71,11 @@ def test_tokens_absent_from_a_query_never_move():
         dict(common_per_query=2, next_per_query=2, num_query=1, init="default", optimizer="adam"),
     ],
 )
-def test_engine_matches_plain_autograd_reference(overrides):
+@pytest.mark.parametrize("dense_value_grad", [True, False])  # both branches of Engine._value_grad
+def test_engine_matches_plain_autograd_reference(overrides, dense_value_grad):
     cfg = small(**overrides)
     engine = Engine(cfg)
+    engine._dense_value_grad = dense_value_grad
     reference = ReferenceModel(engine)
     rng = copy.deepcopy(engine.generators[0])  # the engine's next minibatches
     for _ in range(6):
@@ -234,3 +237,34 @@ def test_attended_set_changes_are_tracked_every_step():
     sets = [attended_distinct(data, r)[0] for r in data.records]  # a record per step
     from_records = [bool((a != b).any()) for a, b in zip(sets[:-1], sets[1:])]
     assert engine.attended_changed[:, 0].tolist() == from_records and any(from_records)
+
+
+# ------------------------------------------------------------------ devices (scansnap_core/lab/devices.py)
+def test_auto_and_cpu_devices_give_the_same_run_and_cuda_is_refused_without_a_gpu(monkeypatch):
+    cfg = small(init="default", steps=8)
+    runs = {}
+    for device in ("cpu", "auto"):
+        engine = Engine(cfg.replace(device=device))
+        engine.step(8)
+        runs[device] = engine
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert runs["auto"].device.type == expected and runs["cpu"].device.type == "cpu"
+    np.testing.assert_allclose(runs["auto"].losses, runs["cpu"].losses, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(runs["auto"].full_Y(), runs["cpu"].full_Y(), atol=1e-5)
+    np.testing.assert_allclose(runs["auto"].records[-1].attention, runs["cpu"].records[-1].attention, atol=1e-5)
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="device = 'cuda' is invalid: allowed auto or cpu: this machine has no CUDA"):
+        plan_run(cfg.replace(device="cuda"))  # refused before anything is built
+    with pytest.raises(ConfigError, match="device = 'tpu' is invalid: allowed one of 'auto', 'cpu', 'cuda'"):
+        cfg.replace(device="tpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here: the GPU path is checked on a GPU "
+                    "machine (BENCHMARKS.md, 'Devices')")
+def test_a_sweep_on_cuda_matches_the_cpu_within_float32_rounding():
+    configs = fig6_configs(num_query=(3,), eta_z=(1.0,), ratio=(1.0, 5.0), seeds=(1, 2), steps=30)
+    cpu = run_sweep([c.replace(device="cpu") for c in configs])
+    gpu = run_sweep([c.replace(device="cuda") for c in configs])
+    np.testing.assert_allclose(gpu["entropy_distinct"], cpu["entropy_distinct"], atol=1e-4)
+    np.testing.assert_allclose(gpu["final_loss"], cpu["final_loss"], rtol=1e-4)

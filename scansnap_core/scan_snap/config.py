@@ -181,7 +181,8 @@ class TrainConfig(_Validated):
     then unused.  ``record_every`` sets how often the per-class metrics are recorded
     (loss and ‖ΔZ‖ are recorded every step).  ``rate_changes`` are the learning-rate changes made
     during the run, rows (step s, η_Y, η_Z): from step s on the run trains with those rates (a live
-    change in the app is recorded here, so the run's config reproduces it).
+    change in the app is recorded here, so the run's config reproduces it).  ``device`` says where to train
+    (:mod:`scansnap_core.lab.devices`; ``auto`` = a CUDA GPU when there is one).
     """
 
     eta_y: float = 1.0
@@ -195,6 +196,7 @@ class TrainConfig(_Validated):
     mode: str = "sgd"
     record_every: int = 1
     rate_changes: tuple[tuple[float, ...], ...] = ()
+    device: str = "auto"
 
     def _check(self) -> None:
         object.__setattr__(self, "rate_changes", self._checked_changes(self.rate_changes))

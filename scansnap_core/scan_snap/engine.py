@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..lab.devices import resolve_device
 from ..lab.fields import ConfigError
 from ..lab.limits import LIMITS
 from ..lab.runner import Runner
@@ -33,12 +34,9 @@ from .config import RunConfig
 from .events import attended_threshold
 from .layout import Layout
 from .memory import check_memory, estimate_memory_bytes, tied_columns
+from .optimizer import RunwiseOptimizer
 
 __all__ = ["Engine", "Record", "batch_key", "live_runner", "plan_run"]
-
-_ADAM_BETAS = (0.9, 0.999)
-_ADAM_EPS = 1e-8
-
 
 def batch_key(cfg: RunConfig) -> RunConfig:
     """Runs with equal keys can share one :class:`Engine` (they differ in η_Y, η_Z, seed only)."""
@@ -50,6 +48,8 @@ class _Forward(NamedTuple):
     z: torch.Tensor  # attention logits over the support [R, N, S]
     values: torch.Tensor  # f, the normalised histogram entries [R, N, S(+1)]
     keys: torch.Tensor  # their token ids [R, N, S(+1)]
+    rows: torch.Tensor  # their rows of the flattened Y [R·N, S(+1)]
+    samples: torch.Tensor  # (run, class) of every sample: rows of the per-class tables [R·N]
     out: torch.Tensor  # decoder logits o = Yᵀf [R, N, C]
     log_prob: torch.Tensor  # log α per column [R, N, C]
     target_col: torch.Tensor  # column of the correct next token [R, N, 1]
@@ -91,6 +91,7 @@ class Engine:
                 raise ConfigError("configs", "runs with different layouts or settings",
                                   "runs that differ only in eta_y, eta_z and seed")
         check_memory(configs[0], max_records)
+        self.device = resolve_device(configs[0].train.device)
         self.memory_bytes = estimate_memory_bytes(configs[0], len(configs), max_records)
         self.configs = configs
         self.config = configs[0]
@@ -104,13 +105,22 @@ class Engine:
             raise ConfigError("tie_columns", tie_columns, "False unless init is 'zero' (tying is exact only then)")
         self.tied = tied_columns(self.config) if tie_columns is None else tie_columns
         self.C = self.K + 1 if self.tied else self.M
-        self._support = torch.tensor(L.support, dtype=torch.long)
+        support = torch.tensor(L.support, dtype=torch.long)
         self._log_prob = torch.log(torch.tensor(L.support_prob, dtype=torch.float32))
         self._distinct = torch.tensor(L.support_distinct)
-        self._psi = torch.tensor(L.psi, dtype=torch.long)
-        self._query_token = torch.tensor(L.query_token, dtype=torch.long)
+        psi = torch.tensor(L.psi, dtype=torch.long)
         self._target_col = torch.arange(self.K) if self.tied else torch.tensor(L.next_token, dtype=torch.long)
         self._run_offset = torch.arange(R)
+        # per (run, class) index tables, so that a step gathers whole rows by class (index_select), never
+        # elementwise: the decoder rows f touches (the support, and the query token with the residual) and
+        # the entries of Z that attention reads, as ids into the flattened Y [R·M, C] and Z [R·Q·M]
+        keys = torch.cat([support, torch.tensor(L.query_token)[psi].unsqueeze(-1)], -1) \
+            if self.config.model.residual else support
+        self._class_keys = keys  # [K, S(+1)]
+        run = self._run_offset.view(R, 1, 1)
+        self._class_rows = (keys + run * self.M).view(R * self.K, -1)
+        self._class_z = ((run * self.Q + psi.view(1, -1, 1)) * self.M + support).view(R * self.K, self.S)
+        self._dense_value_grad = self.M <= 8 * keys.shape[1]  # see _value_grad
         # the tied column stands for M − K identical output columns
         multiplicity = torch.ones(self.C)
         if self.tied:
@@ -124,7 +134,7 @@ class Engine:
             "Y": torch.tensor([c.train.eta_y for c in configs], dtype=torch.float32),
             "Z": torch.tensor([c.train.eta_z for c in configs], dtype=torch.float32),
         }
-        self._state: dict[str, dict[str, torch.Tensor]] = {"Y": {}, "Z": {}}
+        self._optimizers = {name: RunwiseOptimizer(self.config.train) for name in ("Y", "Z")}
         self._rates_lock = threading.Lock()
         self._steps_begun = 0
 
@@ -134,9 +144,12 @@ class Engine:
         self._loss = np.zeros((max(16, self.config.train.steps), R), np.float32)
         self._dz = np.zeros_like(self._loss)
         self._changed = np.zeros_like(self._loss, dtype=bool)  # attended distinct tokens changed at the step
-        self._all_classes = torch.arange(self.K).expand(R, self.K)
         self._distinct_log_prob = torch.where(self._distinct, self._log_prob, -torch.inf)
         self._attend_above = torch.from_numpy(attended_threshold(L.support_distinct)).float()
+        for name, value in list(vars(self).items()):  # everything above was built on the CPU
+            if isinstance(value, torch.Tensor):
+                setattr(self, name, value.to(self.device))
+        self._eta = {name: rate.to(self.device) for name, rate in self._eta.items()}
         self._attended = self._attended_now()
         self.records: list[Record] = []
         self.record()
@@ -153,20 +166,20 @@ class Engine:
             for r, g in enumerate(self.generators):  # init only: one draw per run, from its own generator
                 Y[r] = torch.from_numpy(g.random((M, C), dtype=np.float32)).mul_(2 * bound).sub_(bound)
                 Z[r] = torch.from_numpy(g.random((Q, M), dtype=np.float32)).mul_(2 * bound).sub_(bound)
-        return Y, Z.requires_grad_()  # Y's gradient is formed explicitly (see _step)
+        return Y, Z  # gradients are formed explicitly (see _step)
 
     def full_Y(self, run: int = 0) -> np.ndarray:
         """Y of one run as the full M × M matrix (tied columns expanded)."""
         Y = self.Y[run]
         if not self.tied:
-            return Y.numpy().copy()
+            return Y.cpu().numpy().copy()
         full = Y[:, self.K].unsqueeze(1).expand(self.M, self.M).clone()
-        full[:, torch.tensor(self.layout.next_token)] = Y[:, : self.K]
-        return full.numpy()
+        full[:, torch.tensor(self.layout.next_token, device=Y.device)] = Y[:, : self.K]
+        return full.cpu().numpy()
 
     def full_Z_rows(self, run: int = 0) -> np.ndarray:
         """The query rows of Z [Q, M] of one run."""
-        return self.Z.detach()[run].numpy().copy()
+        return self.Z.detach()[run].cpu().numpy().copy()
 
     # ------------------------------------------------------------------ forward
     def _forward(self, classes: torch.Tensor, log_weight: torch.Tensor) -> "_Forward":
@@ -176,50 +189,55 @@ class Engine:
         P(l|n) (population) over each class support; −inf on absent tokens.
         """
         R, N = classes.shape
-        tokens = self._support[classes]  # [R, N, S]
-        query = self._psi[classes]  # [R, N]
-        run = self._run_offset.view(R, 1)
-        z = self._support_logits(classes)  # [R, N, S]
+        flat = (classes + self._run_offset.view(R, 1) * self.K).view(-1)  # (run, class) of every sample
+        z = self._class_support_logits().index_select(0, flat).view(R, N, self.S)
         attention = torch.softmax(log_weight + z, dim=-1)  # = X^T b restricted to the support
-        values, keys = attention, tokens
-        if self.config.model.residual:  # v <- v + e_m (the code's residual)
-            values = torch.cat([attention, torch.ones(R, N, 1)], dim=-1)
-            keys = torch.cat([tokens, self._query_token[query].unsqueeze(-1)], dim=-1)
+        keys = self._class_keys.index_select(0, classes.reshape(-1)).view(R, N, -1)
+        values = torch.cat([attention, torch.ones(R, N, 1, device=self.device)], dim=-1) if self.config.model.residual else attention
         if self.config.model.normalize:
             values = values / values.norm(dim=-1, keepdim=True)
-        rows = (keys + (run * self.M).unsqueeze(-1)).reshape(R * N, -1)
-        out = F.embedding_bag(rows, self.Y.reshape(R * self.M, self.C),
-                              per_sample_weights=values.reshape(R * N, -1), mode="sum").view(R, N, self.C)
-        # log-probabilities of the output columns; the tied column is one of its M − K copies
-        log_prob = out - torch.logsumexp(out + self._log_multiplicity, dim=-1, keepdim=True)
+        rows = self._class_rows.index_select(0, flat)
+        # a graph from the values only, for _value_grad's sparse branch
+        values = values.requires_grad_(torch.is_grad_enabled() and not self._dense_value_grad)
+        out = F.embedding_bag(rows, self.Y.view(R * self.M, self.C), per_sample_weights=values.view(R * N, -1),
+                              mode="sum").view(R, N, self.C)
+        o = out.detach()  # log-probabilities of the output columns; the tied column is one of its M − K copies
+        log_prob = (o - torch.logsumexp(o + self._log_multiplicity, dim=-1, keepdim=True) if self.tied
+                    else torch.log_softmax(o, dim=-1))  # one fused pass over [R, N, C]
         target_col = self._target_col[classes].unsqueeze(-1)
         nll = -log_prob.gather(-1, target_col).squeeze(-1)
-        return _Forward(attention, z, values, keys, out, log_prob, target_col, nll)
+        return _Forward(attention, z, values, keys, rows, flat, out, log_prob, target_col, nll)
 
-    def _support_logits(self, classes: torch.Tensor) -> torch.Tensor:
-        """z_{ψ(n), l} over the support of each class in ``classes`` [R, N] -> [R, N, S]."""
-        R = classes.shape[0]
-        index = ((self._run_offset.view(R, 1) * self.Q + self._psi[classes]) * self.M).unsqueeze(-1)
-        return self.Z.reshape(-1)[index + self._support[classes]]
+    def _class_support_logits(self) -> torch.Tensor:
+        """z_{ψ(n), l} over the support of every (run, class) [R·K, S]."""
+        return self.Z.view(-1)[self._class_z]
 
     @torch.no_grad()
     def _attended_now(self) -> torch.Tensor:
         """[R, K, S] bool: the distinct tokens each class attends to now: the population attention
         restricted to the class's distinct tokens, renormalised, above events.attended_threshold
         (off-distinct shares are 0 or NaN, never above it).  O(R·K·S) per call."""
-        share = torch.softmax(self._distinct_log_prob + self._support_logits(self._all_classes), dim=-1)
+        share = torch.softmax(self._distinct_log_prob + self._class_support_logits().view(self.R, self.K, -1), dim=-1)
         return share > self._attend_above
 
     def _population_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
-        classes = torch.arange(self.K).expand(self.R, self.K)
+        classes = torch.arange(self.K, device=self.device).expand(self.R, self.K)
         return classes, self._log_prob.expand(self.R, self.K, self.S)
 
-    def _sample_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def draw_batches(self) -> tuple[np.ndarray, np.ndarray]:
+        """The next minibatch of every run from its own generator: (classes [R, B], counts [R, B, S]); the
+        data's only randomness, so another thread may draw ahead (sweep._PrefetchedBatches)."""
         t = self.config.train
         draws = [self.layout.sample(g, t.batch_size, t.seq_len) for g in self.generators]
-        classes = torch.from_numpy(np.stack([c for c, _ in draws]))
-        counts = torch.from_numpy(np.stack([n for _, n in draws]).astype(np.float32))
-        return classes, torch.log(counts)
+        return np.stack([c for c, _ in draws]), np.stack([n for _, n in draws])
+
+    def batch_inputs(self, classes: np.ndarray, counts: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """A drawn minibatch as the forward pass's input (class ids, log counts) on the engine's device."""
+        log_counts = torch.log(torch.from_numpy(counts.astype(np.float32)))
+        return torch.from_numpy(classes).to(self.device), log_counts.to(self.device)
+
+    def _sample_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.batch_inputs(*self.draw_batches())
 
     # ------------------------------------------------------------------ training
     def _begin_step(self) -> None:
@@ -240,85 +258,64 @@ class Engine:
             self._step()
 
     def _step(self) -> None:
-        """One step of gradient descent on the mean cross-entropy (= ascent on J, Lemma 1).
-
-        The decoder gradient is an outer product, ∂L/∂Y = Fᵀ G with F [N, M] the
-        normalised histograms (the LN(Xᵀb) of Lemma 1) and G = (α − e_n)/N [N, C]; it is
-        accumulated straight into the momentum buffer (one batched matmul).  The
-        attention gradient comes from autograd through the softmax and normalisation."""
+        """One step of gradient descent on the mean cross-entropy (= ascent on J, Lemma 1), with the
+        gradients formed explicitly.  The decoder's is an outer product, ∂L/∂Y = Fᵀ G with F [N, M] the
+        normalised histograms (the LN(Xᵀb) of Lemma 1) and G = (α − e_n)/N [N, C], accumulated straight into
+        the momentum buffer (one batched matmul: on a CPU dense BLAS beats torch's sparse products at every M
+        measured, BENCHMARKS.md); the attention's goes back from ∂L/∂f (:meth:`_value_grad`, :meth:`_z_grad`)."""
         self._begin_step()
         inputs = self._population_inputs() if self.config.train.mode == "expected" else self._sample_inputs()
         fw = self._forward(*inputs)
         R, N = fw.nll.shape
-        with torch.no_grad():
-            grad_out = fw.log_prob.detach().exp()  # α per column (the tied column: one copy's share)
-            grad_out.scatter_add_(-1, fw.target_col, torch.full(fw.target_col.shape, -1.0))
-            grad_out /= N
+        grad_out = fw.log_prob.exp()  # α per column (the tied column: one copy's share)
+        grad_out.scatter_add_(-1, fw.target_col, torch.full(fw.target_col.shape, -1.0, device=self.device))
+        grad_out /= N
         # ∂L/∂f sums over all M output columns: the tied column counts M − K times
-        (grad_z,) = torch.autograd.grad(fw.out, self.Z, grad_outputs=grad_out * self._col_multiplicity)
+        grad_z = self._z_grad(fw, self._value_grad(fw, grad_out * self._col_multiplicity if self.tied else grad_out))
         with torch.no_grad():
-            hist = torch.zeros(R, N, self.M).scatter_add_(2, fw.keys, fw.values.detach())
-            z_before = self.Z.detach().clone()
-            self._update_y(hist.transpose(1, 2), grad_out)
-            self._update("Z", self.Z, grad_z)
+            values = fw.values.detach()
+            hist = torch.zeros(R, N, self.M, device=self.device).scatter_add_(2, fw.keys, values)
+            z_before = self.Z.clone()
+            self._optimizers["Y"].step_outer(self.Y, hist.transpose(1, 2), grad_out, self._eta["Y"])
+            self._optimizers["Z"].step(self.Z, grad_z, self._eta["Z"])
             dz = (self.Z - z_before).flatten(1).norm(dim=1)
-        loss = fw.nll.detach().mean(dim=1)  # [R]
+        loss = fw.nll.mean(dim=1)  # [R]
         attended = self._attended_now()
         if self.step_count == len(self._loss):
             self._loss = np.concatenate([self._loss, np.zeros_like(self._loss)])
             self._dz = np.concatenate([self._dz, np.zeros_like(self._dz)])
             self._changed = np.concatenate([self._changed, np.zeros_like(self._changed)])
-        self._loss[self.step_count] = loss.numpy()
-        self._dz[self.step_count] = dz.numpy()
-        self._changed[self.step_count] = (attended != self._attended).flatten(1).any(dim=1).numpy()
+        self._loss[self.step_count] = loss.cpu().numpy()
+        self._dz[self.step_count] = dz.cpu().numpy()
+        self._changed[self.step_count] = (attended != self._attended).flatten(1).any(dim=1).cpu().numpy()
         self._attended = attended
         self.step_count += 1
         bad = ~torch.isfinite(loss) | ~torch.isfinite(dz)
-        newly = bad.numpy() & (self.diverged_at < 0)
+        newly = bad.cpu().numpy() & (self.diverged_at < 0)
         self.diverged_at[newly] = self.step_count
         if self.step_count % self.record_every == 0:
             self.record()
 
-    def _update_y(self, hist_t: torch.Tensor, grad_out: torch.Tensor) -> None:
-        """Update Y with the gradient hist_tᵀ-product ∂L/∂Y = hist_t @ grad_out [R, M, C],
-        fused into the optimizer where the optimizer allows it."""
-        t = self.config.train
-        lr = self._eta["Y"].view(-1, 1, 1)
-        state = self._state["Y"]
-        if t.optimizer == "adam":
-            self._update("Y", self.Y, torch.bmm(hist_t, grad_out))
-        elif t.momentum > 0:
-            if not state:
-                state["buf"] = torch.bmm(hist_t, grad_out)
-            else:
-                state["buf"].baddbmm_(hist_t, grad_out, beta=t.momentum)
-            self.Y.addcmul_(state["buf"], lr, value=-1)
-        else:
-            self.Y.baddbmm_(hist_t, grad_out * -lr)
+    def _value_grad(self, fw: "_Forward", grad_f: torch.Tensor) -> torch.Tensor:
+        """∂L/∂v = Y[key]·∂L/∂f for every entry of f [R, N, S(+1)]: dense (∂L/∂f Yᵀ, then a gather; N·M·C)
+        while M ≤ 8 × the entries per sample, where one batched matmul beats the embedding bag's own sparse
+        backward (N·S·C, several times slower per entry); sparse beyond."""
+        if self._dense_value_grad:
+            return torch.bmm(grad_f, self.Y.transpose(1, 2)).gather(-1, fw.keys)
+        (grad,) = torch.autograd.grad(fw.out, fw.values, grad_outputs=grad_f)
+        return grad
 
-    def _update(self, name: str, param: torch.Tensor, grad: torch.Tensor) -> None:
-        """SGD with heavy-ball momentum or Adam (torch.optim semantics), one rate per run."""
-        t = self.config.train
-        lr = self._eta[name].view(-1, *([1] * (param.dim() - 1)))
-        state = self._state[name]
-        if t.optimizer == "adam":
-            b1, b2 = _ADAM_BETAS
-            if not state:
-                state["m"], state["v"] = torch.zeros_like(param), torch.zeros_like(param)
-            m, v = state["m"], state["v"]
-            m.mul_(b1).add_(grad, alpha=1 - b1)
-            v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-            k = self.step_count + 1
-            denom = (v.sqrt() / math.sqrt(1 - b2**k)).add_(_ADAM_EPS)
-            param.addcmul_(m / denom, lr, value=-1 / (1 - b1**k))
-        elif t.momentum > 0:
-            if not state:
-                state["buf"] = grad.clone()
-            else:
-                state["buf"].mul_(t.momentum).add_(grad)
-            param.addcmul_(state["buf"], lr, value=-1)
-        else:
-            param.addcmul_(grad, lr, value=-1)
+    def _z_grad(self, fw: "_Forward", grad_values: torch.Tensor) -> torch.Tensor:
+        """∂L/∂Z from ∂L/∂v: back through the normalisation, past the residual's constant entry and through the
+        softmax to the support logits, summed per (run, class), then into the entries of Z each class reads."""
+        g, a, v = grad_values, fw.attention, fw.values.detach()
+        if self.config.model.normalize:  # v = w/‖w‖ with w = attention (+ the residual's 1)
+            norm = (a.square().sum(-1, keepdim=True) + float(self.config.model.residual)).sqrt()
+            g = (g - v * (v * g).sum(-1, keepdim=True)) / norm
+        g = g[..., : self.S]
+        g = a * (g - (a * g).sum(-1, keepdim=True))  # softmax backward
+        per_class = torch.zeros(self.R * self.K, self.S, device=self.device).index_add_(0, fw.samples, g.reshape(-1, self.S))
+        return torch.zeros(self.Z.numel(), device=self.device).index_add_(0, self._class_z.view(-1), per_class.view(-1)).view_as(self.Z)
 
     # ------------------------------------------------------------------ as a live run (lab.trainable.Trainable)
     @property
@@ -376,12 +373,12 @@ class Engine:
         fw = self._forward(*self._population_inputs())
         rec = Record(
             step=self.step_count,
-            attention=fw.attention.numpy().copy(),
-            logits=fw.z.numpy().copy(),
-            correct_logit=fw.out.gather(-1, fw.target_col).squeeze(-1).numpy().copy(),
-            correct_prob=torch.exp(-fw.nll).numpy().copy(),
-            entropy_distinct=_distinct_entropy(fw.attention, self._distinct).numpy(),
-            loss=fw.nll.mean(dim=1).numpy().copy(),
+            attention=fw.attention.cpu().numpy().copy(),
+            logits=fw.z.cpu().numpy().copy(),
+            correct_logit=fw.out.gather(-1, fw.target_col).squeeze(-1).cpu().numpy().copy(),
+            correct_prob=torch.exp(-fw.nll).cpu().numpy().copy(),
+            entropy_distinct=_distinct_entropy(fw.attention, self._distinct).cpu().numpy(),
+            loss=fw.nll.mean(dim=1).cpu().numpy().copy(),
         )
         self.records.append(rec)
         if self.max_records is not None and len(self.records) > self.max_records:
@@ -432,6 +429,7 @@ def live_runner(config: RunConfig | Sequence[RunConfig], max_records: int = 2000
 def plan_run(cfg: RunConfig, max_records: int | None = None) -> Plan:
     """What training ``cfg`` will cost, without building it; ConfigError where :class:`Engine` would refuse it."""
     check_memory(cfg, max_records)
+    resolve_device(cfg.train.device)
     return Plan(memory_bytes=estimate_memory_bytes(cfg, max_records=max_records), total_steps=cfg.train.steps)
 
 

@@ -6,6 +6,7 @@ read it.
 
 from __future__ import annotations
 
+from ..lab.devices import DEVICE_CHOICES
 from ..lab.fields import ConfigError, FieldTable, Range
 from ..lab.limits import LIMITS
 
@@ -40,6 +41,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "init": ("zero", "default"),
     "optimizer": ("sgd", "adam"),
     "mode": ("sgd", "expected"),
+    "device": DEVICE_CHOICES,
 }
 
 
@@ -70,6 +72,8 @@ HELP: dict[str, str] = {
     "mode": "'sgd' (sampled minibatches) or 'expected' (the deterministic T->infinity class-averaged update)",
     "record_every": "keep the per-class metrics every this many steps (loss and ||dZ|| every step)",
     "rate_changes": "learning-rate changes during the run: from step s on, eta_Y and eta_Z (rows 's,eta_Y,eta_Z')",
+    "device": "where to train: 'auto' (a CUDA GPU when torch sees one, else the CPU), 'cpu' or 'cuda'; the "
+              "numbers agree within float32 rounding",
 }
 
 
@@ -99,6 +103,7 @@ LABELS: dict[str, str] = {
     "mode": "Mode",
     "record_every": "Record every (steps)",
     "rate_changes": "Learning-rate changes",
+    "device": "Device",
 }
 
 

@@ -86,12 +86,13 @@ def cell_config(num_query: int, eta_z: float, ratio: float, seed: int, steps: in
 
 class _PrefetchedBatches:
     """Draws a sampled group's training batches in a background thread, up to two steps ahead, while torch
-    computes (it releases the interpreter; the draws are per-run numpy calls that do not).  The thread makes the
-    engine's own draws in the engine's order, so every run's generator gives the numbers it gives without
-    prefetching.  An error in the thread is raised in the step that needed the batch."""
+    computes (it releases the interpreter).  The thread makes the engine's own draws in the engine's order, so
+    every run's generator gives the numbers it gives without prefetching.  (Splitting a step's draws over two
+    threads gained nothing on 2 cores: the draws and torch already keep both busy.)  An error in the thread is
+    raised in the step that needed the batch."""
 
     def __init__(self, engine: Engine, steps: int):
-        self._draw, self._batches, self._stop = engine._sample_inputs, queue.Queue(maxsize=2), threading.Event()
+        self._engine, self._batches, self._stop = engine, queue.Queue(maxsize=2), threading.Event()
         self._thread = threading.Thread(target=self._fill, args=(steps,), name="scansnap-sampler", daemon=True)
         self._thread.start()
         engine._sample_inputs = self._next
@@ -101,7 +102,7 @@ class _PrefetchedBatches:
             for _ in range(steps):
                 if self._stop.is_set():  # the sweep stopped: no more draws
                     return
-                self._put(self._draw())
+                self._put(self._engine.batch_inputs(*self._engine.draw_batches()))
         except Exception as err:  # handed to the training thread
             self._put(err)
 
