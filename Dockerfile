@@ -40,4 +40,5 @@ ENV STREAMLIT_SERVER_ADDRESS=0.0.0.0 \
 EXPOSE 8501
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-m", "scansnap_app.healthcheck"]
-ENTRYPOINT ["streamlit", "run", "app.py"]
+# `streamlit run app.py` with the pages' modules loaded before the first visitor (scansnap_app/serve.py)
+ENTRYPOINT ["python", "-m", "scansnap_app.serve"]

@@ -18,7 +18,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) -m streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
+	$(PY) -m scansnap_app.serve --server.address $(ADDRESS) --server.port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest

@@ -33,11 +33,15 @@ from browsing import CHROMIUM_ARGS, KPI_COUNTER, STEP_ABOVE_ZERO
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def serve() -> tuple[subprocess.Popen, str]:
+#: how the app's server is started: its launcher (``make run``, the Docker image), or Streamlit's own CLI
+LAUNCHERS = {"launcher": ["-m", "scansnap_app.serve"], "streamlit": ["-m", "streamlit", "run", "app.py"]}
+
+
+def serve(launcher: str = "launcher") -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+    proc = subprocess.Popen([sys.executable, *LAUNCHERS[launcher], "--server.port", str(port)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):

@@ -26,6 +26,7 @@ from scansnap_core.scan_snap.memory import check_memory, estimate_memory_bytes
 from scansnap_core.scan_snap.presets import PRESETS, preset
 
 from . import sessions, url_state
+from .live_chart import live_chart
 from .plain import plain
 from .url_state import KEEP
 
@@ -272,4 +273,5 @@ def _preview() -> None:
                            marker_color=np.where(kinds == "common", COMMON_COLOR, DISTINCT_COLOR)))
     fig.update_layout(height=160, margin=dict(l=10, r=10, t=30, b=10), title="P(l | class 1)",
                       xaxis=dict(showticklabels=False), template="plotly_white")
-    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
+    # the page's other charts already load plotly.js (live_chart); st.plotly_chart would load a second copy
+    live_chart(fig, key="preview_p_l_given_n", filename="p-l-given-class-1", height=160)

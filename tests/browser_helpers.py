@@ -82,3 +82,6 @@ TRUNCATED = """() => {
 def truncated(page) -> list[str]:
     """What :data:`TRUNCATED` finds on the page."""
     return page.evaluate(TRUNCATED)
+
+#: the live charts of a page's main area (the Live Lab's sidebar has a small one of its own, P(l | class 1))
+MAIN_CHARTS = "[data-testid=stMain] .scansnap-live-chart"

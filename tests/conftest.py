@@ -31,7 +31,8 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_process(log: Path, port: int | None = None, **env):
-    """A real `streamlit run app.py` on ``port`` (default: a free one): yields (URL, process) once it is
+    """A real server on ``port`` (default: a free one), started as `make run` starts it (`python -m
+    scansnap_app.serve`, i.e. `streamlit run app.py` with the modules loaded first): yields (URL, process) once it is
     healthy; its log is shown if it fails to start.  Stopped on exit unless the caller already stopped it."""
     import subprocess
     import time
@@ -39,7 +40,7 @@ def streamlit_process(log: Path, port: int | None = None, **env):
 
     port = port or _free_port()
     with open(log, "a") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+        proc = subprocess.Popen([sys.executable, "-m", "scansnap_app.serve", "--server.port",
                                  str(port), "--server.headless", "true"], cwd=ROOT, env={**os.environ, **env},
                                 stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -9,7 +9,7 @@ import zipfile
 
 from playwright.sync_api import expect
 
-from browser_helpers import SHOTS, needs_chromium, open_page, pick_preset, png_size, step_shown
+from browser_helpers import MAIN_CHARTS, SHOTS, needs_chromium, open_page, pick_preset, png_size, step_shown
 
 pytestmark = needs_chromium
 
@@ -33,7 +33,7 @@ def test_start_streams_views_then_pause_replay_and_modebar_export(server, browse
     page.wait_for_timeout(1500)
     step2 = int(step_shown(page).split("/")[0].replace(",", ""))
     assert step2 > step1 > 0
-    heatmap = page.locator(".scansnap-live-chart").first
+    heatmap = page.locator(MAIN_CHARTS).first
     expect(heatmap).to_be_visible(timeout=30_000)
     node = heatmap.element_handle()
     title = node.evaluate("el => el.layout.title.text")
@@ -51,7 +51,7 @@ def test_start_streams_views_then_pause_replay_and_modebar_export(server, browse
     slider = page.get_by_role("slider").last
     slider.focus()
     page.keyboard.press("Home")
-    page.wait_for_function("() => document.querySelector('.scansnap-live-chart')?.layout?.title?.text"
+    page.wait_for_function("() => document.querySelector('" + MAIN_CHARTS + "')?.layout?.title?.text"
                            "?.startsWith('Attention c_n at step 0')", timeout=30_000)
     page.screenshot(path=str(SHOTS / "replay.png"), full_page=True)
     heatmap.hover()

@@ -37,7 +37,7 @@ def test_image_is_slim_python311_non_root_with_port_healthcheck_and_the_readme_c
     (health,) = instructions(dockerfile, "HEALTHCHECK")
     assert 'CMD ["python", "-m", "scansnap_app.healthcheck"]' in health  # exec form; follows port and sub-path
     (entry,) = instructions(dockerfile, "ENTRYPOINT")
-    assert json.loads(entry) == ["streamlit", "run", "app.py"]  # exec form, what `make run` runs
+    assert json.loads(entry) == ["python", "-m", "scansnap_app.serve"]  # exec form, what `make run` runs
     (env,) = [v for v in instructions(dockerfile, "ENV") if "STREAMLIT_SERVER_PORT" in v]
     assert "STREAMLIT_SERVER_ADDRESS=0.0.0.0" in env and "STREAMLIT_SERVER_PORT=8501" in env  # -e moves them
     readme = (ROOT / "README.md").read_text()

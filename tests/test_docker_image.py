@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, MAIN_CHARTS
 
 pytestmark = pytest.mark.docker
 
@@ -168,12 +168,12 @@ def train_in_browser(url: str) -> list[str]:
         page.goto(url)
         page.get_by_role("button", name="Start", exact=True).wait_for(timeout=90_000)
         page.wait_for_timeout(1000)
-        charts = page.locator(".scansnap-live-chart")
+        charts = page.locator(MAIN_CHARTS)
         expect(charts.first).to_be_visible(timeout=30_000)
         before = charts.first.inner_html()
         page.get_by_role("button", name="Start", exact=True).click()
         expect(page.get_by_test_id("stMetricValue").first).not_to_have_text(re.compile(r"^0 /"), timeout=60_000)
-        page.wait_for_function("(b) => document.querySelector('.scansnap-live-chart').innerHTML !== b", arg=before,
+        page.wait_for_function(f"(b) => document.querySelector('{MAIN_CHARTS}').innerHTML !== b", arg=before,
                                timeout=60_000)
         browser.close()
     assert not errors, errors

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from browser_helpers import needs_chromium, open_page, shot, truncated
+from browser_helpers import MAIN_CHARTS, needs_chromium, open_page, shot, truncated
 
 SIZES = [(1600, 1000), (1280, 720)]
 
@@ -20,7 +20,7 @@ def test_the_live_lab_fits_with_nothing_cut(server, browser, width, height):
     expect(page.get_by_text("Finished 60 steps.")).to_be_visible(timeout=60_000)
     page.wait_for_timeout(1500)  # the last chart refresh
     page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTo(0, 0)")
-    charts = page.locator(".scansnap-live-chart")
+    charts = page.locator(MAIN_CHARTS)
     expect(charts.first).to_be_visible()
     for i in (0, 1):  # the heatmap and the logits, whole, on the first screen with the KPIs
         box = charts.nth(i).bounding_box()

@@ -61,7 +61,7 @@ def test_make_run_serves_this_machine_only_unless_asked():
     import subprocess
 
     plain = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert "streamlit run app.py --server.address 127.0.0.1 --server.port 8501" in plain
+    assert "-m scansnap_app.serve --server.address 127.0.0.1 --server.port 8501" in plain
     shared = subprocess.run(["make", "-n", "run", "ADDRESS=0.0.0.0"], cwd=ROOT, capture_output=True, text=True,
                             check=True).stdout
     assert "--server.address 0.0.0.0" in shared
