@@ -3,7 +3,7 @@
 Prints Markdown to stdout:
 
 1. the batched sweep ``run_sweep(fig6_configs())`` (640 runs x 100 steps: 4 layouts x 4 η_Z x
-   4 η_Y/η_Z x 10 seeds), with progress per batched group (one group per layout);
+   4 η_Y/η_Z x 10 seeds), with progress after every tenth of a batched group (one group per layout);
 2. the "one process per run" estimate: three fresh ``python -m scansnap_core run`` subprocesses
    (Syn-Medium with 1, 5 and 10 query tokens, the same step count) are timed and
    extrapolated to the grid's runs of each of the 4 layouts (the 3-query layout, not
@@ -91,9 +91,10 @@ def main() -> None:
     start = time.perf_counter()
     last = [start]
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: float, total: int, _work: float) -> None:  # after every tenth of a group
         now = time.perf_counter()
-        print(f"- group done: {done}/{total} runs, group {now - last[0]:.1f} s, elapsed {now - start:.1f} s", flush=True)
+        print(f"- {done:.0f}/{total} runs done, {now - last[0]:.1f} s since the last report, elapsed "
+              f"{now - start:.1f} s", flush=True)
         last[0] = now
 
     table = run_sweep(configs, progress=progress)

@@ -7,9 +7,12 @@ product never needs a GPU: every engine is tested on the CPU path.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from .fields import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["DEVICE_CHOICES", "describe_devices", "resolve_device"]
 
@@ -18,6 +21,8 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 def resolve_device(name: str) -> torch.device:
     """The torch device a ``device`` field stands for on this machine (ConfigError where there is none)."""
+    import torch  # here, so that configurations and the CLI's parser load without torch
+
     if name not in DEVICE_CHOICES:
         raise ConfigError("device", name, "one of " + ", ".join(DEVICE_CHOICES))
     cuda = torch.cuda.is_available()
@@ -28,6 +33,8 @@ def resolve_device(name: str) -> torch.device:
 
 def describe_devices() -> str:
     """One line on what ``auto`` picks here, for captions and ``--help``."""
+    import torch
+
     if not torch.cuda.is_available():
         return "no CUDA device here: auto trains on the CPU"
     return f"auto trains on CUDA: {torch.cuda.get_device_name(0)} ({torch.cuda.device_count()} device(s))"
