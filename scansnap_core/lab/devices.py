@@ -1,4 +1,5 @@
-"""Where a run trains: the ``device`` field every study's engine reads (``auto | cpu | cuda``).
+"""Where a run trains: the ``device`` field (``auto | cpu | cuda``), read by Scan & Snap's engine and meant for
+every study's.
 
 ``auto`` picks the first CUDA device torch can use and the CPU otherwise, so one configuration runs
 anywhere; ``cuda`` insists on a GPU and is refused, with the reason, on a machine without one.  The

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 from ..lab.cli_args import check_writable, command_status, flag, number, positive_int, use_threads
-from ..lab.devices import describe_devices
 from ..lab.fields import ConfigError
 from .config import FIELD_SECTION, RunConfig
 from .fields import FIELD_CHOICES, FIELD_HELP, field_kind
@@ -73,8 +72,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     sw.add_argument("--steps", type=int, default=FIG6_GRID["steps"], help="steps per run; default 100")
     sw.add_argument("--out", type=Path, required=True, help="output table: .csv or .parquet")
     sw.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
-    sw.add_argument("--device", choices=FIELD_CHOICES["device"], default="auto",
-                    help=FIELD_HELP["device"] + f"; {describe_devices()}")
+    sw.add_argument("--device", choices=FIELD_CHOICES["device"], default="auto", help=FIELD_HELP["device"])
 
     th = sub.add_parser("theory", help="print the predicted scanning/snapping times",
                         description="Print t0' = K ln M/eta_Y, t0 = 2(1+omega1) K ln M/eta_Y and 2K ln M/eta_Y.")

@@ -48,7 +48,6 @@ class _Forward(NamedTuple):
     z: torch.Tensor  # attention logits over the support [R, N, S]
     values: torch.Tensor  # f, the normalised histogram entries [R, N, S(+1)]
     keys: torch.Tensor  # their token ids [R, N, S(+1)]
-    rows: torch.Tensor  # their rows of the flattened Y [R·N, S(+1)]
     samples: torch.Tensor  # (run, class) of every sample: rows of the per-class tables [R·N]
     out: torch.Tensor  # decoder logits o = Yᵀf [R, N, C]
     log_prob: torch.Tensor  # log α per column [R, N, C]
@@ -179,7 +178,7 @@ class Engine:
 
     def full_Z_rows(self, run: int = 0) -> np.ndarray:
         """The query rows of Z [Q, M] of one run."""
-        return self.Z.detach()[run].cpu().numpy().copy()
+        return self.Z[run].cpu().numpy().copy()
 
     # ------------------------------------------------------------------ forward
     def _forward(self, classes: torch.Tensor, log_weight: torch.Tensor) -> "_Forward":
@@ -197,8 +196,8 @@ class Engine:
         if self.config.model.normalize:
             values = values / values.norm(dim=-1, keepdim=True)
         rows = self._class_rows.index_select(0, flat)
-        # a graph from the values only, for _value_grad's sparse branch
-        values = values.requires_grad_(torch.is_grad_enabled() and not self._dense_value_grad)
+        # for _value_grad's sparse branch, a graph from the values (a leaf of their own) through the bag only
+        values = values.detach().requires_grad_(torch.is_grad_enabled() and not self._dense_value_grad)
         out = F.embedding_bag(rows, self.Y.view(R * self.M, self.C), per_sample_weights=values.view(R * N, -1),
                               mode="sum").view(R, N, self.C)
         o = out.detach()  # log-probabilities of the output columns; the tied column is one of its M − K copies
@@ -206,7 +205,7 @@ class Engine:
                     else torch.log_softmax(o, dim=-1))  # one fused pass over [R, N, C]
         target_col = self._target_col[classes].unsqueeze(-1)
         nll = -log_prob.gather(-1, target_col).squeeze(-1)
-        return _Forward(attention, z, values, keys, rows, flat, out, log_prob, target_col, nll)
+        return _Forward(attention, z, values, keys, flat, out, log_prob, target_col, nll)
 
     def _class_support_logits(self) -> torch.Tensor:
         """z_{ψ(n), l} over the support of every (run, class) [R·K, S]."""

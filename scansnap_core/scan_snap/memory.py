@@ -21,7 +21,7 @@ def tied_columns(cfg: RunConfig) -> bool:
 #: columns C and of the vocabulary M (sampling, forward, backward, the histograms F), plus a constant;
 #: and per class and entry of the population pass that records metrics.  Fitted as an upper envelope
 #: of measured peaks (benchmarks/bench_memory.py, BENCHMARKS.md "Training memory").
-_STEP_BYTES = dict(support=64, columns=40, vocab=5, constant=6000)
+_STEP_BYTES = dict(support=40, columns=40, vocab=5, constant=6000)
 _RECORD_BYTES = dict(support=64, columns=36)
 #: bytes one kept record costs per class and support entry, and per record (arrays, objects, allocator)
 _KEPT_RECORD_BYTES = dict(support=8, constant=4096)
