@@ -8,6 +8,22 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYTHONHASHSEED", "0")
+#: The suite tests the CPU path on every machine, its servers included (device 'auto' picks a GPU when torch
+#: sees one); tests of the GPU path run their own process with this machine's GPUs visible (gpu_env).
+VISIBLE_GPUS = os.environ.get("CUDA_VISIBLE_DEVICES")
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+
+def gpu_env() -> dict[str, str]:
+    """The environment a process that may use this machine's GPUs gets."""
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    if VISIBLE_GPUS is not None:
+        env["CUDA_VISIBLE_DEVICES"] = VISIBLE_GPUS
+    return env
+
+
+#: an NVIDIA driver is present (a cheap test, before starting torch in a process with the GPUs visible)
+HAS_NVIDIA_DRIVER = Path("/dev/nvidiactl").exists()
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,16 @@
 """The engine against the theory's exact statements (docs/THEORY.md §8) and a plain reference."""
 
 import copy
+import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import HAS_NVIDIA_DRIVER, ROOT, gpu_env
 from reference import ReferenceModel
 from scansnap_core.scan_snap import theory
 from scansnap_core.lab.fields import ConfigError
@@ -260,11 +264,25 @@ def test_auto_and_cpu_devices_give_the_same_run_and_cuda_is_refused_without_a_gp
         cfg.replace(device="tpu")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here: the GPU path is checked on a GPU "
-                    "machine (BENCHMARKS.md, 'Devices')")
-def test_a_sweep_on_cuda_matches_the_cpu_within_float32_rounding():
+CUDA_AGAINST_CPU = """
+import json, numpy as np, torch
+from scansnap_core.scan_snap.sweep import fig6_configs, run_sweep
+if not torch.cuda.is_available():
+    print(json.dumps(None))
+else:
     configs = fig6_configs(num_query=(3,), eta_z=(1.0,), ratio=(1.0, 5.0), seeds=(1, 2), steps=30)
-    cpu = run_sweep([c.replace(device="cpu") for c in configs])
-    gpu = run_sweep([c.replace(device="cuda") for c in configs])
-    np.testing.assert_allclose(gpu["entropy_distinct"], cpu["entropy_distinct"], atol=1e-4)
-    np.testing.assert_allclose(gpu["final_loss"], cpu["final_loss"], rtol=1e-4)
+    cpu, gpu = (run_sweep([c.replace(device=d) for c in configs]) for d in ("cpu", "cuda"))
+    print(json.dumps({c: float(np.max(np.abs(gpu[c] - cpu[c]))) for c in ("entropy_distinct", "final_loss")}))
+"""
+
+
+@pytest.mark.skipif(not HAS_NVIDIA_DRIVER, reason="no CUDA device here: the GPU path is checked on a GPU machine "
+                    "(BENCHMARKS.md, 'Devices')")
+def test_a_sweep_on_cuda_matches_the_cpu_within_float32_rounding():
+    """In a process of its own with the GPUs visible (the rest of the suite hides them: conftest.py)."""
+    proc = subprocess.run([sys.executable, "-c", CUDA_AGAINST_CPU], env=gpu_env(), cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    diffs = json.loads(proc.stdout.strip().splitlines()[-1])
+    if diffs is None:
+        pytest.skip("an NVIDIA driver but no CUDA device torch can use")
+    assert diffs["entropy_distinct"] < 1e-4 and diffs["final_loss"] < 1e-4, diffs
