@@ -192,7 +192,9 @@ class Engine:
         z = self._class_support_logits().index_select(0, flat).view(R, N, self.S)
         attention = torch.softmax(log_weight + z, dim=-1)  # = X^T b restricted to the support
         keys = self._class_keys.index_select(0, classes.reshape(-1)).view(R, N, -1)
-        values = torch.cat([attention, torch.ones(R, N, 1, device=self.device)], dim=-1) if self.config.model.residual else attention
+        values = attention
+        if self.config.model.residual:  # v <- v + e_m (the code's residual): one more entry, the query token
+            values = torch.cat([attention, torch.ones(R, N, 1, device=self.device)], dim=-1)
         if self.config.model.normalize:
             values = values / values.norm(dim=-1, keepdim=True)
         rows = self._class_rows.index_select(0, flat)
@@ -216,7 +218,8 @@ class Engine:
         """[R, K, S] bool: the distinct tokens each class attends to now: the population attention
         restricted to the class's distinct tokens, renormalised, above events.attended_threshold
         (off-distinct shares are 0 or NaN, never above it).  O(R·K·S) per call."""
-        share = torch.softmax(self._distinct_log_prob + self._class_support_logits().view(self.R, self.K, -1), dim=-1)
+        logits = self._class_support_logits().view(self.R, self.K, -1)
+        share = torch.softmax(self._distinct_log_prob + logits, dim=-1)
         return share > self._attend_above
 
     def _population_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -298,7 +301,7 @@ class Engine:
     def _value_grad(self, fw: "_Forward", grad_f: torch.Tensor) -> torch.Tensor:
         """∂L/∂v = Y[key]·∂L/∂f for every entry of f [R, N, S(+1)]: dense (∂L/∂f Yᵀ, then a gather; N·M·C)
         while M ≤ 8 × the entries per sample, where one batched matmul beats the embedding bag's own sparse
-        backward (N·S·C, several times slower per entry); sparse beyond."""
+        backward (N·S·C, several times slower per entry; measured on the Fig. 6 layouts); sparse beyond."""
         if self._dense_value_grad:
             return torch.bmm(grad_f, self.Y.transpose(1, 2)).gather(-1, fw.keys)
         (grad,) = torch.autograd.grad(fw.out, fw.values, grad_outputs=grad_f)
@@ -313,8 +316,10 @@ class Engine:
             g = (g - v * (v * g).sum(-1, keepdim=True)) / norm
         g = g[..., : self.S]
         g = a * (g - (a * g).sum(-1, keepdim=True))  # softmax backward
-        per_class = torch.zeros(self.R * self.K, self.S, device=self.device).index_add_(0, fw.samples, g.reshape(-1, self.S))
-        return torch.zeros(self.Z.numel(), device=self.device).index_add_(0, self._class_z.view(-1), per_class.view(-1)).view_as(self.Z)
+        per_class = torch.zeros(self.R * self.K, self.S, device=self.device)
+        per_class.index_add_(0, fw.samples, g.reshape(-1, self.S))
+        grad_z = torch.zeros(self.Z.numel(), device=self.device)
+        return grad_z.index_add_(0, self._class_z.view(-1), per_class.view(-1)).view_as(self.Z)
 
     # ------------------------------------------------------------------ as a live run (lab.trainable.Trainable)
     @property
