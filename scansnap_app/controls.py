@@ -97,7 +97,8 @@ def config_from_url(params: dict[str, str]) -> tuple[str, RunConfig, list[str]]:
 
 def _on_preset() -> None:
     name = st.session_state["preset"]
-    apply(preset(name), name)
+    # the device is where this server trains, not part of the experiment: a preset keeps the one chosen
+    apply(preset(name, device=st.session_state.get("device", "auto")), name)
 
 
 def _on_upload() -> None:
