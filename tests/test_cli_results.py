@@ -181,3 +181,35 @@ def test_the_reproduce_command_is_readable_flags_that_give_back_the_same_config(
 def test_the_reproduce_command_names_the_closest_preset():
     assert cli_command(preset("fig3", eta_z=0.25)) == "python -m scansnap_core run --preset fig3 --eta-z 0.25 --out run"
     assert cli_command(preset("syn-small")) == "python -m scansnap_core run --preset syn-small --out run"
+
+
+def test_a_run_folder_reads_back_as_the_run_it_saved_from_parquet_or_csv(tmp_path):
+    """scan_snap/run_folder.load_run: what an animation of a finished run reads (issue 17), without training
+    again; a class support padded by zero weights included."""
+    from scansnap_core.lab.fields import ConfigError
+    from scansnap_core.scan_snap.results import RunData
+    from scansnap_core.scan_snap.run_folder import load_run
+
+    cfg = preset("syn-small", steps=30, record_every=5, distinct_weights=[[0] * 5 + [1] * 5, [1] * 10])
+    train(cfg).save(tmp_path)
+    engine = Engine(cfg)
+    engine.step(30)
+    ref = RunData.from_engine(engine)
+    valid = ref.layout.support_prob > 0
+    for attempt in ("parquet", "csv"):
+        loaded = load_run(tmp_path)
+        assert list(loaded.steps) == list(ref.steps) == [0, 5, 10, 15, 20, 25, 30]
+        for a, b in zip(loaded.records, ref.records):
+            np.testing.assert_allclose(a.attention[0][valid], b.attention[0][valid], atol=1e-6)
+            np.testing.assert_allclose(a.logits[0][valid], b.logits[0][valid], atol=1e-6)
+            for name in ("correct_logit", "correct_prob", "entropy_distinct", "loss"):
+                np.testing.assert_allclose(getattr(a, name), getattr(b, name), atol=1e-6)
+        np.testing.assert_allclose(loaded.losses, ref.losses, rtol=1e-6)
+        np.testing.assert_allclose(loaded.dz_norms, ref.dz_norms, rtol=1e-6, atol=1e-9)
+        assert (loaded.attended_changed == ref.attended_changed).all()
+        assert (loaded.scan_peak_step, loaded.snap_step) == (ref.scan_peak_step, ref.snap_step)
+        for table in tmp_path.glob("*.parquet"):  # the second pass reads the CSV copies
+            table.unlink()
+    with pytest.raises(ConfigError, match="run folder = .*nowhere/config.json.* is invalid: allowed a folder "
+                                          "written by `run`"):
+        load_run(tmp_path / "nowhere")
