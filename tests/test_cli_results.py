@@ -110,6 +110,8 @@ def test_cli_help_documents_every_flag():
     (["run", "--preset", "nope", "--out", "x"], "error: preset = 'nope' is invalid"),
     (["run", "--config", "/nonexistent.json", "--out", "x"], "error: config = '/nonexistent.json' is invalid"),
     (["sweep", "--seeds", "a-b", "--out", "x.csv"], "error: seeds = 'a-b' is invalid"),
+    (["animate", "runs/x", "--out", "y", "--frames", "1"], "error: frames = 1 is invalid: allowed integer 2 <= frames"),
+    (["animate", "/nonexistent", "--out", "y"], "error: run folder = '/nonexistent/config.json' is invalid"),
     (["run", "--rate-change", "50:1:0.5", "--rate-change", "40:1:1", "--out", "x"],
      "error: rate_changes[1] step = 40 is invalid: allowed integer 51 <= rate_changes[1] step <= 100"),
 ])
@@ -213,3 +215,11 @@ def test_a_run_folder_reads_back_as_the_run_it_saved_from_parquet_or_csv(tmp_pat
     with pytest.raises(ConfigError, match="run folder = .*nowhere/config.json.* is invalid: allowed a folder "
                                           "written by `run`"):
         load_run(tmp_path / "nowhere")
+
+
+def test_cli_animate_writes_one_offline_html_of_a_saved_run(tmp_path):
+    cli("run", "--preset", "syn-small", "--steps", "40", "--out", str(tmp_path / "run"))
+    out = cli("animate", str(tmp_path / "run"), "--out", str(tmp_path / "anim"), "--frames", "10", "--seconds", "2")
+    assert "10 frames in 2 s, plotly.js embedded" in out.stdout
+    html = (tmp_path / "anim" / "animation.html").read_text()
+    assert len(html) > 3_000_000 and html.count('"name":"') >= 10  # plotly.js and every frame inside

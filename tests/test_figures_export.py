@@ -3,6 +3,7 @@
 import dataclasses
 import io
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -308,3 +309,59 @@ def test_a_many_class_heatmap_labels_at_most_eight_groups_flat():
     axis = attention_heatmap(data).layout.xaxis
     assert axis.tickangle == 0 and 2 <= len(axis.ticktext) <= 8 and axis.ticktext[0] == "1"
     assert axis.title.text == "distinct tokens of class (common first)"
+
+
+# ------------------------------------------------------------------ animation (issue 17: the offline HTML)
+@pytest.fixture(scope="module")
+def snapped_run():
+    engine = Engine(preset("syn-small", steps=100))
+    engine.step(100)
+    return RunData.from_engine(engine)
+
+
+def test_the_animation_has_a_frame_per_shown_step_with_that_steps_heatmap_and_marks_only_once_reached(snapped_run):
+    from scansnap_core.scan_snap.figures.animation import animation_figure, animation_steps
+
+    data = snapped_run
+    assert data.scan_peak_step is not None and data.snap_step is not None
+    fig = animation_figure(data, frames=30, seconds=6)
+    steps = animation_steps(data, 30)
+    assert [f.name for f in fig.frames] == [str(s) for s in steps] and steps[0] == 0 and steps[-1] == 100
+    assert len(steps) == 30 and [s["label"] for s in fig.layout.sliders[0].steps] == [str(s) for s in steps]
+    assert fig.layout.updatemenus[0].buttons[0].args[1]["frame"]["duration"] == 200  # 6 s over 30 frames
+    records = {r.step: r for r in data.records}
+    for frame in fig.frames:
+        step = int(frame.name)
+        np.testing.assert_array_equal(frame.data[0].z, attention_heatmap(data, records[step]).data[0].z)
+        labels = {a.text for a in frame.layout.annotations}
+        assert ("scan peak" in labels) == (data.upto(step).scan_peak_step is not None)
+        assert ("snap" in labels) == (data.upto(step).snap_step is not None)
+        assert all(len(t.x) == len(fig.frames[-1].data[i + 1].x) for i, t in enumerate(frame.data[1:])) or step < 100
+    assert "snap" in {a.text for a in fig.frames[-1].layout.annotations}
+    assert "snap" not in {a.text for a in fig.frames[0].layout.annotations}
+    # one colour scale and fixed axes for the whole run, so frames compare by eye
+    assert {f.data[0].zmax for f in fig.frames} == {fig.data[0].zmax}
+    assert fig.layout.xaxis2.range == (0, 100)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="no chromium on this machine (apt-get install chromium)")
+def test_the_animation_file_plays_offline_in_chromium(snapped_run, tmp_path, browser):
+    from scansnap_core.scan_snap.figures.animation import animation_figure
+
+    path = tmp_path / "animation.html"
+    animation_figure(snapped_run, frames=20, seconds=2).write_html(path, include_plotlyjs=True, auto_play=False)
+    html = path.read_text()
+    assert not re.search(r"<script[^>]*\bsrc=", html) and len(html) > 3_000_000  # plotly.js inside: nothing to fetch
+    page = browser.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto(path.as_uri())
+        title = "() => document.querySelector('.js-plotly-plot').layout.title.text"
+        page.wait_for_function(title, timeout=30_000)
+        assert page.evaluate(title).endswith("step 0")
+        page.get_by_text("▶ Play").click()
+        page.wait_for_function(title + ".endsWith('step 100')", timeout=30_000)  # played to the end
+        assert all(url.startswith("file:") for url in requests), requests
+    finally:
+        page.close()

@@ -1,4 +1,4 @@
-"""Scan & Snap's commands: ``python -m scansnap_core [scan-snap] run|sweep|theory`` (see ``--help``;
+"""Scan & Snap's commands: ``python -m scansnap_core [scan-snap] run|sweep|animate|theory`` (see ``--help``;
 the lab-wide entry point is :mod:`scansnap_core.cli`)."""
 
 from __future__ import annotations
@@ -9,13 +9,18 @@ import time
 from pathlib import Path
 
 from ..lab.cli_args import check_writable, command_status, flag, number, positive_int, use_threads
-from ..lab.fields import ConfigError
+from ..lab.fields import ConfigError, Range
 from .config import FIELD_SECTION, RunConfig
 from .fields import FIELD_CHOICES, FIELD_HELP, field_kind
 from .presets import PRESET_ALIASES, PRESETS, preset
 from .results import train
 from .sweep import FIG6_GRID, MAX_SWEEP_RUNS, fig6_configs, run_sweep, summarize_sweep
+from .figures.animation import animation_figure
+from .run_folder import load_run
 from .theory import predictions_for
+
+#: what `animate` accepts
+ANIMATION_SECONDS, ANIMATION_FRAMES = Range(1, 600), Range(2, 500, integer=True)
 
 _KIND = {name: field_kind(name) for name in FIELD_SECTION if field_kind(name) not in ("weights", "schedule")}
 _BOOL_FIELDS = tuple(n for n, k in _KIND.items() if k == "bool")
@@ -73,6 +78,19 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     sw.add_argument("--out", type=Path, required=True, help="output table: .csv or .parquet")
     sw.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
     sw.add_argument("--device", choices=FIELD_CHOICES["device"], default="auto", help=FIELD_HELP["device"])
+
+    an = sub.add_parser("animate", help="an animation of a saved run that plays offline",
+                        description="Animate a run folder written by `run`: the attention heatmap and the logit "
+                                    "trajectories in sync, with t0', t0, the scan peak and the snap appearing when "
+                                    "reached, play/pause and a step slider. Writes animation.html into --out, with "
+                                    "plotly.js embedded (no network needed).")
+    an.add_argument("run_dir", type=Path, help="a folder written by `run`")
+    an.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
+    an.add_argument("--format", nargs="+", choices=["html"], default=["html"],
+                    help="html: one self-contained file (MP4 and GIF are planned)")
+    an.add_argument("--seconds", type=number, default=10, help="playing time, 1 to 600 s (default 10)")
+    an.add_argument("--frames", type=number, default=60, help="frames at most, 2 to 500: one per recorded step "
+                                                             "shown (default 60)")
 
     th = sub.add_parser("theory", help="print the predicted scanning/snapping times",
                         description="Print t0' = K ln M/eta_Y, t0 = 2(1+omega1) K ln M/eta_Y and 2K ln M/eta_Y.")
@@ -139,6 +157,16 @@ def _command(args) -> None:
             table.to_csv(args.out, index=False)
         print(summarize_sweep(table).to_string(index=False))
         print(f"{len(table)} runs x {args.steps} steps in {elapsed:.1f} s; wrote {args.out}")
+    elif args.command == "animate":
+        seconds = ANIMATION_SECONDS.check("seconds", args.seconds)
+        frames = ANIMATION_FRAMES.check("frames", args.frames)
+        data = load_run(args.run_dir)
+        check_writable(args.out, directory=True)
+        figure = animation_figure(data, frames=frames, seconds=seconds)
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / "animation.html"
+        figure.write_html(path, include_plotlyjs=True, auto_play=False, config=dict(displaylogo=False))
+        print(f"Wrote {path}: {len(figure.frames)} frames in {seconds:g} s, plotly.js embedded (plays offline)")
     else:
         cfg = preset(args.preset)
         ey = args.eta_y if args.eta_y is not None else cfg.train.eta_y
