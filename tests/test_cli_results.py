@@ -221,5 +221,10 @@ def test_cli_animate_writes_one_offline_html_of_a_saved_run(tmp_path):
     cli("run", "--preset", "syn-small", "--steps", "40", "--out", str(tmp_path / "run"))
     out = cli("animate", str(tmp_path / "run"), "--out", str(tmp_path / "anim"), "--frames", "10", "--seconds", "2")
     assert "10 frames in 2 s, plotly.js embedded" in out.stdout
+    from scansnap_core.scan_snap.figures.animation import animation_steps
+    from scansnap_core.scan_snap.run_folder import load_run
+
     html = (tmp_path / "anim" / "animation.html").read_text()
-    assert len(html) > 3_000_000 and html.count('"name":"') >= 10  # plotly.js and every frame inside
+    assert len(html) > 3_000_000  # plotly.js inside
+    steps = animation_steps(load_run(tmp_path / "run"), 10)
+    assert len(steps) == 10 and all(f'"name":"{step}"' in html for step in steps)  # every frame inside

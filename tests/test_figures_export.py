@@ -336,7 +336,6 @@ def test_the_animation_has_a_frame_per_shown_step_with_that_steps_heatmap_and_ma
         labels = {a.text for a in frame.layout.annotations}
         assert ("scan peak" in labels) == (data.upto(step).scan_peak_step is not None)
         assert ("snap" in labels) == (data.upto(step).snap_step is not None)
-        assert all(len(t.x) == len(fig.frames[-1].data[i + 1].x) for i, t in enumerate(frame.data[1:])) or step < 100
     assert "snap" in {a.text for a in fig.frames[-1].layout.annotations}
     assert "snap" not in {a.text for a in fig.frames[0].layout.annotations}
     # one colour scale and fixed axes for the whole run, so frames compare by eye
