@@ -10,9 +10,12 @@ server-wide training cap counts it as one training session, the watchdog stops i
 tab closes, and it never disturbs the same session's Live Lab run.
 """
 
+from functools import partial
+
 import streamlit as st
 
 from scansnap_app import entry, live, pacing, run_controls, url_state, views
+from scansnap_app.animation_export import animation_export
 from scansnap_app.live_chart import live_chart
 from scansnap_app.sessions import MAX_RECORDS, REGISTRY, new_session_id
 from scansnap_app.url_state import KEEP
@@ -185,3 +188,10 @@ def live_views() -> None:
 live_status()
 live_views()
 run_controls.heartbeat(lab)
+pair = runner.snapshots()
+if not running and pair[0].data is not None and pair[0].step > 0:
+    with st.expander("Export: animation of run A or B", expanded=False):
+        side = st.segmented_control("Run", SIDES, default=SIDES[0], key="cmp_animation_side") or SIDES[0]
+        shown = pair[SIDES.index(side)].data
+        animation_export(partial(figures.write_animation, shown), f"compare-{side}", shown.latest.step,
+                         f"cmp_animation_{side}")

@@ -85,6 +85,6 @@ live_views()
 run_controls.heartbeat(lab)
 snapshot = lab.runner.snapshot()
 if not running and snapshot.step > 0:
-    with st.expander("Export: figure pack and reproducing command", expanded=False):
+    with st.expander("Export: figure pack, animation and reproducing command", expanded=False):
         data = snapshot.data
         views.export_panel(data, summarize(data), snapshot.config)

@@ -4,6 +4,7 @@ secondary view picker and the export panel."""
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import streamlit as st
@@ -18,6 +19,7 @@ from scansnap_core.scan_snap.fields import field_bounds
 from scansnap_core.scan_snap.results import (Composition, RunData, cli_command, cli_token_command, composition_at_snap,
                                              event_notes)
 
+from .animation_export import animation_export
 from .export_settings import figure_pack_button
 from .live_chart import live_chart
 from .url_state import KEEP
@@ -188,7 +190,7 @@ def secondary_picker(num_classes: int) -> int:
 
 
 def export_panel(data: RunData, summary: dict, cfg: RunConfig) -> None:
-    """Figure pack (zip) download and the reproducing command."""
+    """Figure pack (zip) download, the reproducing command and the run's animation."""
     from scansnap_core.scan_snap.export import figure_pack  # kaleido is loaded only when exporting
 
     c1, c2 = st.columns([1, 3])
@@ -198,3 +200,4 @@ def export_panel(data: RunData, summary: dict, cfg: RunConfig) -> None:
     c2.code(cli_command(cfg), language="bash")
     c2.caption("The same run as one compact token:")
     c2.code(cli_token_command(cfg), language="bash")
+    animation_export(partial(figures.write_animation, data), "scansnap", data.latest.step, "animation")

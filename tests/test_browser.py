@@ -94,7 +94,7 @@ def test_figure_pack_download(server, browser, tmp_path):
     page, _ = open_page(browser, server + "/?steps=30")
     page.get_by_role("button", name="Start").click()
     page.get_by_text("Finished 30 steps.").wait_for(timeout=60_000)
-    page.get_by_text("Export: figure pack and reproducing command").click()
+    page.get_by_text("Export: figure pack, animation and reproducing command").click()
     page.get_by_role("button", name="Prepare figure pack").click()
     button = page.get_by_role("button", name="Download figure pack")
     button.wait_for(timeout=120_000)
@@ -107,6 +107,23 @@ def test_figure_pack_download(server, browser, tmp_path):
             "reproduce.sh"} <= names
     config = zipfile.ZipFile(path).read("config.json")
     assert b'"steps": 30' in config
+
+    # the same panel renders the run as an MP4 (issue 17): a short one, read back from the download
+    page.get_by_role("spinbutton", name="Length (s)").fill("1")
+    page.get_by_role("spinbutton", name="Steps shown").fill("3")
+    page.get_by_role("spinbutton", name="Steps shown").press("Enter")
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Render animation").click()
+    video = page.get_by_role("button", name="Download animation.mp4")
+    video.wait_for(timeout=120_000)
+    assert "(step 30: 1920x1080, 30 frames at 30 fps (1 s), 3 distinct steps" in video.inner_text()
+    with page.expect_download() as info:
+        video.click()
+    assert info.value.suggested_filename == "scansnap-step30.mp4"
+    info.value.save_as(tmp_path / "run.mp4")
+    import imageio_ffmpeg
+
+    assert imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "run.mp4")) == (30, 1.0)
 
 
 def test_uploading_a_config_restores_it_and_a_bad_file_gets_a_message(server, browser, tmp_path):

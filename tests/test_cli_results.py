@@ -16,6 +16,8 @@ from scansnap_core.scan_snap.fields import FIELD_HELP
 from scansnap_core.scan_snap.presets import preset
 from scansnap_core.scan_snap.results import cli_command, frames, train
 
+from browser_helpers import needs_chromium
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -228,3 +230,61 @@ def test_cli_animate_writes_one_offline_html_of_a_saved_run(tmp_path):
     assert len(html) > 3_000_000  # plotly.js inside
     steps = animation_steps(load_run(tmp_path / "run"), 10)
     assert len(steps) == 10 and all(f'"name":"{step}"' in html for step in steps)  # every frame inside
+
+
+def _video_frames(path):
+    """(meta, frames as int16 arrays) of an MP4, decoded by the ffmpeg inside imageio-ffmpeg."""
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    width, height = meta["size"]
+    return meta, [np.frombuffer(f, np.uint8).reshape(height, width, 3).astype(np.int16) for f in reader]
+
+
+@needs_chromium
+def test_cli_animate_writes_an_mp4_and_a_gif_of_the_requested_size_length_and_frames(tmp_path):
+    """Issue 17: read back what was written: H.264 1920x1080 at 30 fps for 2 s = 60 frames; a 960x540 GIF of
+    2 s; the run changed between step 0 and step 40, so the first and last frames differ."""
+    from PIL import Image
+
+    cli("run", "--preset", "syn-small", "--steps", "40", "--out", str(tmp_path / "run"))
+    out = cli("animate", str(tmp_path / "run"), "--out", str(tmp_path / "anim"), "--format", "mp4", "gif",
+              "--frames", "5", "--seconds", "2")
+    assert "1920x1080, 60 frames at 30 fps (2 s), 5 distinct steps" in out.stdout
+    assert "960x540, 20 frames at 10 fps (2 s), 5 distinct steps" in out.stdout
+    bars = [line for line in out.stderr.splitlines() if line.startswith("  mp4 [")]
+    assert bars[-1].endswith("] 65/65") and "#" * 30 in bars[-1]  # 5 renders + 60 encoded frames
+
+    meta, frames = _video_frames(tmp_path / "anim" / "animation.mp4")
+    assert meta["codec"] == "h264" and meta["size"] == (1920, 1080) and meta["fps"] == 30
+    assert len(frames) == 60 and meta["duration"] == pytest.approx(2.0, abs=0.05)
+    held = [float(np.abs(frames[i] - frames[i + 1]).mean()) for i in range(59)]
+    assert sum(h > 1.0 for h in held) == 4  # 5 distinct steps, each held for 12 frames: 4 cuts
+    assert np.abs(frames[0] - frames[-1]).mean() > 3 * max(sorted(held)[:-4])  # the run moved
+
+    gif = Image.open(tmp_path / "anim" / "animation.gif")
+    durations = []
+    for i in range(gif.n_frames):
+        gif.seek(i)
+        durations.append(gif.info["duration"])
+    assert gif.size == (960, 540) and gif.n_frames == 5 and sum(durations) == 2000 and gif.info["loop"] == 0
+    gif.seek(0)
+    first = np.asarray(gif.convert("RGB"), np.int16)
+    gif.seek(4)
+    assert np.abs(first - np.asarray(gif.convert("RGB"), np.int16)).mean() > 1.0
+
+
+def test_a_video_holds_each_image_for_an_equal_share_and_reports_its_progress():
+    from scansnap_core.lab.cli_args import progress_bar
+    from scansnap_core.lab.video import _held, video_frame_count
+
+    assert video_frame_count("mp4", 10) == 300 and video_frame_count("gif", 2.5) == 25
+    assert _held(3, 9) == [0, 0, 0, 1, 1, 1, 2, 2, 2] and _held(4, 6) == [0, 0, 1, 2, 2, 3]
+    lines = []
+    stream = type("S", (), dict(isatty=lambda self: False, flush=lambda self: None,
+                                write=lambda self, text: lines.append(text)))()
+    bar = progress_bar("mp4", stream)
+    for done in range(1, 101):
+        bar(done, 100)
+    assert len(lines) == 11 and lines[0].endswith("] 1/100\n") and lines[-1] == "mp4 [" + "#" * 30 + "] 100/100\n"

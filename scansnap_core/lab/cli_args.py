@@ -48,6 +48,26 @@ def check_writable(path: Path, directory: bool) -> None:
             break
 
 
+def progress_bar(label: str, stream=None) -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` that draws ``label [#####.....] done/total`` on stderr: redrawn in place on a
+    terminal, a line per tenth otherwise (logs stay short)."""
+    stream = stream or sys.stderr
+    live = stream.isatty()
+    shown = [-1]
+
+    def report(done: int, total: int) -> None:
+        tenth = 10 * done // max(total, 1)
+        if not live and tenth == shown[0]:
+            return
+        shown[0] = tenth
+        filled = 30 * done // max(total, 1)
+        line = f"{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}"
+        stream.write(("\r" + line + ("\n" if done >= total else "")) if live else line + "\n")
+        stream.flush()
+
+    return report
+
+
 def use_threads(threads: int | None) -> None:
     """``--threads``: torch's CPU threads (None: torch's choice)."""
     if threads:

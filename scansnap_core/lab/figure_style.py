@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 __all__ = ["DIVERGING", "EVENT_COLOR", "ExportStyle", "LABEL_CHAR_WIDTH", "LAYOUT", "Mark", "RATE_CHANGE_COLOR", "SERIES",
-           "TEMPLATE", "THEORY_COLOR", "VALIDATE", "VIRIDIS", "export_layout", "f32", "figure", "line", "sampled_steps",
+           "TEMPLATE", "THEORY_COLOR", "VALIDATE", "VIRIDIS", "enlarged", "export_layout", "f32", "figure", "line", "sampled_steps",
            "step_axes", "title", "vertical_marks"]
 
 #: Okabe–Ito bluish green for the measured events (scan peak, snap), apart from the grey theory marks
@@ -34,6 +34,32 @@ TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
 VIRIDIS = [[0.0, "#440154"], [0.25, "#3b528b"], [0.5, "#21918c"], [0.75, "#5ec962"], [1.0, "#fde725"]]
 #: validate figure specs on construction (slow; the tests switch it on)
 VALIDATE = False
+
+
+def enlarged(fig: go.Figure, factor: float) -> go.Figure:
+    """``fig`` with every font, line and marker ``factor`` times larger: the same figure read from the back of a
+    lecture hall (the presentation view) or on a 1080p video frame.  Colours and data are unchanged."""
+    spec = fig.to_plotly_json()
+    layout = spec.setdefault("layout", {})
+
+    def grow(holder: dict, key: str, default: float) -> None:
+        holder[key] = round(float(holder.get(key) or default) * factor, 2)
+
+    grow(layout.setdefault("font", {}), "size", LAYOUT["font"]["size"])
+    title = layout.get("title")
+    if isinstance(title, dict) and title.get("font", {}).get("size"):
+        grow(title["font"], "size", 0)
+    for note in layout.get("annotations") or []:
+        if note.get("font", {}).get("size"):
+            grow(note["font"], "size", 0)
+    for shape in layout.get("shapes") or []:
+        grow(shape.setdefault("line", {}), "width", 1)
+    for trace in spec.get("data", []):
+        if trace.get("type", "scatter") in ("scatter", "scattergl") and "lines" in (trace.get("mode") or "lines"):
+            grow(trace.setdefault("line", {}), "width", 2)
+        if isinstance(trace.get("marker"), dict) and isinstance(trace["marker"].get("size"), (int, float)):
+            grow(trace["marker"], "size", 0)
+    return go.Figure(spec, skip_invalid=not VALIDATE, _validate=VALIDATE)
 
 
 def f32(values) -> np.ndarray:

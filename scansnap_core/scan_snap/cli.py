@@ -8,19 +8,21 @@ import sys
 import time
 from pathlib import Path
 
-from ..lab.cli_args import check_writable, command_status, flag, number, positive_int, use_threads
+from ..lab.cli_args import check_writable, command_status, flag, number, positive_int, progress_bar, use_threads
 from ..lab.fields import ConfigError, Range
 from .config import FIELD_SECTION, RunConfig
 from .fields import FIELD_CHOICES, FIELD_HELP, field_kind
 from .presets import PRESET_ALIASES, PRESETS, preset
 from .results import train
 from .sweep import FIG6_GRID, MAX_SWEEP_RUNS, fig6_configs, run_sweep, summarize_sweep
-from .figures.animation import animation_figure
+from .figures.animation import write_animation
+from ..lab.video import VIDEO_FORMATS
 from .run_folder import load_run
 from .theory import predictions_for
 
 #: what `animate` accepts
 ANIMATION_SECONDS, ANIMATION_FRAMES = Range(1, 600), Range(2, 500, integer=True)
+ANIMATION_FORMATS = ("html", *VIDEO_FORMATS)
 
 _KIND = {name: field_kind(name) for name in FIELD_SECTION if field_kind(name) not in ("weights", "schedule")}
 _BOOL_FIELDS = tuple(n for n, k in _KIND.items() if k == "bool")
@@ -82,12 +84,14 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     an = sub.add_parser("animate", help="an animation of a saved run that plays offline",
                         description="Animate a run folder written by `run`: the attention heatmap and the logit "
                                     "trajectories in sync, with t0', t0, the scan peak and the snap appearing when "
-                                    "reached, play/pause and a step slider. Writes animation.html into --out, with "
-                                    "plotly.js embedded (no network needed).")
+                                    "reached. html: animation.html with play/pause and a step slider, plotly.js "
+                                    "embedded (no network needed); mp4: animation.mp4, H.264 1920x1080 at 30 fps; "
+                                    "gif: animation.gif, 960x540 at 10 fps, looping. Videos need Chromium "
+                                    "(kaleido renders the frames).")
     an.add_argument("run_dir", type=Path, help="a folder written by `run`")
     an.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
-    an.add_argument("--format", nargs="+", choices=["html"], default=["html"],
-                    help="html: one self-contained file (MP4 and GIF are planned)")
+    an.add_argument("--format", nargs="+", choices=ANIMATION_FORMATS, default=["html"],
+                    help="one or more of html (default), mp4, gif")
     an.add_argument("--seconds", type=number, default=10, help="playing time, 1 to 600 s (default 10)")
     an.add_argument("--frames", type=number, default=60, help="frames at most, 2 to 500: one per recorded step "
                                                              "shown (default 60)")
@@ -162,11 +166,9 @@ def _command(args) -> None:
         frames = ANIMATION_FRAMES.check("frames", args.frames)
         data = load_run(args.run_dir)
         check_writable(args.out, directory=True)
-        figure = animation_figure(data, frames=frames, seconds=seconds)
         args.out.mkdir(parents=True, exist_ok=True)
-        path = args.out / "animation.html"
-        figure.write_html(path, include_plotlyjs=True, auto_play=False, config=dict(displaylogo=False))
-        print(f"Wrote {path}: {len(figure.frames)} frames in {seconds:g} s, plotly.js embedded (plays offline)")
+        for fmt in dict.fromkeys(args.format):
+            print(write_animation(data, args.out, fmt, seconds, frames, progress_bar(f"  {fmt}")))
     else:
         cfg = preset(args.preset)
         ey = args.eta_y if args.eta_y is not None else cfg.train.eta_y

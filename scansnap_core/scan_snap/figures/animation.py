@@ -5,17 +5,23 @@ figure written with plotly.js embedded plays offline."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import plotly.graph_objects as go
 
 from ...lab import figure_style as style
+from ...lab.video import video_frame_count, write_video
 from ..results import RunData
 from .run import _phase_marks, attention_heatmap, logit_trajectories
 
-__all__ = ["animation_figure", "animation_steps"]
+__all__ = ["animation_figure", "animation_steps", "still_frames", "write_animation"]
 
 #: the two panels' share of the width (heatmap | trajectories)
 _LEFT, _RIGHT = (0.0, 0.44), (0.56, 1.0)
+#: fonts and lines on a 1920 x 1080 video frame, relative to the figure on a page
+_VIDEO_ENLARGEMENT = 1.6
 
 
 def animation_steps(data: RunData, frames: int) -> list[int]:
@@ -27,11 +33,8 @@ def animation_steps(data: RunData, frames: int) -> list[int]:
     return [steps[i] for i in picks]
 
 
-def animation_figure(data: RunData, frames: int = 60, seconds: float = 10.0, query: int = 0) -> go.Figure:
-    """The run in ``frames`` frames (at most; one per shown record) playing in ``seconds``: c_n of every class
-    (left, one colour scale for the whole run) and z_ml of query ``query`` up to the frame's step (right, axes
-    fixed to the whole run).  Play/pause buttons and a step slider."""
-    steps = animation_steps(data, frames)
+def _parts(data: RunData, steps: list[int], query: int) -> tuple[dict, list[tuple[list, dict]]]:
+    """The layout every frame shares (axes fixed to the whole run) and each step's traces and marks."""
     records = {r.step: r for r in data.records}
     last = float(max(steps[-1], 1))
     all_logits = logit_trajectories(data, query=query)
@@ -53,17 +56,27 @@ def animation_figure(data: RunData, frames: int = 60, seconds: float = 10.0, que
         return [heat_trace, *line_traces], dict(shapes=shapes, annotations=notes, title=dict(text=title))
 
     parts = [frame_parts(step) for step in steps]
-    first_heat = attention_heatmap(data, records[steps[0]])
-    ms = max(20, int(seconds * 1000 / len(steps)))
-    play = dict(frame=dict(duration=ms, redraw=True), transition=dict(duration=0), fromcurrent=True, mode="immediate")
     layout = dict(
         parts[0][1],
-        xaxis=dict(first_heat.layout.xaxis.to_plotly_json(), domain=_LEFT),
+        xaxis=dict(attention_heatmap(data, records[steps[0]]).layout.xaxis.to_plotly_json(), domain=_LEFT),
         yaxis=dict(autorange="reversed"),
         xaxis2=dict(domain=_RIGHT, range=[0, last], title=dict(text="step"), anchor="y2"),
         yaxis2=dict(range=[z_range[0] - pad, z_range[1] + pad], title=dict(text="z_ml"), anchor="x2"),
-        margin=dict(l=70, r=30, t=80, b=120), showlegend=True,
-        legend=dict(orientation="h", x=_RIGHT[1], xanchor="right", y=1.0, yanchor="bottom"),
+        showlegend=True, legend=dict(orientation="h", x=_RIGHT[1], xanchor="right", y=1.0, yanchor="bottom"),
+    )
+    return layout, parts
+
+
+def animation_figure(data: RunData, frames: int = 60, seconds: float = 10.0, query: int = 0) -> go.Figure:
+    """The run in ``frames`` frames (at most; one per shown record) playing in ``seconds``: c_n of every class
+    (left, one colour scale for the whole run) and z_ml of query ``query`` up to the frame's step (right, axes
+    fixed to the whole run).  Play/pause buttons and a step slider."""
+    steps = animation_steps(data, frames)
+    layout, parts = _parts(data, steps, query)
+    ms = max(20, int(seconds * 1000 / len(steps)))
+    play = dict(frame=dict(duration=ms, redraw=True), transition=dict(duration=0), fromcurrent=True, mode="immediate")
+    layout |= dict(
+        margin=dict(l=70, r=30, t=80, b=120),
         updatemenus=[dict(type="buttons", direction="left", x=0, xanchor="left", y=-0.12, yanchor="top",
                           showactive=False,
                           buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
@@ -79,3 +92,27 @@ def animation_figure(data: RunData, frames: int = 60, seconds: float = 10.0, que
     figure.frames = [go.Frame(name=str(step), data=traces, layout=frame_layout)
                      for step, (traces, frame_layout) in zip(steps, parts)]
     return figure
+
+
+def still_frames(data: RunData, frames: int = 60, query: int = 0) -> list[go.Figure]:
+    """The animation's frames as separate figures laid out for a 1920 x 1080 video (talk-sized fonts, no
+    controls): what :func:`scansnap_core.lab.video.write_video` renders."""
+    steps = animation_steps(data, frames)
+    layout, parts = _parts(data, steps, query)
+    layout |= dict(margin=dict(l=110, r=50, t=110, b=90))
+    return [style.enlarged(style.figure(traces, layout | frame_layout), _VIDEO_ENLARGEMENT) for traces, frame_layout in parts]
+
+
+def write_animation(data: RunData, folder: Path, fmt: str, seconds: float, frames: int = 60,
+                    progress: Callable[[int, int], None] | None = None) -> str:
+    """Write ``animation.{fmt}`` (html, mp4 or gif) of the run into ``folder``; returns a one-line description.
+    A video shows at most one distinct step per video frame."""
+    path = folder / f"animation.{fmt}"
+    if fmt == "html":
+        figure = animation_figure(data, frames=frames, seconds=seconds)
+        figure.write_html(path, include_plotlyjs=True, auto_play=False, config=dict(displaylogo=False))
+        return f"Wrote {path}: {len(figure.frames)} frames in {seconds:g} s, plotly.js embedded (plays offline)"
+    stills = still_frames(data, frames=min(frames, video_frame_count(fmt, seconds)))
+    facts = write_video(stills, path, fmt, seconds, progress)
+    return (f"Wrote {path}: {facts['width']}x{facts['height']}, {facts['frames']} frames at {facts['fps']} fps "
+            f"({facts['seconds']:g} s), {facts['distinct']} distinct steps, {facts['bytes'] / 1e6:.1f} MB")

@@ -1,0 +1,173 @@
+"""Videos of any study's figures, frame by frame: MP4 (H.264) and GIF at talk quality.  Frames are plotly
+figures rendered to PNG by kaleido in several Chromium tabs at once; MP4 is encoded by the ffmpeg that
+ships inside the imageio-ffmpeg wheel, GIF by Pillow.  Each distinct figure is rendered once and held for
+as many video frames as its share of the duration (benchmarks/bench_video.py measures the rates)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import math
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = ["VIDEO_FORMATS", "VideoFormat", "video_frame_count", "render_pngs", "write_video"]
+
+
+@dataclass(frozen=True)
+class VideoFormat:
+    """A video file kind: its pixel size and frame rate.  Figures are laid out at 1920 x 1080 CSS pixels
+    and rendered at ``scale``, so a GIF looks like a smaller copy of the MP4."""
+
+    suffix: str
+    width: int
+    height: int
+    fps: int
+    scale: float = 1.0
+
+
+VIDEO_FORMATS = {
+    "mp4": VideoFormat("mp4", 1920, 1080, 30),
+    "gif": VideoFormat("gif", 960, 540, 10, scale=0.5),  # 10 fps: GIF delays are whole hundredths of a second
+}
+_LAYOUT_SIZE = (1920, 1080)
+_render_lock = threading.Lock()  # one video at a time per process: each render already uses every core
+
+
+def video_frame_count(fmt: str, seconds: float) -> int:
+    """How many frames a ``fmt`` video of ``seconds`` has."""
+    return max(1, round(VIDEO_FORMATS[fmt].fps * seconds))
+
+
+def _tabs() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def render_pngs(figures: Sequence[go.Figure], scale: float = 1.0,
+                progress: Callable[[int], None] | None = None, tabs: int | None = None) -> list[bytes]:
+    """Every figure as PNG bytes at 1920 x 1080 CSS pixels times ``scale``, in order; kaleido renders them in
+    one Chromium with ``tabs`` tabs (default one per core, at most 4; ``progress(done)`` after each)."""
+    import kaleido
+
+    width, height = _LAYOUT_SIZE
+    specs = [go.Figure(fig).update_layout(width=width, height=height).to_plotly_json() for fig in figures]
+    opts = dict(format="png", width=width, height=height, scale=scale)
+
+    cancel, rendered = threading.Event(), [0]
+
+    async def render_all() -> list[bytes]:
+        images: list[bytes] = [b""] * len(specs)
+        async with kaleido.Kaleido(n=min(tabs or _tabs(), len(specs)), mathjax=False) as renderer:
+            async def one(i: int) -> None:
+                if not cancel.is_set():
+                    images[i] = await renderer.calc_fig(specs[i], opts=opts)
+                    rendered[0] += 1
+
+            await asyncio.gather(*(one(i) for i in range(len(specs))))
+        return images
+
+    result: dict = {}
+
+    def run() -> None:  # its own thread: the caller may already have an event loop (a notebook)
+        try:
+            result["images"] = asyncio.run(render_all())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            result["error"] = exc
+
+    worker = threading.Thread(target=run, name="video-render", daemon=True)
+    worker.start()
+    try:
+        reported = 0
+        while worker.is_alive():  # progress is reported from the caller's thread (a Streamlit script's own)
+            worker.join(0.2)
+            if progress and rendered[0] != reported:
+                reported = rendered[0]
+                progress(reported)
+    finally:  # the caller stopped (Ctrl-C, a rerun): the renders not yet begun are skipped
+        cancel.set()
+        worker.join()
+    if "error" in result:
+        raise result["error"]
+    return result["images"]
+
+
+def _held(distinct: int, total: int) -> list[int]:
+    """Which distinct image each of ``total`` frames shows: equal holds, in order, first and last included."""
+    return [min(distinct - 1, math.floor(i * distinct / total)) for i in range(total)]
+
+
+def _rgb(png: bytes, size: tuple[int, int]) -> np.ndarray:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    if image.size != size:  # kaleido rounds scaled sizes; the file's size is exact
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(image)
+
+
+def write_video(figures: Sequence[go.Figure], path: str | Path, fmt: str, seconds: float,
+                progress: Callable[[int, int], None] | None = None) -> dict:
+    """Write ``figures`` in order as a ``fmt`` ("mp4" or "gif") video lasting ``seconds``, each figure held for
+    an equal share; ``progress(done, total)`` counts rendered images, then encoded frames.  Returns the file's
+    facts: path, width, height, fps, frames, seconds, bytes and distinct images."""
+    kind = VIDEO_FORMATS[fmt]
+    total_frames = video_frame_count(fmt, seconds)
+    held = _held(len(figures), total_frames)
+    shown = sorted(set(held))
+    work = len(shown) + total_frames
+    report = progress or (lambda done, total: None)
+    size = (kind.width, kind.height)
+    path = Path(path)
+    with _render_lock:
+        pngs = dict(zip(shown, render_pngs([figures[i] for i in shown], kind.scale,
+                                           lambda done: report(done, work))))
+        if fmt == "mp4":
+            _write_mp4(path, pngs, held, kind, size, lambda done: report(len(shown) + done, work))
+        else:
+            _write_gif(path, pngs, held, kind, size)
+            report(work, work)
+    return dict(path=str(path), width=kind.width, height=kind.height, fps=kind.fps, frames=total_frames,
+                seconds=total_frames / kind.fps, bytes=path.stat().st_size, distinct=len(shown))
+
+
+def _write_mp4(path: Path, pngs: dict[int, bytes], held: list[int], kind: VideoFormat, size: tuple[int, int],
+               progress: Callable[[int], None]) -> None:
+    import imageio_ffmpeg
+
+    writer = imageio_ffmpeg.write_frames(str(path), size, fps=kind.fps, codec="libx264", pix_fmt_out="yuv420p",
+                                         quality=8, macro_block_size=8,  # 1080 = 8 x 135: no resize
+                                         output_params=["-movflags", "+faststart"])  # plays while loading
+    writer.send(None)
+    try:
+        frame, current = None, None
+        for i, index in enumerate(held):
+            if index != current:
+                frame, current = _rgb(pngs[index], size), index
+            writer.send(frame)
+            if i % 10 == 9 or i == len(held) - 1:
+                progress(i + 1)
+    finally:
+        writer.close()
+
+
+def _write_gif(path: Path, pngs: dict[int, bytes], held: list[int], kind: VideoFormat,
+               size: tuple[int, int]) -> None:
+    from PIL import Image
+
+    # one GIF frame per run of equal frames (GIF holds a frame for its delay), looping forever
+    runs: list[tuple[int, int]] = []
+    for index in held:
+        if runs and runs[-1][0] == index:
+            runs[-1] = (index, runs[-1][1] + 1)
+        else:
+            runs.append((index, 1))
+    images = [Image.fromarray(_rgb(pngs[index], size)).quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+              for index, _ in runs]
+    images[0].save(path, save_all=True, append_images=images[1:], loop=0, optimize=False,
+                   duration=[round(1000 * count / kind.fps) for _, count in runs])
