@@ -6,11 +6,14 @@ each page lives in ``pages/``.
 
 import streamlit as st
 
-from scansnap_app import export_settings, style, websocket_fix
+from scansnap_app import export_settings, presentation, style, websocket_fix
 
 websocket_fix.install()
-st.set_page_config(page_title="Scan & Snap Lab", page_icon="🔭", layout="wide")
+presentation.restore()
+st.set_page_config(page_title="Scan & Snap Lab", page_icon="🔭", layout="wide",
+                   initial_sidebar_state=presentation.sidebar_state())
 style.apply()
+presentation.controls()
 st.navigation([
     st.Page("pages/live_lab.py", title="Live Lab", icon=":material/play_circle:", default=True),
     st.Page("pages/theory.py", title="Theory explorer", icon=":material/functions:"),

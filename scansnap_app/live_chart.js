@@ -14,7 +14,19 @@ function loadPlotly(src) {
   return loading[src];
 }
 
-// Exports use the session's export settings (size, scale, font, titles), never the window's size.
+// Exports use the session's export settings (size, scale, font, titles), never the window's size, and the
+// figure's own light colours whatever the page's theme; the user's zoom is kept.
+const AXIS = /^[xy]axis\d*$/;
+function exported(gd, ex) {
+  const layout = Object.assign({}, gd.__light.layout);
+  for (const key of Object.keys(gd.layout)) {
+    if (AXIS.test(key) && gd.layout[key].autorange === false) {
+      layout[key] = Object.assign({}, layout[key], { range: gd.layout[key].range, autorange: false });
+    }
+  }
+  return Object.assign(layout, ex.layout);
+}
+
 function downloadButton(format, data) {
   const ex = data.export, size = ex.layout.width + "×" + ex.layout.height;
   return {
@@ -22,7 +34,8 @@ function downloadButton(format, data) {
     title: format === "png" ? "Download PNG · " + size + " at " + ex.scale + "×" : "Download SVG · " + size + " (vector)",
     icon: window.Plotly.Icons[format === "svg" ? "disk" : "camera"],
     click: (gd) => window.Plotly.downloadImage(
-      { data: gd.data, layout: Object.assign({}, gd.layout, ex.layout) },
+      { data: gd.__light.data.map((t, i) => Object.assign({}, t, { visible: (gd.data[i] || t).visible })),
+        layout: exported(gd, ex) },
       { format: format, width: ex.layout.width, height: ex.layout.height, scale: format === "png" ? ex.scale : 1,
         filename: data.filename }),
   };
@@ -38,6 +51,41 @@ function nextFrame() {
   return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 }
 
+// On a dark theme the figures keep their data colours but take the page's text colour, a transparent
+// background and faint grid lines, and near-black ink (the theory's marks, a black series) turns into the
+// text colour (the figures are built for white; exports stay white).
+function luminance(colour) {
+  const hex = /^#([0-9a-f]{6})$/i.exec(colour || "");
+  const rgb = hex ? [0, 2, 4].map((i) => parseInt(hex[1].slice(i, i + 2), 16))
+    : (String(colour).match(/[\d.]+/g) || [255, 255, 255]).slice(0, 3).map(Number);
+  return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+}
+
+function inked(holder, part, text) {  // holder with holder[part].color turned to the text colour if near black
+  const colour = holder[part] && holder[part].color;
+  if (typeof colour !== "string" || luminance(colour) >= 60) return holder;
+  return Object.assign({}, holder, { [part]: Object.assign({}, holder[part], { color: text }) });
+}
+
+function themed(fig, root) {
+  const text = getComputedStyle(root).color, layout = fig.layout;
+  if (luminance(text) < 128) return fig;  // dark text: a light theme
+  const faint = "rgba(255,255,255,0.14)";
+  const out = Object.assign({}, layout, {
+    paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
+    font: Object.assign({}, layout.font, { color: text }),
+    legend: Object.assign({}, layout.legend, { bgcolor: "rgba(0,0,0,0)" }),
+    annotations: (layout.annotations || []).map((a) =>
+      inked(a.bgcolor ? Object.assign({}, a, { bgcolor: "rgba(14,17,23,0.75)" }) : a, "font", text)),
+    shapes: (layout.shapes || []).map((s) => inked(s, "line", text)),
+  });
+  for (const key of new Set(["xaxis", "yaxis", ...Object.keys(layout).filter((k) => AXIS.test(k))])) {
+    out[key] = Object.assign({}, layout[key], { gridcolor: faint, zerolinecolor: faint, linecolor: faint });
+  }
+  const data = fig.data.map((t) => inked(inked(t, "line", text), "marker", text));
+  return { data: data, layout: out };
+}
+
 async function drawQueued() {
   state.timer = null;
   const [root] = state.queue;
@@ -45,7 +93,9 @@ async function drawQueued() {
   state.queue.delete(root);
   const job = root.__next;
   const start = performance.now();
-  await window.Plotly.react(root, job.fig.data, job.fig.layout, job.config);
+  const shown = themed(job.fig, root);
+  await window.Plotly.react(root, shown.data, shown.layout, job.config);
+  root.__light = job.fig;  // what the downloads start from
   await nextFrame();
   const took = performance.now() - start;
   state.readyAt = performance.now() + BUSY_FACTOR * took;

@@ -26,6 +26,7 @@ import streamlit as st
 
 from scansnap_core.lab.figure_style import export_layout
 
+from . import presentation
 from .export_settings import export_style
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -77,7 +78,8 @@ def live_chart(fig: go.Figure, *, key: str, filename: str, height: int = 450, ui
                  "Run `python -m scansnap_app.live_chart` once with write access.")
         return
     style = export_style()
-    export = dict(layout=export_layout(fig, style), scale=style.scale)
+    export = dict(layout=export_layout(fig, style), scale=style.scale)  # exports keep the normal view's figure
+    fig, height = presentation.for_display(fig, height)
     _component()(key=key, data=dict(figure=fig.to_json(), src=src, filename=f"scansnap-{filename}", height=height,
                                      uirevision=uirevision or key, export=export), height=height)
 

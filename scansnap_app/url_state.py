@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
+from . import presentation
 from .plain import plain
 
 Reader = Callable[[dict[str, str]], tuple[dict[str, Any], list[str]]]
@@ -42,6 +43,7 @@ def restore(page: str, read: Reader) -> None:
         return
     params = {k: st.query_params.get(k) for k in st.query_params}
     mark = params.pop(RUN_MARK, None)
+    params.pop(presentation.PARAM, None)  # the app's, read by presentation.restore
     values, notices = read(params)
     if mark is not None and mark != SERVER_ID:
         notices.insert(0, LOST_RUN)
@@ -60,8 +62,9 @@ def show_notices(page: str) -> None:
 
 
 def write(params: dict[str, str], has_run: bool = False) -> None:
-    """Make the URL hold exactly ``params``, plus the run mark while the page ``has_run`` (untouched when
-    it already does)."""
+    """Make the URL hold exactly ``params``, plus the run mark while the page ``has_run`` and the presentation
+    view's parameter while it is on (untouched when it already does)."""
+    params = {**params, **presentation.url_params()}
     params = {**params, RUN_MARK: SERVER_ID} if has_run else params
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)

@@ -7,6 +7,8 @@ Screenshots of the main views are written to docs/screenshots/browser-tests/ (un
 import time
 import zipfile
 
+import pytest
+
 from playwright.sync_api import expect
 
 from browser_helpers import MAIN_CHARTS, SHOTS, needs_chromium, open_page, pick_preset, png_size, step_shown
@@ -142,3 +144,51 @@ def test_uploading_a_config_restores_it_and_a_bad_file_gets_a_message(server, br
     expect(page.get_by_text("0 / 77")).to_be_visible(timeout=30_000)
     assert "seed=42" in page.url and "steps=77" in page.url
     assert not errors
+
+
+_CHART_FACTS = """(sel) => [...document.querySelectorAll(sel)].map((p) => ({
+  height: p.getBoundingClientRect().height, font: p._fullLayout.font.size, ink: p._fullLayout.font.color,
+  paper: p._fullLayout.paper_bgcolor, shapes: (p._fullLayout.shapes || []).map((s) => s.line.color)}))"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_presentation_view_from_a_shared_url_and_in_both_themes(server, browser, scheme):
+    """Issue 17: ?present=1 opens the page with the sidebar collapsed, KPIs and chart text larger and charts
+    taller; on a dark theme the charts take the page's text colour (the theory's near-black marks too)."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, color_scheme=scheme)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + "/?present=1&steps=60")
+    page.get_by_role("button", name="Start", exact=True).wait_for(timeout=60_000)
+    page.wait_for_function("(sel) => document.querySelectorAll(sel).length == 3 && "
+                           "[...document.querySelectorAll(sel)].every(p => p._fullLayout)", arg=MAIN_CHARTS,
+                           timeout=30_000)
+    assert page.get_by_test_id("stSidebar").bounding_box()["width"] < 5  # collapsed
+    kpi = float(page.get_by_test_id("stMetricValue").first.evaluate("e => getComputedStyle(e).fontSize")[:-2])
+    assert kpi > 40  # 2.3rem at 19px (24.8px in the normal view)
+    charts = page.evaluate(_CHART_FACTS, MAIN_CHARTS)
+    assert len(charts) == 3 and all(c["font"] == 21 for c in charts)  # 14 x 1.5
+    assert sorted(round(c["height"]) for c in charts) == [473, 473, 608]  # 350 and 450 x 1.35
+    if scheme == "dark":
+        ink = charts[0]["ink"]
+        assert ink.startswith("rgb(") and min(int(v) for v in ink[4:-1].split(",")) > 200  # light text
+        assert all(c["paper"] == "rgba(0,0,0,0)" for c in charts)
+        assert ink in charts[1]["shapes"] and "#333333" not in charts[1]["shapes"]  # SGD t0 marks, readable
+    else:
+        assert all(c["paper"] == "white" and c["ink"] == "#2a3f5f" for c in charts)
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.get_by_text("Finished 60 steps.").wait_for(timeout=60_000)
+    assert "present=1" in page.url  # a run keeps the view in the link
+    page.wait_for_timeout(1500)
+    page.mouse.move(5, 1000)
+    page.screenshot(path=str(SHOTS / f"presentation-{scheme}.png"))
+
+    page.get_by_test_id("stExpandSidebarButton").click()
+    page.get_by_text("Presentation view").click()
+    page.get_by_test_id("stMetricValue").first.wait_for()
+    page.wait_for_function("(sel) => [...document.querySelectorAll(sel)].every(p => p._fullLayout.font.size == 14)",
+                           arg=MAIN_CHARTS, timeout=30_000)
+    assert "present" not in page.url and "steps=60" in page.url
+    assert not errors
+    context.close()

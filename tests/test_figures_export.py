@@ -364,3 +364,33 @@ def test_the_animation_file_plays_offline_in_chromium(snapped_run, tmp_path, bro
         assert all(url.startswith("file:") for url in requests), requests
     finally:
         page.close()
+
+
+def test_enlarged_scales_fonts_and_lines_but_keeps_data_colours_and_absent_lines(snapped_run):
+    """The presentation view and the video frames (issue 17): every font, line and marker 1.5x, the rest as is."""
+    from scansnap_core.lab.figure_style import enlarged
+
+    fig = logit_trajectories(snapped_run)
+    big = enlarged(fig, 1.5)
+    assert big.layout.font.size == pytest.approx(1.5 * (fig.layout.font.size or 14))
+    assert [a.font.size for a in big.layout.annotations] == [pytest.approx(1.5 * a.font.size)
+                                                             for a in fig.layout.annotations]
+    widths = [(s.type, s.line.width) for s in fig.layout.shapes]
+    assert ("rect", 0) in widths  # the shaded phases have no outline, and keep none
+    assert [(s.type, s.line.width) for s in big.layout.shapes] == [(t, pytest.approx(1.5 * w)) for t, w in widths]
+    for before, after in zip(fig.data, big.data):
+        assert after.line.width == pytest.approx(1.5 * (before.line.width or 2))
+        assert after.line.color == before.line.color and np.array_equal(after.y, before.y, equal_nan=True)
+
+
+def test_video_stills_are_the_animation_frames_without_controls_and_at_talk_size(snapped_run):
+    from scansnap_core.scan_snap.figures.animation import animation_figure, still_frames
+
+    stills = still_frames(snapped_run, frames=12)
+    animation = animation_figure(snapped_run, frames=12)
+    assert len(stills) == len(animation.frames) == 12
+    for still, frame in zip(stills, animation.frames):
+        assert still.layout.title.text == frame.layout.title.text  # "…, step N"
+        assert np.array_equal(still.data[0].z, frame.data[0].z, equal_nan=True)
+        assert not still.layout.sliders and not still.layout.updatemenus
+        assert still.layout.font.size > 20  # readable on a 1920 x 1080 frame

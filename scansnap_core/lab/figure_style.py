@@ -37,29 +37,28 @@ VALIDATE = False
 
 
 def enlarged(fig: go.Figure, factor: float) -> go.Figure:
-    """``fig`` with every font, line and marker ``factor`` times larger: the same figure read from the back of a
-    lecture hall (the presentation view) or on a 1080p video frame.  Colours and data are unchanged."""
-    spec = fig.to_plotly_json()
-    layout = spec.setdefault("layout", {})
+    """A copy of ``fig`` with every font, line and marker ``factor`` times larger: the same figure read from the
+    back of a lecture hall (the presentation view) or on a 1080p video frame.  Colours and data are unchanged."""
+    big = go.Figure(fig, skip_invalid=not VALIDATE, _validate=VALIDATE)
 
-    def grow(holder: dict, key: str, default: float) -> None:
-        holder[key] = round(float(holder.get(key) or default) * factor, 2)
+    def grown(value, default: float) -> float:  # an explicit 0 (no line) stays 0
+        return round(float(default if value is None else value) * factor, 2)
 
-    grow(layout.setdefault("font", {}), "size", LAYOUT["font"]["size"])
-    title = layout.get("title")
-    if isinstance(title, dict) and title.get("font", {}).get("size"):
-        grow(title["font"], "size", 0)
-    for note in layout.get("annotations") or []:
-        if note.get("font", {}).get("size"):
-            grow(note["font"], "size", 0)
-    for shape in layout.get("shapes") or []:
-        grow(shape.setdefault("line", {}), "width", 1)
-    for trace in spec.get("data", []):
-        if trace.get("type", "scatter") in ("scatter", "scattergl") and "lines" in (trace.get("mode") or "lines"):
-            grow(trace.setdefault("line", {}), "width", 2)
-        if isinstance(trace.get("marker"), dict) and isinstance(trace["marker"].get("size"), (int, float)):
-            grow(trace["marker"], "size", 0)
-    return go.Figure(spec, skip_invalid=not VALIDATE, _validate=VALIDATE)
+    big.layout.font.size = grown(big.layout.font.size, LAYOUT["font"]["size"])
+    if big.layout.title.font.size:
+        big.layout.title.font.size = grown(big.layout.title.font.size, 0)
+    for note in big.layout.annotations:
+        if note.font.size:
+            note.font.size = grown(note.font.size, 0)
+    for shape in big.layout.shapes:
+        shape.line.width = grown(shape.line.width, 2)
+    for trace in big.data:
+        if trace.type in ("scatter", "scattergl"):
+            if "lines" in (trace.mode or "lines"):
+                trace.line.width = grown(trace.line.width, 2)
+            if isinstance(trace.marker.size, (int, float)):
+                trace.marker.size = grown(trace.marker.size, 0)
+    return big
 
 
 def f32(values) -> np.ndarray:
