@@ -6,10 +6,11 @@ each page lives in ``pages/``.
 
 import streamlit as st
 
-from scansnap_app import export_settings, presentation, style, websocket_fix
+from scansnap_app import export_settings, predict_reveal, presentation, style, websocket_fix
 
 websocket_fix.install()
-presentation.restore()
+for flag in (presentation.MODE, predict_reveal.MODE):  # modes a link can switch on (url_state.UrlFlag)
+    flag.restore()
 st.set_page_config(page_title="Scan & Snap Lab", page_icon="🔭", layout="wide",
                    initial_sidebar_state=presentation.sidebar_state())
 style.apply()

@@ -6,7 +6,7 @@ pure figure builders, refreshed live by a Streamlit fragment while training.
 
 import streamlit as st
 
-from scansnap_app import controls, entry, live, pacing, run_controls, url_state, views
+from scansnap_app import controls, entry, live, pacing, predict_reveal, run_controls, url_state, views
 from scansnap_app.sessions import MAX_RECORDS, REGISTRY, new_session_id
 from scansnap_core.lab.runner import Status
 from scansnap_core.scan_snap.engine import live_runner
@@ -24,6 +24,8 @@ st.title("Scan & Snap Lab")
 st.caption("Attention first **scans** (drops common, then rarely co-occurring tokens), then **snaps** into a fixed "
            "token combination: Tian et al., NeurIPS 2023.")
 
+predicting = predict_reveal.toggle()
+link_slot = st.sidebar.container()  # the class's link, under the toggle
 cfg, error = controls.sidebar()
 url_state.show_notices(controls.URL_PAGE)
 lab = REGISTRY.lab(session_id, lambda: live_runner(cfg or preset(controls.DEFAULT_PRESET), max_records=MAX_RECORDS))
@@ -33,13 +35,20 @@ else:
     note = lab.sync(cfg)
     if note:
         st.toast(note)
-    controls.sync_url(cfg, has_run=lab.runner.status != Status.IDLE)
+    controls.sync_url(cfg, has_run=lab.runner.status != Status.IDLE, extra=predict_reveal.MODE.url_params())
+    if predicting:
+        predict_reveal.share_link(link_slot, controls.url_params(cfg, ss["preset"]))
 if lab.pending is not None:
     st.info("You changed settings of a run in progress. Learning rates apply live; everything else applies when "
             "you press **Reset** (the current run is kept until then).")
 run_controls.busy_warning()
 
-run_controls.speed_control(run_controls.run_controls(lab, session_id), lab, phase_stops(lab.runner.config),
+hold = None
+if predicting:  # the questions before Start, the reveal once the run has finished
+    asked = cfg or lab.runner.config
+    predict_reveal.panel(asked, lab.runner.snapshot())
+    hold = predict_reveal.hold(asked, lab.runner.snapshot())
+run_controls.speed_control(run_controls.run_controls(lab, session_id, hold=hold), lab, phase_stops(lab.runner.config),
                            when=snap_detected, also="when the snap is detected")
 running = lab.runner.busy  # training, or finishing a step or a build that Pause, Step or Start began
 kpi_every, chart_every = live.live_intervals()

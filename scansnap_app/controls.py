@@ -136,9 +136,10 @@ def live_lab_link(cfg: RunConfig, preset_name: str) -> str:
     return "./?" + urllib.parse.urlencode(url_params(cfg, preset_name))
 
 
-def sync_url(cfg: RunConfig, has_run: bool) -> None:
-    """Write the preset and the fields that differ from it into the URL (and the run mark, see url_state)."""
-    url_state.write(url_params(cfg, st.session_state["preset"]), has_run)
+def sync_url(cfg: RunConfig, has_run: bool, extra: dict[str, str] | None = None) -> None:
+    """Write the preset and the fields that differ from it into the URL (and the run mark, see url_state),
+    with the page's ``extra`` parameters."""
+    url_state.write({**url_params(cfg, st.session_state["preset"]), **(extra or {})}, has_run)
 
 
 # --------------------------------------------------------------------------- widgets

@@ -10,7 +10,9 @@ import streamlit as st
 
 from scansnap_core.lab.figure_style import enlarged
 
-PARAM, KEY = "present", "presentation"
+from .url_state import UrlFlag
+
+MODE = UrlFlag("present", "presentation")
 #: chart fonts, lines and markers, and chart heights, relative to the normal view
 CHART_ENLARGEMENT, CHART_HEIGHT = 1.5, 1.35
 
@@ -24,21 +26,8 @@ html { font-size: 19px; }
 </style>"""
 
 
-def restore() -> None:
-    """On a session's first run, take the view from the URL (``present=1``); the toggle keeps it after that."""
-    ss = st.session_state
-    if not ss.get("_presentation_restored"):
-        ss[KEY] = st.query_params.get(PARAM, "") in ("1", "true", "on", "yes")
-        ss["_presentation_restored"] = True
-
-
 def active() -> bool:
-    return bool(st.session_state.get(KEY))
-
-
-def url_params() -> dict[str, str]:
-    """What the page's URL carries for the view (pages write it with their own settings)."""
-    return {PARAM: "1"} if active() else {}
+    return MODE.active()
 
 
 def sidebar_state() -> str:
@@ -47,16 +36,10 @@ def sidebar_state() -> str:
 
 def controls() -> None:
     """The toggle (top of the sidebar) and, while on, the view's CSS."""
-    # the view's state is its own key, not the toggle's: a collapsed sidebar does not report its widgets
-    st.sidebar.toggle("Presentation view", value=active(), key=f"_{KEY}_toggle", on_change=_toggled, help="Larger text and charts for a projector, captions at full "
-                      "contrast, this sidebar collapsed (open it with the arrow at the top left to leave). "
-                      "A link to the page keeps the view (present=1).")
-    if active():
+    if MODE.toggle(st.sidebar, "Presentation view", help="Larger text and charts for a projector, captions at "
+                   "full contrast, this sidebar collapsed (open it with the arrow at the top left to leave). A link "
+                   "to the page keeps the view (present=1)."):
         st.html(CSS)
-
-
-def _toggled() -> None:
-    st.session_state[KEY] = st.session_state[f"_{KEY}_toggle"]
 
 
 def for_display(fig: go.Figure, height: int) -> tuple[go.Figure, int]:

@@ -14,10 +14,11 @@ from .sessions import IDLE_TTL, SPEEDS, Lab
 from .url_state import KEEP
 
 
-def run_controls(lab: Lab, lab_id: str, prefix: str = ""):
+def run_controls(lab: Lab, lab_id: str, prefix: str = "", hold: str | None = None):
     """Start/Pause, Step and Reset, large and obvious (outside the live fragments), for the lab
     registered as ``lab_id``; Reset starts over with what the controls ask for (:meth:`Lab.reset`).  Widget
-    keys start with ``prefix``.  Returns a fourth column for the page's own control."""
+    keys start with ``prefix``; ``hold``: why Start and Step wait (they are disabled with it as their help).
+    Returns a fourth column for the page's own control."""
     snap = lab.runner.snapshot()
     running = snap.status == Status.RUNNING
     done = snap.status in Status.DONE
@@ -27,10 +28,10 @@ def run_controls(lab: Lab, lab_id: str, prefix: str = ""):
     gen = st.session_state.setdefault(prefix + _GENERATION, 0)
     c1.button("Pause" if running else ("Finished" if done else "Resume" if snap.step else "Start"), type="primary",
               icon=":material/pause:" if running else ":material/play_arrow:",
-              width="stretch", disabled=done, on_click=_start_or_pause, key=f"{prefix}start-{gen}",
-              args=(lab, lab_id, prefix, "pause" if running else "start"))
-    c2.button("Step", icon=":material/skip_next:", width="stretch", disabled=done, on_click=_step,
-              args=(lab, lab_id, prefix), key=f"{prefix}step-{gen}")
+              width="stretch", disabled=done or bool(hold), on_click=_start_or_pause, key=f"{prefix}start-{gen}",
+              args=(lab, lab_id, prefix, "pause" if running else "start"), help=hold)
+    c2.button("Step", icon=":material/skip_next:", width="stretch", disabled=done or bool(hold), on_click=_step,
+              args=(lab, lab_id, prefix), key=f"{prefix}step-{gen}", help=hold)
     c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=_reset, args=(lab, lab_id, prefix),
               key=f"{prefix}reset-{gen}")
     return c4

@@ -16,11 +16,11 @@ server's and says that its run was lost (the settings in the URL come back as us
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import streamlit as st
 
-from . import presentation
 from .plain import plain
 
 Reader = Callable[[dict[str, str]], tuple[dict[str, Any], list[str]]]
@@ -43,7 +43,8 @@ def restore(page: str, read: Reader) -> None:
         return
     params = {k: st.query_params.get(k) for k in st.query_params}
     mark = params.pop(RUN_MARK, None)
-    params.pop(presentation.PARAM, None)  # the app's, read by presentation.restore
+    for flag in FLAGS:  # the session's own, read by UrlFlag.restore
+        params.pop(flag.param, None)
     values, notices = read(params)
     if mark is not None and mark != SERVER_ID:
         notices.insert(0, LOST_RUN)
@@ -62,9 +63,9 @@ def show_notices(page: str) -> None:
 
 
 def write(params: dict[str, str], has_run: bool = False) -> None:
-    """Make the URL hold exactly ``params``, plus the run mark while the page ``has_run`` and the presentation
-    view's parameter while it is on (untouched when it already does)."""
-    params = {**params, **presentation.url_params()}
+    """Make the URL hold exactly ``params``, plus the run mark while the page ``has_run`` and the parameter of
+    every page-wide :class:`UrlFlag` that is on (untouched when it already does)."""
+    params = {**params, **{k: v for flag in FLAGS if flag.everywhere for k, v in flag.url_params().items()}}
     params = {**params, RUN_MARK: SERVER_ID} if has_run else params
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
@@ -76,3 +77,41 @@ def _restored(page: str) -> str:
 
 def _notices(page: str) -> str:
     return f"_url_notices_{page}"
+
+
+@dataclass(frozen=True)
+class UrlFlag:
+    """A session's on/off mode that a link can switch on (``?param=1``): read from the URL on the session's
+    first run, then kept by its toggle.  ``everywhere``: every page's URL carries it while on (else the page
+    that offers the toggle adds :meth:`url_params` to its own)."""
+
+    param: str
+    key: str
+    everywhere: bool = True
+
+    def __post_init__(self):
+        FLAGS.append(self)
+
+    def restore(self) -> None:
+        ss = st.session_state
+        if not ss.get(f"_{self.key}_restored"):
+            ss[self.key] = st.query_params.get(self.param, "") in ("1", "true", "on", "yes")
+            ss[f"_{self.key}_restored"] = True
+
+    def active(self) -> bool:
+        return bool(st.session_state.get(self.key))
+
+    def url_params(self) -> dict[str, str]:
+        return {self.param: "1"} if self.active() else {}
+
+    def toggle(self, container, label: str, help: str) -> bool:
+        """The toggle; its widget key is not the mode's (a collapsed sidebar does not report its widgets)."""
+        container.toggle(label, value=self.active(), key=f"_{self.key}_toggle", on_change=self._toggled, help=help)
+        return self.active()
+
+    def _toggled(self) -> None:
+        st.session_state[self.key] = st.session_state[f"_{self.key}_toggle"]
+
+
+#: every flag, so that pages' readers never see their parameters
+FLAGS: list[UrlFlag] = []

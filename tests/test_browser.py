@@ -192,3 +192,35 @@ def test_presentation_view_from_a_shared_url_and_in_both_themes(server, browser,
     assert "present" not in page.url and "steps=60" in page.url
     assert not errors
     context.close()
+
+
+def test_predict_then_reveal_from_a_shared_link(server, browser):
+    """Issue 17: ?predict=1 asks before Start (Start and Step wait), locks the answers, and after the run shows
+    each answer beside the theory's and the run's; the sidebar's link opens the same mode and configuration."""
+    page, errors = open_page(browser, server + "/?predict=1&seed=3")
+    start = page.get_by_role("button", name="Start", exact=True)
+    assert start.is_disabled() and page.get_by_role("button", name="Step", exact=True).is_disabled()
+    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    assert link.startswith(server + "/?") and "predict=1" in link and "seed=3" in link and "run=" not in link
+    page.get_by_text("its most frequent ones").click()
+    page.get_by_text("rise", exact=True).click()
+    lock = page.get_by_role("button", name="Lock the predictions")
+    assert lock.is_disabled()  # one question still open
+    page.get_by_text("after t0", exact=True).click()
+    expect(lock).to_be_enabled()
+    lock.click()
+    expect(page.get_by_text("Your predictions are locked.")).to_be_visible()
+    expect(start).to_be_enabled()
+    start.click()
+    expect(page.get_by_text("The reveal, at step 100:")).to_be_visible(timeout=90_000)
+    expect(page.get_by_text("2 of 3 predictions match what the run did.")).to_be_visible()
+    expect(page.get_by_text("Predicted: rise · theory: fall · this run: fall")).to_be_visible()
+    expect(page.get_by_text("Predicted: after t0 · theory: after t0 · this run: after t0")).to_be_visible()
+    assert not errors
+
+    pupil, pupil_errors = open_page(browser, link)  # a pupil's fresh session: same settings, asked anew
+    assert pupil.get_by_role("button", name="Start", exact=True).is_disabled()
+    expect(pupil.get_by_text("Predict, then reveal.")).to_be_visible()
+    pupil.get_by_text("Training", exact=True).click()
+    expect(pupil.get_by_role("spinbutton", name="Seed")).to_have_value("3")
+    assert not pupil_errors

@@ -36,7 +36,7 @@ from .layout import Layout
 from .presets import PRESETS, preset
 from .theory import assumption_gaps, assumption_note, phase_relation, predictions_for
 
-__all__ = ["RunData", "RunResult", "GrowthFactor", "Composition", "attended_distinct", "composition_at_snap", "train", "cli_command", "cli_token_command",
+__all__ = ["RunData", "RunResult", "token_ranges", "GrowthFactor", "Composition", "attended_distinct", "composition_at_snap", "train", "cli_command", "cli_token_command",
            "frames", "frames_from_data", "summarize", "describe_events", "event_notes"]
 
 @dataclass(frozen=True)
@@ -135,12 +135,12 @@ class Composition:
 
     def describe(self, max_classes: int = 4) -> str:
         """"class 1: tokens 15–19; class 2: 25–29; …" (runs of consecutive ids joined)."""
-        shown = [f"class {n + 1}: {_ranges(tokens) or 'none'}" for n, tokens in enumerate(self.tokens[:max_classes])]
+        shown = [f"class {n + 1}: {token_ranges(tokens) or 'none'}" for n, tokens in enumerate(self.tokens[:max_classes])]
         more = f"; … ({len(self.tokens)} classes)" if len(self.tokens) > max_classes else ""
         return "; ".join(shown) + more
 
 
-def _ranges(tokens: Sequence[int]) -> str:
+def token_ranges(tokens: Sequence[int]) -> str:
     """"15–19, 23" for (15, 16, 17, 18, 19, 23)."""
     out, start = [], None
     for i, t in enumerate(tokens):
