@@ -50,4 +50,4 @@ def export(snapshot) -> None:
 study_page(st.session_state.setdefault("session_id", new_session_id()) + "-induction", cfg, error,
            lambda: live_runner(shown_config), prefix=controls.PREFIX, write_url=controls.sync_url, kpis=kpis,
            views=views, export=export, stops=stage_stops, when=selection_reached,
-           also="when the selector has chosen the theory's set (t_I)")
+           also="when the selector has chosen the theory's set (t_I)", animations=FIGURES)

@@ -17,7 +17,7 @@ from scansnap_core.joma.explain import (hier_captions, hier_kpis, invariant_capt
                                        lm_kpis, reduced_captions, reduced_kpis)
 from scansnap_core.joma.figures import (HIER_FIGURES, INVARIANT_FIGURES, LM_FIGURES, REDUCED_FIGURES,
                                         latent_unit_figure, reduced_entropy_figure)
-from scansnap_core.joma.export import cli_command, figure_pack
+from scansnap_core.joma.export import FIGURES, cli_command, figure_pack
 from scansnap_core.joma.lm import WIKITEXT_REFERENCE
 from scansnap_core.joma.reduced import rebound_started
 from scansnap_core.joma.results import live_runner, train
@@ -147,4 +147,4 @@ def export(snapshot) -> None:
 study_page(st.session_state.setdefault("session_id", new_session_id()) + f"-joma-{demo}", cfg, error,
            lambda: live_runner(demo, cfg or config_cls()), prefix=prefix(demo), write_url=write_url, kpis=kpis,
            views=views, export=export, stops=(lambda c: {}) if when else None, when=when,
-           also="when the attention turns dense again" if when else "")
+           also="when the attention turns dense again" if when else "", animations=FIGURES[demo])

@@ -164,7 +164,8 @@ def export(snapshot) -> None:
 
 
 study_page(f"{SESSION}-text", cfg, error, lambda: live_runner(cfg or TextConfig()), prefix=PREFIX,
-           write_url=write_url, kpis=kpis, views=views, export=export)
+           write_url=write_url, kpis=kpis, views=views, export=export,
+           animations={name: build for name, build in FIGURES.items() if name != "maps"})  # maps: a layer and steps
 
 
 # ---------------------------------------------------------------------------------------------------- Fig. 10

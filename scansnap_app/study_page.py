@@ -5,13 +5,16 @@ A study page brings its controls, its KPI and views functions and its runner; no
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable
 
 import streamlit as st
 
+from scansnap_core.lab.animation import write_view_animation
 from scansnap_core.lab.runner import Runner, Status
 
 from . import live, pacing, run_controls, sessions
+from .animation_export import animation_export
 
 #: (label, value, help, note under the value or None): one KPI
 Kpi = tuple[str, str, str, "str | None"]
@@ -27,11 +30,12 @@ def study_page(lab_id: str, config: Any, error: str | None, new_runner: Callable
                write_url: Callable[[Any, bool], None], kpis: Callable[[Any], list[Kpi]],
                views: Callable[[Any, int | None], None], export: Callable[[Any], None] | None = None,
                stops: Callable[[Any], dict[int, str]] | None = None, when: Callable[[Any], str | None] | None = None,
-               also: str = "") -> sessions.Lab:
+               also: str = "", animations: dict[str, Callable[[Any], Any]] | None = None) -> sessions.Lab:
     """Draw the shared body for the run registered as ``lab_id`` (made with ``new_runner()`` on first use).
     ``views(view, replayed_step)`` draws the study's views of the run (``replayed_step`` is None unless the
     replay slider is back in the run); ``stops(config)`` and ``when(engine)`` feed the auto-pause
-    (Runner.pause_at); ``export(snapshot)`` fills the export panel of a paused or finished run."""
+    (Runner.pause_at); ``export(snapshot)`` fills the export panel of a paused or finished run, below which
+    any of ``animations`` ({name: figure builder of a view}) can be exported as an animation of the run."""
     lab = sessions.REGISTRY.lab(lab_id, new_runner)
     if error:
         st.error(f"Invalid setting: {error}. Training keeps the last valid configuration.")
@@ -70,6 +74,12 @@ def study_page(lab_id: str, config: Any, error: str | None, new_runner: Callable
     run_controls.heartbeat(lab)
     snapshot = lab.runner.snapshot()
     if export is not None and not running and snapshot.step > 0 and snapshot.data is not None:
-        with st.expander("Export: figure pack and reproducing command", expanded=False):
+        with st.expander("Export: figure pack, animation and reproducing command", expanded=False):
             export(snapshot)
+            if animations:
+                name = st.selectbox("Chart to animate", list(animations), key=prefix + "animated_chart",
+                                    format_func=lambda n: n.replace("_", " "),
+                                    help="The chart replayed from the first step to this one, on the whole run's axes")
+                animation_export(partial(write_view_animation, snapshot.data, animations[name]),
+                                 f"{prefix.strip('_-').replace('_', '-')}-{name}", snapshot.step, f"{prefix}animation")
     return lab

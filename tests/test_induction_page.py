@@ -82,6 +82,30 @@ def test_start_shows_the_three_phases_in_a_browser(server, browser):
     assert page_.locator(".scansnap-live-chart").count() == 6
     expect(page_.get_by_text("(t_I)").first).to_be_visible()
     shot(page_, "induction-finished")
+
+    # the export panel animates any chart of the run (issue 17): a short GIF of the loss, read back
+    page_.get_by_text("Export: figure pack, animation and reproducing command").click()
+    chart = page_.get_by_test_id("stSelectbox").filter(has_text="Chart to animate")
+    expect(chart).to_be_visible()
+    page_.wait_for_timeout(500)
+    chart.click()
+    page_.get_by_role("option", name="loss", exact=True).click()
+    page_.get_by_text("GIF · 960×540").click()
+    page_.get_by_role("spinbutton", name="Length (s)").fill("1")
+    page_.get_by_role("spinbutton", name="Steps shown").fill("4")
+    page_.get_by_role("spinbutton", name="Steps shown").press("Enter")
+    page_.wait_for_timeout(500)
+    page_.get_by_role("button", name="Render animation").click()
+    download = page_.get_by_role("button", name="Download animation.gif")
+    download.wait_for(timeout=120_000)
+    assert "(step 400: 960x540, 10 frames at 10 fps (1 s), 4 distinct steps" in download.inner_text()
+    with page_.expect_download() as info:
+        download.click()
+    assert info.value.suggested_filename == "ind-loss-step400.gif"
+    from PIL import Image
+
+    gif = Image.open(info.value.path())
+    assert gif.size == (960, 540) and gif.n_frames == 4
     assert not errors
 
 

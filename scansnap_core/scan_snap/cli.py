@@ -16,13 +16,12 @@ from .presets import PRESET_ALIASES, PRESETS, preset
 from .results import train
 from .sweep import FIG6_GRID, MAX_SWEEP_RUNS, fig6_configs, run_sweep, summarize_sweep
 from .figures.animation import write_animation
-from ..lab.video import VIDEO_FORMATS
+from ..lab.animation import ANIMATION_FORMATS
 from .run_folder import load_run
 from .theory import predictions_for
 
 #: what `animate` accepts
 ANIMATION_SECONDS, ANIMATION_FRAMES = Range(1, 600), Range(2, 500, integer=True)
-ANIMATION_FORMATS = ("html", *VIDEO_FORMATS)
 
 _KIND = {name: field_kind(name) for name in FIELD_SECTION if field_kind(name) not in ("weights", "schedule")}
 _BOOL_FIELDS = tuple(n for n, k in _KIND.items() if k == "bool")

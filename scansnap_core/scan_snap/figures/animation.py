@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ...lab import figure_style as style
-from ...lab.video import video_frame_count, write_video
+from ...lab.animation import playable, video_stills, write_animation as write_files
 from ..results import RunData
 from .run import _phase_marks, attention_heatmap, logit_trajectories
 
@@ -20,8 +20,6 @@ __all__ = ["animation_figure", "animation_steps", "still_frames", "write_animati
 
 #: the two panels' share of the width (heatmap | trajectories)
 _LEFT, _RIGHT = (0.0, 0.44), (0.56, 1.0)
-#: fonts and lines on a 1920 x 1080 video frame, relative to the figure on a page
-_VIDEO_ENLARGEMENT = 1.6
 
 
 def animation_steps(data: RunData, frames: int) -> list[int]:
@@ -73,25 +71,9 @@ def animation_figure(data: RunData, frames: int = 60, seconds: float = 10.0, que
     fixed to the whole run).  Play/pause buttons and a step slider."""
     steps = animation_steps(data, frames)
     layout, parts = _parts(data, steps, query)
-    ms = max(20, int(seconds * 1000 / len(steps)))
-    play = dict(frame=dict(duration=ms, redraw=True), transition=dict(duration=0), fromcurrent=True, mode="immediate")
-    layout |= dict(
-        margin=dict(l=70, r=30, t=80, b=120),
-        updatemenus=[dict(type="buttons", direction="left", x=0, xanchor="left", y=-0.12, yanchor="top",
-                          showactive=False,
-                          buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
-                                   dict(label="❚❚ Pause", method="animate",
-                                        args=[[None], dict(play, frame=dict(duration=0, redraw=False))])])],
-        sliders=[dict(active=0, x=0.12, len=0.88, y=-0.1, yanchor="top", currentvalue=dict(prefix="step ", font=dict(size=14)),
-                      font=dict(size=9),
-                      steps=[dict(label=str(step), method="animate",
-                                  args=[[str(step)], dict(play, frame=dict(duration=0, redraw=True))])
-                             for step in steps])],
-    )
-    figure = style.figure(parts[0][0], layout)
-    figure.frames = [go.Frame(name=str(step), data=traces, layout=frame_layout)
-                     for step, (traces, frame_layout) in zip(steps, parts)]
-    return figure
+    figure = style.figure(parts[0][0], layout | dict(margin=dict(l=70, r=30, t=80)))
+    return playable(figure, [(str(step), traces, frame_layout) for step, (traces, frame_layout) in zip(steps, parts)],
+                    seconds)
 
 
 def still_frames(data: RunData, frames: int = 60, query: int = 0) -> list[go.Figure]:
@@ -99,20 +81,11 @@ def still_frames(data: RunData, frames: int = 60, query: int = 0) -> list[go.Fig
     controls): what :func:`scansnap_core.lab.video.write_video` renders."""
     steps = animation_steps(data, frames)
     layout, parts = _parts(data, steps, query)
-    layout |= dict(margin=dict(l=110, r=50, t=110, b=90))
-    return [style.enlarged(style.figure(traces, layout | frame_layout), _VIDEO_ENLARGEMENT) for traces, frame_layout in parts]
+    return video_stills([style.figure(traces, layout | frame_layout) for traces, frame_layout in parts])
 
 
 def write_animation(data: RunData, folder: Path, fmt: str, seconds: float, frames: int = 60,
                     progress: Callable[[int, int], None] | None = None) -> str:
-    """Write ``animation.{fmt}`` (html, mp4 or gif) of the run into ``folder``; returns a one-line description.
-    A video shows at most one distinct step per video frame."""
-    path = folder / f"animation.{fmt}"
-    if fmt == "html":
-        figure = animation_figure(data, frames=frames, seconds=seconds)
-        figure.write_html(path, include_plotlyjs=True, auto_play=False, config=dict(displaylogo=False))
-        return f"Wrote {path}: {len(figure.frames)} frames in {seconds:g} s, plotly.js embedded (plays offline)"
-    stills = still_frames(data, frames=min(frames, video_frame_count(fmt, seconds)))
-    facts = write_video(stills, path, fmt, seconds, progress)
-    return (f"Wrote {path}: {facts['width']}x{facts['height']}, {facts['frames']} frames at {facts['fps']} fps "
-            f"({facts['seconds']:g} s), {facts['distinct']} distinct steps, {facts['bytes'] / 1e6:.1f} MB")
+    """Write ``animation.{fmt}`` (html, mp4 or gif) of the run into ``folder``; returns a one-line description."""
+    return write_files(folder, fmt, seconds, frames, lambda count, secs: animation_figure(data, count, secs),
+                       lambda count: still_frames(data, count), progress)
