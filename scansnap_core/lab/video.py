@@ -167,7 +167,23 @@ def _write_gif(path: Path, pngs: dict[int, bytes], held: list[int], kind: VideoF
             runs[-1] = (index, runs[-1][1] + 1)
         else:
             runs.append((index, 1))
-    images = [Image.fromarray(_rgb(pngs[index], size)).quantize(colors=256, method=Image.Quantize.MEDIANCUT)
-              for index, _ in runs]
+    frames = [Image.fromarray(_rgb(pngs[index], size)) for index, _ in runs]
+    # one palette for all frames (from up to 8 of them, stacked) and no dithering: unchanged pixels stay
+    # identical from frame to frame, which GIF stores almost for free (a quarter of per-frame palettes' size)
+    sample = frames[:: max(1, len(frames) // 8)][:8] + [frames[-1]]
+    stack = Image.new("RGB", (size[0], size[1] * len(sample)))
+    for i, frame in enumerate(sample):
+        stack.paste(frame, (0, size[1] * i))
+    palette = stack.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    colours = palette.getpalette()[: 3 * 255]
+    white = len(colours) // 3
+    palette.putpalette(colours + [255, 255, 255])
+    images = []
+    for frame in frames:  # Pillow's palette lookup is approximate: pure white is set exactly
+        indices = np.asarray(frame.quantize(palette=palette, dither=Image.Dither.NONE)).copy()
+        indices[(np.asarray(frame) == 255).all(axis=2)] = white
+        image = Image.fromarray(indices)  # "L"; the palette makes it "P"
+        image.putpalette(palette.getpalette())
+        images.append(image)
     images[0].save(path, save_all=True, append_images=images[1:], loop=0, optimize=False,
                    duration=[round(1000 * count / kind.fps) for _, count in runs])
