@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import plotly.graph_objects as go
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scansnap_core.lab import video  # noqa: E402
 from scansnap_core.scan_snap.engine import Engine  # noqa: E402
@@ -39,6 +41,12 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}\n")
     print("| stage | images or frames | seconds | per second |\n|---|---|---|---|")
     video.render_pngs(stills[:2], tabs=1)  # Chromium and plotly.js into the page cache
+    tiny = [go.Figure(go.Scatter(x=[0, 1], y=[i, 1])) for i in range(len(stills))]
+    start = time.perf_counter()
+    video.render_pngs(tiny, tabs=1)
+    took = time.perf_counter() - start
+    print(f"| render a two-point scatter at 1920x1080, 1 tab (kaleido's floor) | {len(tiny)} | {took:.1f} | "
+          f"{len(tiny) / took:.2f} |")
     pngs = []
     for tabs in sorted({1, video._tabs()}):
         start = time.perf_counter()
