@@ -41,6 +41,20 @@ def pick_preset(page, label: str) -> None:
     page.get_by_role("option", name=label).click()
 
 
+def render_animation(page, fmt: str, seconds: int, steps: int):
+    """Fill the export panel's animation settings (fmt: "mp4" or "gif"), press Render animation and return its
+    download button once it is there."""
+    page.get_by_text({"mp4": "MP4 · 1920×1080", "gif": "GIF · 960×540"}[fmt]).click()
+    page.get_by_role("spinbutton", name="Length (s)").fill(str(seconds))
+    page.get_by_role("spinbutton", name="Steps shown").fill(str(steps))
+    page.get_by_role("spinbutton", name="Steps shown").press("Enter")
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Render animation").click()
+    download = page.get_by_role("button", name=f"Download animation.{fmt}")
+    download.wait_for(timeout=120_000)
+    return download
+
+
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

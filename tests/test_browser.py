@@ -11,7 +11,8 @@ import pytest
 
 from playwright.sync_api import expect
 
-from browser_helpers import MAIN_CHARTS, SHOTS, needs_chromium, open_page, pick_preset, png_size, step_shown
+from browser_helpers import (MAIN_CHARTS, SHOTS, needs_chromium, open_page, pick_preset, png_size, render_animation,
+                             step_shown)
 
 pytestmark = needs_chromium
 
@@ -111,13 +112,7 @@ def test_figure_pack_download(server, browser, tmp_path):
     assert b'"steps": 30' in config
 
     # the same panel renders the run as an MP4 (issue 17): a short one, read back from the download
-    page.get_by_role("spinbutton", name="Length (s)").fill("1")
-    page.get_by_role("spinbutton", name="Steps shown").fill("3")
-    page.get_by_role("spinbutton", name="Steps shown").press("Enter")
-    page.wait_for_timeout(500)
-    page.get_by_role("button", name="Render animation").click()
-    video = page.get_by_role("button", name="Download animation.mp4")
-    video.wait_for(timeout=120_000)
+    video = render_animation(page, "mp4", seconds=1, steps=3)
     assert "(step 30: 1920x1080, 30 frames at 30 fps (1 s), 3 distinct steps" in video.inner_text()
     with page.expect_download() as info:
         video.click()

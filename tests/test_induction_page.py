@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apptest_helpers import metrics, open_app_page, run_button
-from browser_helpers import needs_chromium, open_page, shot
+from browser_helpers import needs_chromium, open_page, render_animation, shot
 from scansnap_core.induction.config import InductionConfig, preset
 
 pytestmark = pytest.mark.usefixtures("fresh_registry")
@@ -90,14 +90,7 @@ def test_start_shows_the_three_phases_in_a_browser(server, browser):
     page_.wait_for_timeout(500)
     chart.click()
     page_.get_by_role("option", name="loss", exact=True).click()
-    page_.get_by_text("GIF · 960×540").click()
-    page_.get_by_role("spinbutton", name="Length (s)").fill("1")
-    page_.get_by_role("spinbutton", name="Steps shown").fill("4")
-    page_.get_by_role("spinbutton", name="Steps shown").press("Enter")
-    page_.wait_for_timeout(500)
-    page_.get_by_role("button", name="Render animation").click()
-    download = page_.get_by_role("button", name="Download animation.gif")
-    download.wait_for(timeout=120_000)
+    download = render_animation(page_, "gif", seconds=1, steps=4)
     assert "(step 400: 960x540, 10 frames at 10 fps (1 s), 4 distinct steps" in download.inner_text()
     with page_.expect_download() as info:
         download.click()
