@@ -40,7 +40,7 @@ def main() -> None:
     stills = still_frames(data, frames=args.images)
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}\n")
     print("| stage | images or frames | seconds | per second |\n|---|---|---|---|")
-    video.render_pngs(stills[:2], tabs=1)  # Chromium and plotly.js into the page cache
+    video.render_pngs(stills[:2], tabs=1)  # Chromium's and plotly.js's files into the OS cache (each call starts a browser)
     tiny = [go.Figure(go.Scatter(x=[0, 1], y=[i, 1])) for i in range(len(stills))]
     start = time.perf_counter()
     video.render_pngs(tiny, tabs=1)
@@ -52,7 +52,7 @@ def main() -> None:
         start = time.perf_counter()
         pngs = video.render_pngs(stills, tabs=tabs)
         took = time.perf_counter() - start
-        print(f"| render 1920x1080 PNG, {tabs} tab(s), Chromium start included | {len(stills)} | {took:.1f} | "
+        print(f"| render 1920x1080 stills, {tabs} tab(s) | {len(stills)} | {took:.1f} | "
               f"{len(stills) / took:.2f} |")
     kind = video.VIDEO_FORMATS["mp4"]
     held = video._held(len(pngs), 5 * len(pngs))
@@ -65,7 +65,7 @@ def main() -> None:
             if fmt == "mp4":
                 write(Path(folder) / "v.mp4", dict(enumerate(pngs)), held, kind, size, lambda done: None)
             else:
-                write(Path(folder) / "v.gif", dict(enumerate(pngs)), held, kind, size)
+                write(Path(folder) / "v.gif", pngs, video._gif_delays(len(pngs), 10), size, lambda done: None)
             took = time.perf_counter() - start
             print(f"| encode {fmt} {kind.width}x{kind.height} ({'video frames' if fmt == 'mp4' else 'distinct images'}) "
                   f"| {count} | {took:.1f} | {count / took:.1f} |")

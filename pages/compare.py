@@ -193,5 +193,5 @@ if not running and pair[0].data is not None and pair[0].step > 0:
     with st.expander("Export: animation of run A or B", expanded=False):
         side = st.segmented_control("Run", SIDES, default=SIDES[0], key="cmp_animation_side") or SIDES[0]
         shown = pair[SIDES.index(side)].data
-        animation_export(partial(figures.write_animation, shown), f"compare-{side}", shown.latest.step,
-                         f"cmp_animation_{side}")
+        animation_export(partial(figures.write_animation, shown, query=query), f"compare-{side}",
+                         shown.latest.step, f"cmp_animation_{side}", run=(shown.config, query))

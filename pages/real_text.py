@@ -191,11 +191,13 @@ if cfg is not None and lrs:
         st.error(f"Invalid comparison: {plain(err)}")
 elif not lrs:
     st.error("Learning rates: choose at least one value.")
-sweep_jobs.run_button(c[3], COMPARE_JOB, COMPARE_ID, lambda: comparison_job(configs),
+backend = sweep_jobs.backend()
+sweep_jobs.run_button(c[3], COMPARE_JOB, COMPARE_ID, lambda: comparison_job(configs, backend),
                       max((plan_text(x).memory_bytes for x in configs), default=0), "Compare",
                       key_prefix=PREFIX + "cmp_", disabled=not configs)
 if configs:
-    c[3].caption(f"{len(configs)} runs, about {max(1, round(comparison_seconds(configs)))} s on a free core")
+    c[3].caption(f"{len(configs)} runs, about {max(1, round(comparison_seconds(configs)))} s on a free core. "
+                 + sweep_jobs.where(backend))
 job = ss.get(COMPARE_JOB)
 
 

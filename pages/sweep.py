@@ -67,14 +67,17 @@ if error:
     st.error(f"Invalid grid: {error}.")
 
 left, right = st.columns([1, 3])
-sweep_jobs.run_button(left, JOB, SWEEP_ID, lambda: sweep_job(configs), sweep_memory_bytes(configs) if configs else 0,
+backend = sweep_jobs.backend()
+sweep_jobs.run_button(left, JOB, SWEEP_ID, lambda: sweep_job(configs, backend),
+                      sweep_memory_bytes(configs) if configs else 0,
                       "Run sweep", key_prefix="sw_", cancel_label="Cancel sweep", disabled=not configs)
 job: SweepJob | None = ss.get(JOB)
 url_state.write({}, has_run=job is not None)
 if configs:
     right.caption(f"{len(configs):,} runs × {int(steps):,} steps: about {max(1, round(sweep_seconds(configs))):,} s "
                   "on a free core (an estimate; once the first layout has trained, the progress bar gives the time "
-                  "left at the measured speed). Runs that share a layout train together as one batched model.")
+                  "left at the measured speed). Runs that share a layout train together as one batched model. "
+                  + sweep_jobs.where(backend))
 
 
 def _open_in_live_lab(summary: pd.DataFrame) -> None:

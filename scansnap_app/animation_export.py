@@ -11,6 +11,8 @@ from typing import Callable
 
 import streamlit as st
 
+from scansnap_core.lab.export import RendererUnavailable
+
 from .plain import plain
 
 FORMATS = {"html": "HTML (plays offline)", "mp4": "MP4 · 1920×1080", "gif": "GIF · 960×540"}
@@ -21,8 +23,10 @@ SECONDS, STEPS = (1, 120), (2, 200)
 Writer = Callable[[Path, str, float, int, Callable[[int, int], None]], str]
 
 
-def animation_export(write: Writer, name: str, step: int, key: str) -> None:
-    """Format, length and steps shown, a "Render animation" button with a progress bar, then the download."""
+def animation_export(write: Writer, name: str, step: int, key: str, run: object) -> None:
+    """Format, length and steps shown, a "Render animation" button with a progress bar, then the download of
+    the file rendered for this ``name`` (the run and chart), ``step`` and ``run`` (its configuration)."""
+    identity = (name, step, repr(run))
     c1, c2, c3, c4 = st.columns([2.2, 1, 1, 1.2], vertical_alignment="bottom")
     fmt = c1.segmented_control("Animation", list(FORMATS), format_func=FORMATS.get, default="mp4",
                                key=f"{key}_format", help="HTML: one file with play/pause and a step slider that "
@@ -44,16 +48,18 @@ def animation_export(write: Writer, name: str, step: int, key: str) -> None:
             with tempfile.TemporaryDirectory(prefix="scansnap-animation-") as folder:
                 line = write(Path(folder), fmt, float(seconds), int(frames), progress)
                 content = (Path(folder) / f"animation.{fmt}").read_bytes()
-            st.session_state[f"_{key}"] = (fmt, step, content, line.split(": ", 1)[-1])
-        except Exception as err:  # rendering depends on a system browser; say what failed, keep the page
+            st.session_state[f"_{key}"] = (identity, fmt, content, line.split(": ", 1)[-1])
+        except RendererUnavailable as err:  # MP4 and GIF need the system's Chromium; the HTML does not
             st.session_state.pop(f"_{key}", None)
-            st.error(f"Could not render the animation ({type(err).__name__}: {plain(err)}). MP4 and GIF need "
-                     "Chromium installed on the server; the HTML does not.")
+            st.error(f"Could not render the {fmt.upper()}: {plain(err)}. The HTML animation needs no browser.")
+        except Exception as err:  # say what failed, keep the page
+            st.session_state.pop(f"_{key}", None)
+            st.error(f"Could not render the animation ({type(err).__name__}: {plain(err)}).")
         finally:
             bar.empty()
     stored = st.session_state.get(f"_{key}")
-    if stored is not None:
-        fmt, shown_step, content, facts = stored
-        st.download_button(f"⬇ Download animation.{fmt} (step {shown_step}: {facts})", content,
-                           file_name=f"{name}-step{shown_step}.{fmt}", mime=MIMES[fmt], key=f"{key}_download",
+    if stored is not None and stored[0] == identity:  # not another run's or another chart's file
+        _, fmt, content, facts = stored
+        st.download_button(f"⬇ Download animation.{fmt} (step {step}: {facts})", content,
+                           file_name=f"{name}-step{step}.{fmt}", mime=MIMES[fmt], key=f"{key}_download",
                            type="primary")

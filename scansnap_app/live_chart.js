@@ -54,10 +54,13 @@ function nextFrame() {
 // On a dark theme the figures keep their data colours but take the page's text colour, a transparent
 // background and faint grid lines, and near-black ink (the theory's marks, a black series) turns into the
 // text colour (the figures are built for white; exports stay white).
-function luminance(colour) {
-  const hex = /^#([0-9a-f]{6})$/i.exec(colour || "");
-  const rgb = hex ? [0, 2, 4].map((i) => parseInt(hex[1].slice(i, i + 2), 16))
-    : (String(colour).match(/[\d.]+/g) || [255, 255, 255]).slice(0, 3).map(Number);
+const paint = document.createElement("canvas").getContext("2d");
+function luminance(colour) {  // any CSS colour (#rgb, #rrggbbaa, rgb(), names) through the canvas' parser
+  paint.fillStyle = "#000";
+  paint.fillStyle = String(colour);
+  const value = paint.fillStyle;  // "#rrggbb", or "rgba(r, g, b, a)" when translucent
+  const rgb = value.startsWith("#") ? [1, 3, 5].map((i) => parseInt(value.slice(i, i + 2), 16))
+    : (value.match(/[\d.]+/g) || [0, 0, 0]).slice(0, 3).map(Number);
   return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
 }
 
@@ -95,7 +98,7 @@ async function drawQueued() {
   const start = performance.now();
   const shown = themed(job.fig, root);
   await window.Plotly.react(root, shown.data, shown.layout, job.config);
-  root.__light = job.fig;  // what the downloads start from
+  root.__light = job.light;  // what the downloads start from
   await nextFrame();
   const took = performance.now() - start;
   state.readyAt = performance.now() + BUSY_FACTOR * took;
@@ -121,7 +124,8 @@ export default function({ parentElement, data }) {
       modeBarButtonsToRemove: ["toImage", "sendDataToCloud"],
       modeBarButtonsToAdd: [downloadButton("png", data), downloadButton("svg", data)],
     };
-    root.__next = { fig: fig, config: config, name: data.filename };
+    const light = data.export.figure ? JSON.parse(data.export.figure) : fig;  // the normal view's, if enlarged
+    root.__next = { fig: fig, config: config, name: data.filename, light: light };
     state.queue.add(root);
     schedule();
   }).catch((err) => { root.textContent = "Chart unavailable: " + err.message; });

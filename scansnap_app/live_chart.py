@@ -78,9 +78,11 @@ def live_chart(fig: go.Figure, *, key: str, filename: str, height: int = 450, ui
                  "Run `python -m scansnap_app.live_chart` once with write access.")
         return
     style = export_style()
-    export = dict(layout=export_layout(fig, style), scale=style.scale)  # exports keep the normal view's figure
-    fig, height = presentation.for_display(fig, height)
-    _component()(key=key, data=dict(figure=fig.to_json(), src=src, filename=f"scansnap-{filename}", height=height,
+    export = dict(layout=export_layout(fig, style), scale=style.scale)
+    shown, height = presentation.for_display(fig, height)
+    if shown is not fig:  # downloads keep the normal view's figure, not the projector's enlarged one
+        export["figure"] = fig.to_json()
+    _component()(key=key, data=dict(figure=shown.to_json(), src=src, filename=f"scansnap-{filename}", height=height,
                                      uirevision=uirevision or key, export=export), height=height)
 
 

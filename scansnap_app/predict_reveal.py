@@ -2,7 +2,7 @@
 class locks its answers, the run trains, and when it finishes each answer is shown beside the theory's and the
 run's with a paragraph of explanation (scansnap_core.scan_snap.predict).  A sidebar toggle and the URL
 parameter ``predict=1``, so a teacher shares a link with the configuration and the mode; the answers live in
-the browser session only."""
+the browser session's state on the server (never written to disk) and go with it."""
 
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ def _state(cfg: RunConfig, step: int) -> dict:
 
 
 def hold(cfg: RunConfig, snap: Snapshot) -> str | None:
-    """Why Start and Step wait (None: they do not)."""
-    if not MODE.active() or snap.step > 0:
+    """Why Start and Step wait (None: they do not, as once the run has begun)."""
+    if not MODE.active() or snap.step > 0 or snap.status != Status.IDLE:
         return None
     return None if _state(cfg, snap.step)["locked"] else HOLD
 
@@ -66,20 +66,23 @@ def panel(cfg: RunConfig, snap: Snapshot) -> None:
                 f"{q.text} **{state['answers'].get(q.key)}**" for q in questions_for(cfg)))
             st.caption("Press Start: the answers appear when the run finishes." if snap.step == 0 else
                        "The answers appear when the run finishes.")
-            if snap.step == 0:
+            if snap.status == Status.IDLE:
                 st.button("Change the predictions", key="predict_unlock", on_click=_set_locked, args=(False,))
         else:
-            _ask(cfg, state)
+            _ask(cfg, state, ready=snap.status == Status.IDLE)
 
 
-def _ask(cfg: RunConfig, state: dict) -> None:
+def _ask(cfg: RunConfig, state: dict, ready: bool) -> None:
+    """The questions; the answers lock only before the run starts (``ready``), so a reveal is always a test."""
     st.markdown("**Predict, then reveal.** Answer from the theory before the run trains; the run will tell.")
     answers = {}
     for q in questions_for(cfg):
         choice = st.radio(q.text, q.choices, index=None, horizontal=True, key=f"predict_{q.key}")
         answers[q.key] = choice
     missing = sum(v is None for v in answers.values())
-    st.button("Lock the predictions", type="primary", icon=":material/lock:", disabled=missing > 0,
+    if not ready:
+        st.caption("This run has already trained: press **Reset** to train it again, then lock the answers.")
+    st.button("Lock the predictions", type="primary", icon=":material/lock:", disabled=missing > 0 or not ready,
               key="predict_lock", on_click=_lock, args=(tuple(answers),),
               help=f"{missing} question(s) still open" if missing else "Start unlocks once they are locked")
 

@@ -81,5 +81,6 @@ def study_page(lab_id: str, config: Any, error: str | None, new_runner: Callable
                                     format_func=lambda n: n.replace("_", " "),
                                     help="The chart replayed from the first step to this one, on the whole run's axes")
                 animation_export(partial(write_view_animation, snapshot.data, animations[name]),
-                                 f"{prefix.strip('_-').replace('_', '-')}-{name}", snapshot.step, f"{prefix}animation")
+                                 f"{prefix.strip('_-').replace('_', '-')}-{name}", snapshot.step, f"{prefix}animation",
+                                 run=snapshot.config)
     return lab

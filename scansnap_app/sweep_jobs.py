@@ -1,15 +1,19 @@
-"""What every page with a background sweep shares (the Fig. 6 sweep, the real-text learning-rate comparison): whether
-the server may start one now, the Run/Cancel button pair, and the job's progress or outcome.  One job per session
+"""What every page with a background sweep shares (the Fig. 6 sweep, the real-text learning-rate comparison): where
+sweeps train (the server's setting), whether the server may start one now, the Run/Cancel button pair, and the
+job's progress or outcome.  One job per session
 and page, tracked by the sessions registry (the watchdog cancels it when its tab falls silent)."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from typing import Callable
 
 import pandas as pd
 import streamlit as st
 
+from scansnap_core.lab.distributed import BACKEND_ENV, Backend, server_backend
+from scansnap_core.lab.fields import ConfigError
 from scansnap_core.lab.jobs import SweepJob
 
 from .plain import plain
@@ -42,6 +46,31 @@ def _cancel(job_key: str) -> None:
     job = st.session_state.get(job_key)
     if job is not None:
         job.cancel(wait=0)  # the job stops before its next chunk; the page shows "cancelled" when it has
+
+
+def backend() -> Backend:
+    """The sweep backend whoever runs the server chose ($SCANSNAP_SWEEP_BACKEND, $DASK_SCHEDULER_ADDRESS): a
+    browser never picks one (a scheduler runs the pickled code it is sent).  A bad setting falls back to local
+    with a message."""
+    try:
+        chosen = server_backend()
+    except ConfigError as err:
+        st.warning(f"Server setting ignored: {plain(err)}. Sweeps train on this server.")
+        return Backend()
+    if chosen.kind == "dask" and importlib.util.find_spec("distributed") is None:
+        st.warning(f"{BACKEND_ENV} = dask, but this server has no dask installed (pip install -r "
+                   "requirements-dask.txt). Sweeps train on this server.")
+        return Backend()
+    return chosen
+
+
+def where(chosen: Backend) -> str:
+    """Where this server's sweeps train, for a caption."""
+    if chosen.kind == "local":
+        return "Sweeps train on this server."
+    place = f"the Dask cluster at {chosen.scheduler}" if chosen.scheduler else \
+        f"a Dask cluster of {chosen.workers} worker processes started on this server"
+    return f"Sweeps train on {place} (the server's setting), one task per group of runs."
 
 
 def run_button(container, job_key: str, owner_id: str, make_job: Callable[[], SweepJob], memory_bytes: int,

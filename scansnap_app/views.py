@@ -113,11 +113,16 @@ def thin(data: RunData, keep: int = LIVE_RECORDS) -> RunData:
     return replace(data, records=tuple(data.records[i] for i in idx))
 
 
+def shown_query(data: RunData) -> int:
+    """The query whose logits the page shows: that of the class picked for the second row."""
+    cls = min(int(st.session_state.get("view_class") or 0), data.layout.K - 1)
+    return int(data.layout.psi[cls])
+
+
 def main_charts(data: RunData) -> None:
     """The attention heatmap beside the logit trajectories (live or replayed data)."""
     shown = thin(data)
-    cls = min(int(st.session_state.get("view_class") or 0), data.layout.K - 1)
-    query = int(data.layout.psi[cls])
+    query = shown_query(data)
     log_steps = bool(st.session_state.get("log_steps"))
     left, right = st.columns(2)
     with left:
@@ -200,4 +205,6 @@ def export_panel(data: RunData, summary: dict, cfg: RunConfig) -> None:
     c2.code(cli_command(cfg), language="bash")
     c2.caption("The same run as one compact token:")
     c2.code(cli_token_command(cfg), language="bash")
-    animation_export(partial(figures.write_animation, data), "scansnap", data.latest.step, "animation")
+    query = shown_query(data)  # the animation shows the logits the page shows
+    animation_export(partial(figures.write_animation, data, query=query), "scansnap", data.latest.step, "animation",
+                     run=(cfg, query))

@@ -252,9 +252,11 @@ def test_cli_animate_writes_an_mp4_and_a_gif_of_the_requested_size_length_and_fr
     out = cli("animate", str(tmp_path / "run"), "--out", str(tmp_path / "anim"), "--format", "mp4", "gif",
               "--frames", "5", "--seconds", "2")
     assert "1920x1080, 60 frames at 30 fps (2 s), 5 distinct steps" in out.stdout
-    assert "960x540, 20 frames at 10 fps (2 s), 5 distinct steps" in out.stdout
+    assert "960x540, 5 frames, each held equally (2 s), 5 distinct steps" in out.stdout
     bars = [line for line in out.stderr.splitlines() if line.startswith("  mp4 [")]
     assert bars[-1].endswith("] 65/65") and "#" * 30 in bars[-1]  # 5 renders + 60 encoded frames
+    gif_bars = [line for line in out.stderr.splitlines() if line.startswith("  gif [")]
+    assert [bar.rsplit(" ", 1)[-1] for bar in gif_bars][-3:] == ["8/10", "9/10", "10/10"]  # encoding counts too
 
     meta, frames = _video_frames(tmp_path / "anim" / "animation.mp4")
     assert meta["codec"] == "h264" and meta["size"] == (1920, 1080) and meta["fps"] == 30
@@ -277,10 +279,13 @@ def test_cli_animate_writes_an_mp4_and_a_gif_of_the_requested_size_length_and_fr
 
 def test_a_video_holds_each_image_for_an_equal_share_and_reports_its_progress():
     from scansnap_core.lab.cli_args import progress_bar
-    from scansnap_core.lab.video import _held, video_frame_count
+    from scansnap_core.lab.video import _gif_delays, _held, video_frame_count
 
-    assert video_frame_count("mp4", 10) == 300 and video_frame_count("gif", 2.5) == 25
+    assert video_frame_count("mp4", 10) == 300 and video_frame_count("gif", 2.5) == 62  # GIF: 25 images/s at most
     assert _held(3, 9) == [0, 0, 0, 1, 1, 1, 2, 2, 2] and _held(4, 6) == [0, 0, 1, 2, 2, 3]
+    assert _held(200, 80)[-1] == 199 and _held(200, 80)[0] == 0  # more images than frames: spread, ends kept
+    assert set(_gif_delays(60, 10)) == {160, 170} and sum(_gif_delays(60, 10)) == 10_000  # 1/100 s steps
+    assert sum(_gif_delays(7, 2.5)) == 2500
     lines = []
     stream = type("S", (), dict(isatty=lambda self: False, flush=lambda self: None,
                                 write=lambda self, text: lines.append(text)))()

@@ -361,6 +361,18 @@ def test_the_animation_file_plays_offline_in_chromium(snapped_run, tmp_path, bro
         assert page.evaluate(title).endswith("step 0")
         page.get_by_text("▶ Play").click()
         page.wait_for_function(title + ".endsWith('step 100')", timeout=30_000)  # played to the end
+        shown = """() => { const gd = document.querySelector('.js-plotly-plot');
+          return [gd.layout.annotations.filter(a => a.visible !== false).map(a => a.text),
+                  gd.layout.shapes.filter(s => s.visible !== false).length,
+                  gd.data.filter(t => t.visible !== false).length]; }"""
+        at_end = page.evaluate(shown)
+        assert {"snap", "scan peak"} <= set(at_end[0])
+        page.evaluate("() => Plotly.animate(document.querySelector('.js-plotly-plot'), ['0'], "
+                      "{frame: {duration: 0, redraw: true}, transition: {duration: 0}, mode: 'immediate'})")
+        page.wait_for_function(title + ".endsWith('step 0')", timeout=30_000)
+        at_start = page.evaluate(shown)  # scrubbed back: the marks reached later are gone again
+        assert not {"snap", "scan peak"} & set(at_start[0]) and at_start[1] < at_end[1]
+        assert at_start[2] == at_end[2]  # every token's trajectory, from step 0 on
         assert all(url.startswith("file:") for url in requests), requests
     finally:
         page.close()

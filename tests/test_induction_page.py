@@ -91,7 +91,7 @@ def test_start_shows_the_three_phases_in_a_browser(server, browser):
     chart.click()
     page_.get_by_role("option", name="loss", exact=True).click()
     download = render_animation(page_, "gif", seconds=1, steps=4)
-    assert "(step 400: 960x540, 10 frames at 10 fps (1 s), 4 distinct steps" in download.inner_text()
+    assert "(step 400: 960x540, 4 frames, each held equally (1 s), 4 distinct steps" in download.inner_text()
     with page_.expect_download() as info:
         download.click()
     assert info.value.suggested_filename == "ind-loss-step400.gif"

@@ -12,7 +12,7 @@ from .explain import hier_captions, invariant_captions, lm_captions, reduced_cap
 from .figures import HIER_FIGURES, INVARIANT_FIGURES, LM_FIGURES, REDUCED_FIGURES
 from .results import summarize, tables
 
-__all__ = ["cli_command", "figure_pack"]
+__all__ = ["FIGURES", "cli_command", "figure_pack"]
 
 FIGURES = {"invariant": INVARIANT_FIGURES, "reduced": REDUCED_FIGURES, "lm": LM_FIGURES, "hier": HIER_FIGURES}
 CAPTIONS = {"invariant": invariant_captions, "reduced": reduced_captions, "lm": lm_captions, "hier": hier_captions}

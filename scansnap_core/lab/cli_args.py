@@ -9,10 +9,13 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from .distributed import ChunkFailed, SweepInterrupted
+from .export import RendererUnavailable
 from .fields import ConfigError
 
-__all__ = ["add_config_flags", "changes_from_args", "config_flags", "config_from_args", "check_writable",
-           "command_status", "flag", "number", "positive_int", "use_threads"]
+__all__ = ["add_backend_flags", "add_config_flags", "backend_from_args", "changes_from_args", "check_writable",
+           "command_status", "config_flags", "config_from_args", "flag", "number", "positive_int", "progress_bar",
+           "sweep_bar", "use_threads"]
 
 
 def flag(name: str) -> str:
@@ -68,6 +71,43 @@ def progress_bar(label: str, stream=None) -> Callable[[int, int], None]:
     return report
 
 
+def add_backend_flags(parser: argparse.ArgumentParser) -> None:
+    """Where a sweep trains (scansnap_core.lab.distributed): this process or a Dask cluster."""
+    from .distributed import ADDRESS_ENV, BACKENDS
+
+    group = parser.add_argument_group("where the sweep trains")
+    group.add_argument("--backend", choices=BACKENDS, default="local",
+                       help="local: this process (default); dask: a Dask cluster (pip install -r requirements-dask.txt)")
+    group.add_argument("--dask-address", help=f"the scheduler, e.g. tcp://host:8786 (default: ${ADDRESS_ENV}, else "
+                                              "a local cluster on 127.0.0.1)")
+    group.add_argument("--workers", type=positive_int, default=2,
+                       help="worker processes of a local cluster, one thread each (default 2)")
+    group.add_argument("--chunk-size", type=positive_int, default=None,
+                       help="runs per task at most (default: all the runs that train together)")
+    group.add_argument("--retries", type=int, default=2, help="reruns of a chunk that fails (default 2)")
+
+
+def backend_from_args(args):
+    """The :class:`~scansnap_core.lab.distributed.Backend` the flags ask for (ConfigError for a bad one)."""
+    import importlib.util
+
+    from .distributed import Backend
+
+    if args.backend == "local" and args.dask_address:
+        raise ConfigError("dask-address", args.dask_address, "used only with --backend dask")
+    backend = Backend(args.backend, args.dask_address, args.workers, args.chunk_size, args.retries)
+    if backend.kind == "dask" and importlib.util.find_spec("distributed") is None:
+        raise ConfigError("backend", "dask", "a Python with dask and distributed installed "
+                                             "(pip install -r requirements-dask.txt)")
+    return backend
+
+
+def sweep_bar(label: str = "  runs") -> Callable[[float, int, float], None]:
+    """A sweep's ``progress(done, total, work)`` as a :func:`progress_bar` of whole runs."""
+    bar = progress_bar(label)
+    return lambda done, total, work=0.0: bar(int(done), total)
+
+
 def use_threads(threads: int | None) -> None:
     """``--threads``: torch's CPU threads (None: torch's choice)."""
     if threads:
@@ -87,6 +127,16 @@ def command_status(command: Callable[[], None]) -> int:
     except OSError as exc:
         print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    except RendererUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ChunkFailed as exc:  # the finished chunks' rows were written first
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except SweepInterrupted:
+        print("interrupted: the cluster's tasks were cancelled; the finished chunks' rows were written",
+              file=sys.stderr)
+        return 130
     return 0
 
 

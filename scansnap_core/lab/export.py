@@ -4,6 +4,7 @@ would load from the network."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import threading
@@ -16,9 +17,26 @@ import plotly.io as pio
 
 from .figure_style import ExportStyle, export_layout
 
-__all__ = ["render_images", "run_pack", "write_figures"]
+__all__ = ["RendererUnavailable", "chromium_missing", "render_images", "run_pack", "write_figures"]
 
 _render_lock = threading.Lock()  # one kaleido browser per process, used by one caller at a time
+
+
+class RendererUnavailable(RuntimeError):
+    """Chromium, which renders the PNG, SVG and video frames, is missing or would not start."""
+
+
+@contextlib.contextmanager
+def chromium_missing():
+    """Turn kaleido's "no browser" and "browser failed" errors into one :class:`RendererUnavailable` that says
+    what to do (a CLI prints it as one line, a page as a message)."""
+    from choreographer.errors import BrowserFailedError, ChromeNotFoundError
+
+    try:
+        yield
+    except (ChromeNotFoundError, BrowserFailedError) as err:
+        raise RendererUnavailable("rendering images and videos needs Chromium: install it (e.g. apt-get install "
+                                  f"chromium) or set BROWSER_PATH ({type(err).__name__})") from None
 
 
 def render_images(figures: dict[str, go.Figure], formats: tuple[str, ...] = ("png", "svg"),
@@ -26,7 +44,7 @@ def render_images(figures: dict[str, go.Figure], formats: tuple[str, ...] = ("pn
     """``{"name.png": bytes, "name.svg": bytes, ...}`` for every figure, sized and styled by ``style``
     (PNG at ``style.scale``, SVG at 1: it is vector)."""
     pio.defaults.mathjax = None
-    with _render_lock, warnings.catch_warnings():
+    with _render_lock, warnings.catch_warnings(), chromium_missing():
         warnings.filterwarnings("ignore", message="The kopts argument is ignored")  # plotly's notice, harmless
         kaleido.start_sync_server(silence_warnings=True)  # reuse one browser: the first image costs seconds
         return {f"{name}.{fmt}": pio.to_image(go.Figure(fig).update_layout(export_layout(fig, style)), format=fmt,

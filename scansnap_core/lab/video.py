@@ -17,13 +17,16 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 
+from .export import chromium_missing
+
 __all__ = ["VIDEO_FORMATS", "VideoFormat", "video_frame_count", "render_pngs", "write_video"]
 
 
 @dataclass(frozen=True)
 class VideoFormat:
-    """A video file kind: its pixel size and frame rate.  Figures are laid out at 1920 x 1080 CSS pixels
-    and rendered at ``scale``, so a GIF looks like a smaller copy of the MP4."""
+    """A video file kind: its pixel size and frame rate (for a GIF, the most distinct images a second: its
+    delays are whole hundredths of a second, and browsers slow delays under 2/100 s down).  Figures are laid out
+    at 1920 x 1080 CSS pixels and rendered at ``scale``, so a GIF looks like a smaller copy of the MP4."""
 
     suffix: str
     width: int
@@ -34,14 +37,14 @@ class VideoFormat:
 
 VIDEO_FORMATS = {
     "mp4": VideoFormat("mp4", 1920, 1080, 30),
-    "gif": VideoFormat("gif", 960, 540, 10, scale=0.5),  # 10 fps: GIF delays are whole hundredths of a second
+    "gif": VideoFormat("gif", 960, 540, 25, scale=0.5),
 }
 _LAYOUT_SIZE = (1920, 1080)
 _render_lock = threading.Lock()  # one video at a time per process: each render already uses every core
 
 
 def video_frame_count(fmt: str, seconds: float) -> int:
-    """How many frames a ``fmt`` video of ``seconds`` has."""
+    """How many frames a ``fmt`` video of ``seconds`` has at most (an MP4 has exactly these)."""
     return max(1, round(VIDEO_FORMATS[fmt].fps * seconds))
 
 
@@ -63,20 +66,25 @@ def render_pngs(figures: Sequence[go.Figure], scale: float = 1.0,
 
     async def render_all() -> list[bytes]:
         images: list[bytes] = [b""] * len(specs)
-        async with kaleido.Kaleido(n=min(tabs or _tabs(), len(specs)), mathjax=False) as renderer:
-            async def one(i: int) -> None:
-                if not cancel.is_set():
+        todo = iter(range(len(specs)))  # shared by the tabs' loops: each image once
+        count = min(tabs or _tabs(), len(specs))
+        async with kaleido.Kaleido(n=count, mathjax=False) as renderer:
+            async def tab() -> None:
+                for i in todo:
+                    if cancel.is_set():  # asked before each image, so a stop waits for one image at most
+                        return
                     images[i] = await renderer.calc_fig(specs[i], opts=opts)
                     rendered[0] += 1
 
-            await asyncio.gather(*(one(i) for i in range(len(specs))))
+            await asyncio.gather(*(tab() for _ in range(count)))
         return images
 
     result: dict = {}
 
     def run() -> None:  # its own thread: the caller may already have an event loop (a notebook)
         try:
-            result["images"] = asyncio.run(render_all())
+            with chromium_missing():
+                result["images"] = asyncio.run(render_all())
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             result["error"] = exc
 
@@ -98,8 +106,17 @@ def render_pngs(figures: Sequence[go.Figure], scale: float = 1.0,
 
 
 def _held(distinct: int, total: int) -> list[int]:
-    """Which distinct image each of ``total`` frames shows: equal holds, in order, first and last included."""
+    """Which of ``distinct`` images each of ``total`` frames shows: in order, first and last included, each
+    image held for an equal share (evenly spread images when there are more images than frames)."""
+    if distinct > total:
+        return [int(i) for i in np.linspace(0, distinct - 1, total).round()]
     return [min(distinct - 1, math.floor(i * distinct / total)) for i in range(total)]
+
+
+def _gif_delays(images: int, seconds: float) -> list[int]:
+    """Milliseconds each image shows, in whole hundredths of a second, adding up to ``seconds``."""
+    ends = [round(k * seconds * 100 / images) * 10 for k in range(images + 1)]
+    return [b - a for a, b in zip(ends, ends[1:])]
 
 
 def _rgb(png: bytes, size: tuple[int, int]) -> np.ndarray:
@@ -113,27 +130,33 @@ def _rgb(png: bytes, size: tuple[int, int]) -> np.ndarray:
 
 def write_video(figures: Sequence[go.Figure], path: str | Path, fmt: str, seconds: float,
                 progress: Callable[[int, int], None] | None = None) -> dict:
-    """Write ``figures`` in order as a ``fmt`` ("mp4" or "gif") video lasting ``seconds``, each figure held for
-    an equal share; ``progress(done, total)`` counts rendered images, then encoded frames.  Returns the file's
-    facts: path, width, height, fps, frames, seconds, bytes and distinct images."""
+    """Write ``figures`` in order as a ``fmt`` ("mp4" or "gif") video lasting ``seconds``, each shown for an
+    equal share (an MP4 has 30 frames a second, each figure held for as many as its share; a GIF has one frame
+    per figure, at most 25 a second); ``progress(done, total)`` counts rendered images, then encoded frames.
+    Returns the file's facts: path, width, height, fps (None for a GIF), frames, seconds, bytes and distinct
+    images."""
+    if not figures:
+        raise ValueError("a video needs at least one figure")
     kind = VIDEO_FORMATS[fmt]
-    total_frames = video_frame_count(fmt, seconds)
-    held = _held(len(figures), total_frames)
+    most = video_frame_count(fmt, seconds)
+    held = _held(len(figures), most if fmt == "mp4" else min(len(figures), most))  # a GIF: each image once
     shown = sorted(set(held))
-    work = len(shown) + total_frames
+    delays = _gif_delays(len(shown), seconds) if fmt == "gif" else []
+    work = len(shown) + len(held)
     report = progress or (lambda done, total: None)
     size = (kind.width, kind.height)
     path = Path(path)
     with _render_lock:
         pngs = dict(zip(shown, render_pngs([figures[i] for i in shown], kind.scale,
                                            lambda done: report(done, work))))
+        encoded = lambda done: report(len(shown) + done, work)  # noqa: E731
         if fmt == "mp4":
-            _write_mp4(path, pngs, held, kind, size, lambda done: report(len(shown) + done, work))
+            _write_mp4(path, pngs, held, kind, size, encoded)
         else:
-            _write_gif(path, pngs, held, kind, size)
-            report(work, work)
-    return dict(path=str(path), width=kind.width, height=kind.height, fps=kind.fps, frames=total_frames,
-                seconds=total_frames / kind.fps, bytes=path.stat().st_size, distinct=len(shown))
+            _write_gif(path, [pngs[i] for i in shown], delays, size, encoded)
+    return dict(path=str(path), width=kind.width, height=kind.height, fps=kind.fps if fmt == "mp4" else None,
+                frames=len(held), seconds=sum(delays) / 1000 if delays else len(held) / kind.fps,
+                bytes=path.stat().st_size, distinct=len(shown))
 
 
 def _write_mp4(path: Path, pngs: dict[int, bytes], held: list[int], kind: VideoFormat, size: tuple[int, int],
@@ -156,18 +179,12 @@ def _write_mp4(path: Path, pngs: dict[int, bytes], held: list[int], kind: VideoF
         writer.close()
 
 
-def _write_gif(path: Path, pngs: dict[int, bytes], held: list[int], kind: VideoFormat,
-               size: tuple[int, int]) -> None:
+def _write_gif(path: Path, pngs: list[bytes], delays: list[int], size: tuple[int, int],
+               progress: Callable[[int], None]) -> None:
+    """One GIF frame per image, shown for its delay (ms), looping forever."""
     from PIL import Image
 
-    # one GIF frame per run of equal frames (GIF holds a frame for its delay), looping forever
-    runs: list[tuple[int, int]] = []
-    for index in held:
-        if runs and runs[-1][0] == index:
-            runs[-1] = (index, runs[-1][1] + 1)
-        else:
-            runs.append((index, 1))
-    frames = [Image.fromarray(_rgb(pngs[index], size)) for index, _ in runs]
+    frames = [Image.fromarray(_rgb(png, size)) for png in pngs]
     # one palette for all frames (from up to 8 of them, stacked) and no dithering: unchanged pixels stay
     # identical from frame to frame, which GIF stores almost for free (a quarter of per-frame palettes' size)
     sample = frames[:: max(1, len(frames) // 8)][:8] + [frames[-1]]
@@ -185,5 +202,5 @@ def _write_gif(path: Path, pngs: dict[int, bytes], held: list[int], kind: VideoF
         image = Image.fromarray(indices)  # "L"; the palette makes it "P"
         image.putpalette(palette.getpalette())
         images.append(image)
-    images[0].save(path, save_all=True, append_images=images[1:], loop=0, optimize=False,
-                   duration=[round(1000 * count / kind.fps) for _, count in runs])
+        progress(len(images))
+    images[0].save(path, save_all=True, append_images=images[1:], loop=0, optimize=False, duration=delays)

@@ -8,7 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from ..lab.cli_args import check_writable, command_status, flag, number, positive_int, progress_bar, use_threads
+from ..lab.cli_args import (add_backend_flags, backend_from_args, check_writable, command_status, flag, number,
+                            positive_int, progress_bar, sweep_bar, use_threads)
+from ..lab.distributed import ChunkFailed, SweepInterrupted
 from ..lab.fields import ConfigError, Range
 from .config import FIELD_SECTION, RunConfig
 from .fields import FIELD_CHOICES, FIELD_HELP, field_kind
@@ -79,13 +81,14 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     sw.add_argument("--out", type=Path, required=True, help="output table: .csv or .parquet")
     sw.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
     sw.add_argument("--device", choices=FIELD_CHOICES["device"], default="auto", help=FIELD_HELP["device"])
+    add_backend_flags(sw)
 
     an = sub.add_parser("animate", help="an animation of a saved run that plays offline",
                         description="Animate a run folder written by `run`: the attention heatmap and the logit "
                                     "trajectories in sync, with t0', t0, the scan peak and the snap appearing when "
                                     "reached. html: animation.html with play/pause and a step slider, plotly.js "
                                     "embedded (no network needed); mp4: animation.mp4, H.264 1920x1080 at 30 fps; "
-                                    "gif: animation.gif, 960x540 at 10 fps, looping. Videos need Chromium "
+                                    "gif: animation.gif, 960x540, one frame per step, looping. Videos need Chromium "
                                     "(kaleido renders the frames).")
     an.add_argument("run_dir", type=Path, help="a folder written by `run`")
     an.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
@@ -101,6 +104,14 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     th.add_argument("--eta-y", type=float, help="override eta_Y")
     th.add_argument("--eta-z", type=float, help="override eta_Z")
     return p
+
+
+def _write_table(table, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".parquet":
+        table.to_parquet(out, index=False)
+    else:
+        table.to_csv(out, index=False)
 
 
 def _seeds(items: list[str]) -> list[int]:
@@ -149,17 +160,19 @@ def _command(args) -> None:
     elif args.command == "sweep":
         configs = fig6_configs(num_query=args.num_query, eta_z=args.eta_z, ratio=args.ratio,
                                seeds=_seeds(args.seeds), steps=args.steps, device=args.device)
+        backend = backend_from_args(args)
         check_writable(args.out, directory=False)
         start = time.perf_counter()
-        table = run_sweep(configs, progress=lambda d, n, _: print(f"  {d:.0f}/{n} runs done", file=sys.stderr))
+        try:
+            table = run_sweep(configs, progress=sweep_bar(), backend=backend)
+        except (ChunkFailed, SweepInterrupted) as err:  # keep the finished chunks' rows
+            _write_table(err.table, args.out)
+            print(f"{len(err.table)} of {len(configs)} runs finished; wrote {args.out}", file=sys.stderr)
+            raise
         elapsed = time.perf_counter() - start
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if args.out.suffix == ".parquet":
-            table.to_parquet(args.out, index=False)
-        else:
-            table.to_csv(args.out, index=False)
+        _write_table(table, args.out)
         print(summarize_sweep(table).to_string(index=False))
-        print(f"{len(table)} runs x {args.steps} steps in {elapsed:.1f} s; wrote {args.out}")
+        print(f"{len(table)} runs x {args.steps} steps in {elapsed:.1f} s ({backend.describe()}); wrote {args.out}")
     elif args.command == "animate":
         seconds = ANIMATION_SECONDS.check("seconds", args.seconds)
         frames = ANIMATION_FRAMES.check("frames", args.frames)

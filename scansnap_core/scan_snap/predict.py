@@ -123,8 +123,9 @@ def reveal(data: RunData, predictions: dict[str, str | None]) -> list[Reveal]:
             measured = STILL if abs(change) < STILL_TOLERANCE else RISE if change > 0 else FALL
             text = ("Theory (docs/THEORY.md §5, Theorem 2b): with one common token, its attention logit falls, "
                     "because a token that every class shares says nothing about which class it is; Corollary 2 "
-                    "extends this to several common tokens with one query, equal probabilities and Y = Z = 0 at the "
-                    f"start. This run: from step {data.records[0].step} to step {step} the common tokens' logits "
+                    "extends this to several common tokens when there is one query, the distinct tokens' "
+                    "probabilities are the same in every class, each common token has one P(l|n) in every class, "
+                    f"and Z = 0 at the start. This run: from step {data.records[0].step} to step {step} the common tokens' logits "
                     f"moved by {change:+.3g} on average (|change| < {STILL_TOLERANCE:g} counts as barely moving).")
         else:
             pred = predictions_for(cfg)

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Sequence
 
 import pandas as pd
 
+from ..lab.distributed import Backend, contiguous_chunks, run_chunks
 from ..lab.fields import ConfigError
 from ..lab.jobs import SweepJob
 from ..lab.limits import LIMITS
@@ -128,7 +129,8 @@ class _PrefetchedBatches:
 
 def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], None] | None = None,
               partial: Callable[[pd.DataFrame], None] | None = None,
-              should_stop: Callable[[], bool] | None = None, chunks: int = 10, prefetch: bool = True) -> pd.DataFrame:
+              should_stop: Callable[[], bool] | None = None, chunks: int = 10, prefetch: bool = True,
+              backend: Backend | None = None) -> pd.DataFrame:
     """Train every configuration to its ``steps`` and return one row per run.
 
     Columns: num_query, K, M, eta_y, eta_z, ratio, seed, steps, entropy_distinct, final_loss,
@@ -140,11 +142,18 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
     (:func:`sweep_seconds`), so that a job can tell how far it is when groups differ in cost.  ``should_stop()``, asked before every
     step, may end the sweep early: the table then holds the groups already finished.  ``partial(table)`` gets
     the finished rows after each group.  ``prefetch`` draws sampled groups' batches in a background thread
-    (:class:`_PrefetchedBatches`; the same numbers either way)."""
+    (:class:`_PrefetchedBatches`; the same numbers either way).  ``backend``: where it trains; on a Dask cluster
+    every batched group (or ``chunk_size`` runs of it) is one task, and the table is the same
+    (:mod:`scansnap_core.lab.distributed`)."""
     if not configs:
         raise ConfigError("configs", [], "at least one configuration")
     if len(configs) > MAX_SWEEP_RUNS:
         raise ConfigError("sweep size", len(configs), f"at most {MAX_SWEEP_RUNS} runs")
+    if backend is not None and backend.kind == "dask":
+        configs = list(configs)
+        return run_chunks(run_sweep, configs, contiguous_chunks([batch_key(c) for c in configs], backend.chunk_size),
+                          backend, describe=_describe_chunk, estimate=sweep_seconds, progress=progress,
+                          partial=partial, should_stop=should_stop)
     groups: dict[RunConfig, list[int]] = {}
     for i, cfg in enumerate(configs):
         groups.setdefault(batch_key(cfg), []).append(i)
@@ -201,10 +210,17 @@ def run_sweep(configs: Sequence[RunConfig], progress: Callable[[float, int], Non
     return table()
 
 
-def sweep_job(configs: Sequence[RunConfig]) -> SweepJob:
-    """:func:`run_sweep` of ``configs`` as a background job (a page polls it)."""
+def _describe_chunk(configs: Sequence[RunConfig]) -> str:
+    first = configs[0]
+    return (f"{len(configs)} runs of the layout num_query = {first.data.num_query}, first η_Y = {first.train.eta_y:g}, "
+            f"η_Z = {first.train.eta_z:g}, seed {first.train.seed}")
+
+
+def sweep_job(configs: Sequence[RunConfig], backend: Backend | None = None) -> SweepJob:
+    """:func:`run_sweep` of ``configs`` on ``backend`` as a background job (a page polls it)."""
     configs = list(configs)
-    return SweepJob(functools.partial(run_sweep, configs), configs, memory_bytes=sweep_memory_bytes(configs),
+    return SweepJob(functools.partial(run_sweep, configs, backend=backend), configs,
+                    memory_bytes=sweep_memory_bytes(configs),
                     seconds=sweep_seconds(configs))
 
 

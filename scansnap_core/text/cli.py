@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..lab.cli_args import (add_config_flags, check_writable, command_status, config_from_args, number,
-                            positive_int, use_threads)
+from ..lab.cli_args import (add_backend_flags, add_config_flags, backend_from_args, check_writable, command_status,
+                            config_from_args, number, positive_int, sweep_bar, use_threads)
+from ..lab.distributed import ChunkFailed, SweepInterrupted
 from ..lab.fields import ConfigError
 from ..lab.run_files import write_run
 from .config import TextConfig
@@ -32,6 +33,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     sweep.add_argument("--lr", dest="lrs", type=number, nargs="+", default=[1, 3, 5],
                        help="learning rates to compare (default: 1 3 5)")
     sweep.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of each learning rate (default: 0)")
+    add_backend_flags(sweep)
     for command in (run, sweep):
         command.add_argument("--config", type=Path, help="starting configuration from a config.json file")
         command.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
@@ -85,11 +87,12 @@ def _sweep(args) -> None:
     check_writable(args.out, directory=True)
     configs = comparison_configs(cfg, args.lrs, args.seeds)
 
-    def progress(done: float, total: int, work: float) -> None:
-        if not args.quiet:
-            print(f"  run {done:.1f}/{total}", file=sys.stderr)
-
-    table = compare(configs, progress)
+    backend = backend_from_args(args)
+    try:
+        table = compare(configs, (lambda *a: None) if args.quiet else sweep_bar(), backend=backend)
+    except (ChunkFailed, SweepInterrupted) as err:  # keep the finished runs' rows
+        write_run(args.out, cfg.to_json(), {"complete": False, "rows": len(err.table)}, {"runs": err.table})
+        raise
     by_lr = comparison_summary(table)
     caption = comparison_caption(by_lr)
     summary = {"lrs": [float(v) for v in args.lrs], "seeds": list(args.seeds), "steps": cfg.steps,

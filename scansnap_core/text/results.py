@@ -10,12 +10,15 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..lab.distributed import Backend, contiguous_chunks, run_chunks
+from ..lab.fields import ConfigError
 from ..lab.jobs import SweepJob
 from ..lab.limits import LIMITS
 from ..lab.run_files import write_run
 from ..lab.runner import Runner
 from ..lab.trainable import train_to_end
 from .config import TextConfig
+from .corpus import BUILTIN
 from .engine import TextEngine, TextView, plan_text
 
 __all__ = ["compare", "comparison_configs", "comparison_job", "comparison_seconds", "comparison_summary",
@@ -109,9 +112,17 @@ def comparison_configs(config: TextConfig, lrs: Sequence[float], seeds: Sequence
 
 def compare(configs: Sequence[TextConfig], progress: Callable[[float, int, float], None] = lambda *a: None,
             partial: Callable[[pd.DataFrame], None] = lambda t: None,
-            should_stop: Callable[[], bool] = lambda: False) -> pd.DataFrame:
+            should_stop: Callable[[], bool] = lambda: False, backend: Backend | None = None) -> pd.DataFrame:
     """Train each run to its end, one after the other (a :class:`~scansnap_core.lab.jobs.SweepFunction`); one row
-    per run and layer: learning rate, seed, layer, the layer's summary and the validation loss at the end."""
+    per run and layer: learning rate, seed, layer, the layer's summary and the validation loss at the end.
+    ``backend``: on a Dask cluster each run is one task (built-in corpora only: the workers have no uploads)."""
+    if backend is not None and backend.kind == "dask":
+        if any(c.corpus not in BUILTIN for c in configs):
+            raise ConfigError("backend", "dask", f"a built-in corpus ({', '.join(BUILTIN)}): the cluster's workers "
+                                                 "do not have an uploaded or --text-file text")
+        return run_chunks(compare, list(configs), contiguous_chunks(range(len(configs))), backend,
+                          describe=lambda c: f"lr = {c[0].lr:g}, seed {c[0].seed}", estimate=comparison_seconds,
+                          progress=progress, partial=partial, should_stop=should_stop)
     rows: list[dict] = []
     work_per_step = comparison_seconds(configs[:1]) / max(1, configs[0].steps) if configs else 0.0
     work = 0.0
@@ -147,10 +158,14 @@ def comparison_seconds(configs: Sequence[TextConfig]) -> float:
     return sum(SECONDS_PER_DEFAULT_STEP * c.steps * per_step(c) / per_step(base) for c in configs)
 
 
-def comparison_job(configs: Sequence[TextConfig]) -> SweepJob:
+def comparison_job(configs: Sequence[TextConfig], backend: Backend | None = None) -> SweepJob:
+    """:func:`compare` as a background job; an uploaded corpus trains here whatever ``backend`` says (the
+    cluster's workers do not have it)."""
     import functools
 
-    return SweepJob(functools.partial(compare, list(configs)), configs,
+    if backend is not None and any(c.corpus not in BUILTIN for c in configs):
+        backend = None
+    return SweepJob(functools.partial(compare, list(configs), backend=backend), configs,
                     memory_bytes=max(plan_text(c).memory_bytes for c in configs),
                     seconds=comparison_seconds(configs))
 

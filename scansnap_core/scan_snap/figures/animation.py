@@ -85,7 +85,8 @@ def still_frames(data: RunData, frames: int = 60, query: int = 0) -> list[go.Fig
 
 
 def write_animation(data: RunData, folder: Path, fmt: str, seconds: float, frames: int = 60,
-                    progress: Callable[[int, int], None] | None = None) -> str:
-    """Write ``animation.{fmt}`` (html, mp4 or gif) of the run into ``folder``; returns a one-line description."""
-    return write_files(folder, fmt, seconds, frames, lambda count, secs: animation_figure(data, count, secs),
-                       lambda count: still_frames(data, count), progress)
+                    progress: Callable[[int, int], None] | None = None, query: int = 0) -> str:
+    """Write ``animation.{fmt}`` (html, mp4 or gif) of the run, logits of query ``query``, into ``folder``;
+    returns a one-line description."""
+    return write_files(folder, fmt, seconds, frames, lambda count, secs: animation_figure(data, count, secs, query),
+                       lambda count: still_frames(data, count, query), progress)
