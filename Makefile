@@ -6,7 +6,7 @@ PORT   ?= 8501
 # this machine only; ADDRESS=0.0.0.0 serves the network (the Docker image does)
 ADDRESS ?= 127.0.0.1
 
-.PHONY: run test test-docker bench clean
+.PHONY: run test test-docker bench dask clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,13 @@ $(VENV)/.installed: requirements.txt
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
+
+# the optional Dask extra (sweeps on a cluster); `make test` runs its tests when it is installed
+$(VENV)/.installed-dask: $(VENV)/.installed requirements-dask.txt
+	$(PY) -m pip install --quiet -r requirements-dask.txt
+	touch $@
+
+dask: $(VENV)/.installed-dask
 
 run: $(VENV)/.installed
 	$(PY) -m scansnap_app.serve --server.address $(ADDRESS) --server.port $(PORT)

@@ -24,7 +24,7 @@ GRID = dict(num_query=(1, 3), eta_z=(0.5, 2.0), ratio=(1.0, 10.0), seeds=(1, 2),
 def cluster():
     from dask.distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
                       silence_logs=40) as local:
         yield local.scheduler_address
 
@@ -136,3 +136,93 @@ def test_a_failed_cluster_sweep_still_writes_the_finished_rows(tmp_path, monkeyp
     assert status == 1
     assert "error: chunk 2 of 2 (8 runs) failed after 2 retries: RuntimeError: boom" in capsys.readouterr().err
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "part.csv"), finished)
+
+
+def test_ctrl_c_cancels_the_cluster_and_keeps_the_finished_rows(tmp_path):
+    """A terminal's Ctrl-C reaches the whole process group: the sweep stops within seconds, writes the runs
+    that finished, says so in one line, and leaves no worker process behind."""
+    import signal
+
+    import psutil
+
+    out = tmp_path / "part.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "scansnap_core", "sweep", "--num-query", "1", "--eta-z", "0.5", "1",
+                             "--ratio", "1", "10", "--seeds", "1-4", "--steps", "3000", "--backend", "dask",
+                             "--chunk-size", "1", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        first = proc.stderr.readline()  # the progress bar's first line: one chunk has finished
+        assert first.startswith("  runs [") and first.rstrip().endswith("/16"), first
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == ("interrupted: the cluster's tasks were cancelled; the finished chunks' "
+                                            "rows were written")
+    assert 1 <= len(pd.read_csv(out)) < 16
+    assert not [w.pid for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_the_pages_sweep_job_runs_on_the_servers_cluster_and_reports_chunks(cluster, local_table, monkeypatch):
+    import time
+
+    from scansnap_core.lab.distributed import server_backend
+    from scansnap_core.scan_snap.sweep import sweep_job
+
+    monkeypatch.setenv("SCANSNAP_SWEEP_BACKEND", "dask")
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster)
+    backend = server_backend()
+    assert backend.scheduler == cluster
+    job = sweep_job(fig6_configs(**GRID), backend)
+    deadline = time.monotonic() + 120
+    while job.running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert job.status == "finished" and job.done == 16
+    pd.testing.assert_frame_equal(job.table, local_table, check_exact=True)
+
+
+def test_the_sweep_page_says_where_sweeps_train_and_never_asks_for_an_address(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    page = str(ROOT / "pages" / "sweep.py")
+    monkeypatch.setenv("SCANSNAP_SWEEP_BACKEND", "dask")
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://127.0.0.1:8786")
+    at = AppTest.from_file(page, default_timeout=60).run()
+    assert not at.exception and not at.text_input  # no field a browser could send an address through
+    assert any("Sweeps train on the Dask cluster at tcp://127.0.0.1:8786 (the server's setting)" in c.value
+               for c in at.caption)
+    monkeypatch.setenv("SCANSNAP_SWEEP_BACKEND", "ray")
+    at = AppTest.from_file(page, default_timeout=60).run()
+    assert [w.value for w in at.warning] == ["Server setting ignored: `SCANSNAP_SWEEP_BACKEND = 'ray' is invalid: "
+                                             "allowed local or dask`. Sweeps train on this server."]
+    assert any("Sweeps train on this server." in c.value for c in at.caption)
+
+
+def test_the_cluster_a_sweep_starts_listens_on_loopback_only():
+    import psutil
+
+    from scansnap_core.lab.distributed import _client
+
+    with _client(Backend("dask", workers=1)):
+        tree = [psutil.Process(), *psutil.Process().children(recursive=True)]
+        listening = {c.laddr.ip for p in tree for c in p.net_connections(kind="inet") if c.status == "LISTEN"}
+    assert listening == {"127.0.0.1"}  # the scheduler, its HTTP endpoint, the nanny and the worker
+
+
+def test_the_text_studys_sweep_runs_on_the_cluster_too_but_not_on_an_upload(cluster):
+    from scansnap_core.lab.fields import ConfigError
+    from scansnap_core.text.config import TextConfig
+    from scansnap_core.text.results import compare, comparison_configs
+
+    configs = comparison_configs(TextConfig(steps=40), lrs=(1.0, 5.0), seeds=(0,))
+    pd.testing.assert_frame_equal(compare(configs, backend=Backend("dask", address=cluster)), compare(configs),
+                                  check_exact=True)
+    from scansnap_core.text.corpus import register_upload
+
+    name = register_upload("mine.txt", ("the cat sat on the mat and the dog sat too . " * 3000).encode())
+    upload = [c.replace(corpus=name) for c in configs]
+    with pytest.raises(ConfigError, match="a built-in corpus .*the cluster's workers do not have an uploaded"):
+        compare(upload, backend=Backend("dask", address=cluster))

@@ -137,6 +137,9 @@ def command_status(command: Callable[[], None]) -> int:
         print("interrupted: the cluster's tasks were cancelled; the finished chunks' rows were written",
               file=sys.stderr)
         return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -118,8 +120,17 @@ def _client(backend: Backend):
         with Client(backend.scheduler, timeout="20s") as client:
             yield client
         return
-    with LocalCluster(n_workers=backend.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=40) as cluster, Client(cluster) as client:
+    # the workers ignore Ctrl-C (they inherit that when they start): the sweep's own process stops them, and
+    # a terminal's Ctrl-C reaching them too would only add their tracebacks to its message
+    here = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if here else None
+    try:
+        cluster = LocalCluster(n_workers=backend.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address="127.0.0.1:0", silence_logs=40)
+    finally:
+        if here:
+            signal.signal(signal.SIGINT, previous)
+    with cluster, Client(cluster) as client:
         yield client
 
 
