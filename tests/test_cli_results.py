@@ -248,7 +248,7 @@ def test_cli_animate_writes_an_mp4_and_a_gif_of_the_requested_size_length_and_fr
     2 s; the run changed between step 0 and step 40, so the first and last frames differ."""
     from PIL import Image
 
-    cli("run", "--preset", "syn-small", "--steps", "40", "--out", str(tmp_path / "run"))
+    train(preset("syn-small", steps=40)).save(tmp_path / "run")  # what `run` writes (tested above)
     out = cli("animate", str(tmp_path / "run"), "--out", str(tmp_path / "anim"), "--format", "mp4", "gif",
               "--frames", "5", "--seconds", "2")
     assert "1920x1080, 60 frames at 30 fps (2 s), 5 distinct steps" in out.stdout
