@@ -5,7 +5,6 @@ and page, tracked by the sessions registry (the watchdog cancels it when its tab
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from typing import Callable
 
@@ -57,7 +56,7 @@ def backend() -> Backend:
     except ConfigError as err:
         st.warning(f"Server setting ignored: {plain(err)}. Sweeps train on this server.")
         return Backend()
-    if chosen.kind == "dask" and importlib.util.find_spec("distributed") is None:
+    if not chosen.available:
         st.warning(f"{BACKEND_ENV} = dask, but this server has no dask installed (pip install -r "
                    "requirements-dask.txt). Sweeps train on this server.")
         return Backend()

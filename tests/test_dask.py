@@ -115,7 +115,7 @@ def test_the_cli_runs_the_same_sweep_on_a_local_cluster_or_at_the_environments_a
 @pytest.mark.parametrize("flags, message", [
     (["--dask-address", "tcp://127.0.0.1:1"], "error: dask-address = 'tcp://127.0.0.1:1' is invalid: allowed used "
                                               "only with --backend dask"),
-    (["--backend", "dask", "--retries", "-1"], "error: retries = -1 is invalid: allowed an integer 0 <= retries <= 256"),
+    (["--backend", "dask", "--retries", "-1"], "error: retries = -1 is invalid: allowed integer 0 <= retries <= 256"),
 ])
 def test_bad_backend_flags_are_one_line_errors(tmp_path, flags, message):
     proc = cli(*grid_flags(tmp_path / "x.csv"), *flags)

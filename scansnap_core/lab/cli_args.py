@@ -89,14 +89,12 @@ def add_backend_flags(parser: argparse.ArgumentParser) -> None:
 
 def backend_from_args(args):
     """The :class:`~scansnap_core.lab.distributed.Backend` the flags ask for (ConfigError for a bad one)."""
-    import importlib.util
-
     from .distributed import Backend
 
     if args.backend == "local" and args.dask_address:
         raise ConfigError("dask-address", args.dask_address, "used only with --backend dask")
     backend = Backend(args.backend, args.dask_address, args.workers, args.chunk_size, args.retries)
-    if backend.kind == "dask" and importlib.util.find_spec("distributed") is None:
+    if not backend.available:
         raise ConfigError("backend", "dask", "a Python with dask and distributed installed "
                                              "(pip install -r requirements-dask.txt)")
     return backend

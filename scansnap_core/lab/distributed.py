@@ -12,9 +12,11 @@ cancels the tasks and raises :class:`SweepInterrupted` with the finished rows to
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +24,8 @@ from typing import Any
 
 import pandas as pd
 
-from .fields import ConfigError
+from .fields import ConfigError, Range
+from .limits import LIMITS
 
 __all__ = ["ADDRESS_ENV", "BACKENDS", "BACKEND_ENV", "Backend", "ChunkFailed", "SweepInterrupted", "contiguous_chunks",
            "run_chunks", "server_backend"]
@@ -49,12 +52,15 @@ class Backend:
     def __post_init__(self):
         if self.kind not in BACKENDS:
             raise ConfigError("backend", self.kind, " or ".join(BACKENDS))
-        for name, low in (("workers", 1), ("retries", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 256:
-                raise ConfigError(name, value, f"an integer {low} <= {name} <= 256")
-        if self.chunk_size is not None and (not isinstance(self.chunk_size, int) or self.chunk_size < 1):
-            raise ConfigError("chunk_size", self.chunk_size, "an integer >= 1 (runs per task)")
+        Range(1, 256, integer=True).check("workers", self.workers)
+        Range(0, 256, integer=True).check("retries", self.retries)
+        if self.chunk_size is not None:
+            Range(1, LIMITS.max_sweep_runs, integer=True).check("chunk_size", self.chunk_size)
+
+    @property
+    def available(self) -> bool:
+        """Whether this Python can use the backend (dask is an optional extra)."""
+        return self.kind == "local" or importlib.util.find_spec("distributed") is not None
 
     @property
     def scheduler(self) -> str | None:
@@ -161,7 +167,7 @@ def run_chunks(sweep: Callable[..., pd.DataFrame], configs: Sequence, chunks: Se
         pending = as_completed(futures, with_results=False)
         try:
             while not pending.is_empty():
-                finished = pending.next_batch(block=False) or _wait_one(pending, should_stop)
+                finished = _wait_one(pending, should_stop)
                 if finished is None:  # asked to stop
                     client.cancel(futures)
                     return table()
@@ -189,9 +195,7 @@ def run_chunks(sweep: Callable[..., pd.DataFrame], configs: Sequence, chunks: Se
 
 
 def _wait_one(pending, should_stop: Callable[[], bool] | None):
-    """The next finished futures, waiting at most a quarter second at a time so a stop request is heard."""
-    import time
-
+    """The next finished futures (None: asked to stop), looking every quarter second so a stop is heard."""
     while True:
         batch = pending.next_batch(block=False)
         if batch:

@@ -28,7 +28,6 @@ class VideoFormat:
     delays are whole hundredths of a second, and browsers slow delays under 2/100 s down).  Figures are laid out
     at 1920 x 1080 CSS pixels and rendered at ``scale``, so a GIF looks like a smaller copy of the MP4."""
 
-    suffix: str
     width: int
     height: int
     fps: int
@@ -36,8 +35,8 @@ class VideoFormat:
 
 
 VIDEO_FORMATS = {
-    "mp4": VideoFormat("mp4", 1920, 1080, 30),
-    "gif": VideoFormat("gif", 960, 540, 25, scale=0.5),
+    "mp4": VideoFormat(1920, 1080, 30),
+    "gif": VideoFormat(960, 540, 25, scale=0.5),
 }
 _LAYOUT_SIZE = (1920, 1080)
 _render_lock = threading.Lock()  # one video at a time per process: each render already uses every core
